@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both build the virtualenv
+# and install everything on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m services.cli run
+
+test: $(STAMP)
+	bash deploy/ensure-test-deps.sh
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/mypy shared services/booking/domain services/placements/domain services/notifications/domain
+
+bench-quick: $(STAMP)
+	$(PY) -m bench.matching --quick
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

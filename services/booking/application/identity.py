@@ -1,0 +1,107 @@
+"""Signing in and out: accounts, argon2id hashes, sessions and the tokens booking issues."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from services.booking.adapters.orm import accounts, sessions
+from shared.auth.passwords import PasswordHasher
+from shared.auth.principal import Role
+from shared.auth.tokens import TokenIssuer
+from shared.db import Database
+
+# A real hash of a random password, verified when the email is unknown so that a wrong
+# email and a wrong password take the same time.
+_DUMMY_HASH_PASSWORD = uuid.uuid4().hex
+
+
+class InvalidCredentials(Exception):
+    """Wrong email or password (never said which)."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    expires_in: int
+    account_id: str
+    role: Role
+    session_id: str
+
+
+class Identity:
+    def __init__(
+        self,
+        db: Database,
+        issuer: TokenIssuer,
+        hasher: PasswordHasher,
+        *,
+        session_ttl: timedelta,
+    ) -> None:
+        self._db = db
+        self._issuer = issuer
+        self._hasher = hasher
+        self._session_ttl = session_ttl
+        self._dummy_hash = hasher.hash(_DUMMY_HASH_PASSWORD)
+
+    async def sign_in(self, email: str, password: str) -> SignedIn:
+        async with self._db.read_session() as s:
+            row = (
+                await s.execute(
+                    sa.select(accounts).where(accounts.c.email == email.strip().lower())
+                )
+            ).first()
+        if row is None or not row.active or row.password_hash is None:
+            self._hasher.verify(self._dummy_hash, password)
+            raise InvalidCredentials
+        if not self._hasher.verify(row.password_hash, password):
+            raise InvalidCredentials
+        now = datetime.now(UTC)
+        session_id = str(uuid.uuid4())
+        async with self._db.session() as s:
+            await s.execute(
+                sessions.insert().values(
+                    id=session_id,
+                    account_id=row.id,
+                    created_at=now,
+                    expires_at=now + self._session_ttl,
+                )
+            )
+            if self._hasher.needs_rehash(row.password_hash):
+                await s.execute(
+                    accounts.update()
+                    .where(accounts.c.id == row.id)
+                    .values(password_hash=self._hasher.hash(password))
+                )
+        role = Role(row.role)
+        token = self._issuer.issue(
+            user_id=row.id,
+            role=role,
+            school_ids=row.school_ids or [],
+            ebp_id=row.ebp_id,
+            session_id=session_id,
+            now=now,
+        )
+        return SignedIn(token, int(self._issuer.ttl.total_seconds()), row.id, role, session_id)
+
+    async def sign_out(self, session_id: str) -> None:
+        async with self._db.session() as s:
+            await s.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+
+    async def session_active(self, session_id: str) -> bool:
+        async with self._db.read_session() as s:
+            row = (await s.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+        if row is None or row.revoked_at is not None:
+            return False
+        return bool(_aware(row.expires_at) > datetime.now(UTC))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,26 @@
+"""What booking's handlers get from the composition root, under one typed app key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from services.booking.application.identity import Identity
+from services.booking.settings import BookingSettings
+from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class BookingContext:
+    settings: BookingSettings
+    identity: Identity
+    unit_of_work: Callable[[], UnitOfWork]
+
+
+BOOKING = web.AppKey("booking", BookingContext)
+
+
+def booking(request: web.Request) -> BookingContext:
+    return request.app[BOOKING]

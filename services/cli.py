@@ -1,0 +1,61 @@
+"""`signpost`: the operators' command line.
+
+signpost run                      the whole system locally (what `make run` calls)
+signpost migrate [SERVICE ...]    apply database migrations (production runs this)
+signpost seed                     load the demo county (development only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from shared.db import Database
+from shared.migrations import upgrade
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="signpost", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the broker (if needed) and all three services")
+    migrate = commands.add_parser("migrate", help="apply migrations to each service's database")
+    migrate.add_argument("services", nargs="*", choices=["booking", "placements", "notifications"])
+    commands.add_parser("seed", help="load the demo county into empty databases")
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        from services.devrun import run_all
+
+        return run_all()
+    if args.command == "migrate":
+        return asyncio.run(migrate_services(args.services or None))
+    if args.command == "seed":
+        from services.demo import seed_all
+
+        return asyncio.run(seed_all())
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+async def migrate_services(names: Sequence[str] | None = None) -> int:
+    from services.registry import entries
+
+    for entry in entries().values():
+        if names and entry.name not in names:
+            continue
+        settings = entry.settings_type.from_env()
+        db = Database(settings.database_url)
+        try:
+            await upgrade(db, entry.migrations)
+        finally:
+            await db.dispose()
+        print(f"{entry.name}: migrated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

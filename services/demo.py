@@ -1,0 +1,42 @@
+"""Load the demo county into each service's own database (development only)."""
+
+from __future__ import annotations
+
+import sys
+
+from services.booking import demo as booking_demo
+from services.booking.demo import DEMO_LOGINS
+from services.placements import demo as placements_demo
+from services.registry import entries
+from shared.db import Database
+from shared.migrations import upgrade
+
+
+async def seed_all() -> int:
+    loaders = {"booking": booking_demo.seed, "placements": placements_demo.seed}
+    for entry in entries().values():
+        settings = entry.settings_type.from_env()
+        if settings.is_production:
+            print("refusing to load demo data into a production system", file=sys.stderr)
+            return 2
+        loader = loaders.get(entry.name)
+        db = Database(settings.database_url)
+        try:
+            await upgrade(db, entry.migrations)
+            if loader is not None:
+                loaded = await loader(db)
+                print(
+                    f"{entry.name}: {'demo data loaded' if loaded else 'already has data'}",
+                    file=sys.stderr,
+                )
+        finally:
+            await db.dispose()
+    return 0
+
+
+def describe_logins() -> str:
+    lines = [
+        f"  {login.role.value:<12} {login.email:<38} {login.password}  ({login.note})"
+        for login in DEMO_LOGINS
+    ]
+    return "\n".join(lines)

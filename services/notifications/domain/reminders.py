@@ -1,0 +1,81 @@
+"""When to remind someone of an appointment.
+
+Rules, in the school's local time: each reminder is due a fixed time before the start; none
+is sent during quiet hours (a reminder that would fall there moves to the end of the quiet
+hours if that is still early enough, otherwise to the evening before); none is sent later
+than `min_lead` before the start, because a reminder that arrives after the appointment is
+worse than none; reminders already in the past are dropped, but a booking made at short
+notice still gets one reminder straight away if there is time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    offsets: tuple[tuple[str, timedelta], ...] = (
+        ("day_before", timedelta(hours=24)),
+        ("same_day", timedelta(hours=2)),
+    )
+    quiet_starts: time = time(20, 0)
+    quiet_ends: time = time(8, 0)
+    min_lead: timedelta = timedelta(minutes=30)
+    merge_within: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    kind: str
+    due_at: datetime
+
+
+def plan_reminders(
+    starts_at: datetime, now: datetime, zone: ZoneInfo, policy: ReminderPolicy | None = None
+) -> list[PlannedReminder]:
+    """The reminders to schedule for an appointment starting at `starts_at` (aware datetimes)."""
+    policy = policy or ReminderPolicy()
+    latest = starts_at - policy.min_lead
+    planned: list[PlannedReminder] = []
+    for kind, offset in policy.offsets:
+        due = _outside_quiet_hours(starts_at - offset, latest, zone, policy)
+        if due is not None and now <= due <= latest:
+            planned.append(PlannedReminder(kind, due))
+    if not planned and now <= latest:
+        due = _outside_quiet_hours(now, latest, zone, policy)
+        if due is not None and due <= latest:
+            planned.append(PlannedReminder("short_notice", max(due, now)))
+    return _merge_close(sorted(planned, key=lambda r: r.due_at), policy.merge_within)
+
+
+def in_quiet_hours(moment: datetime, zone: ZoneInfo, policy: ReminderPolicy) -> bool:
+    local = moment.astimezone(zone).time()
+    if policy.quiet_starts > policy.quiet_ends:  # the usual case: the window spans midnight
+        return local >= policy.quiet_starts or local < policy.quiet_ends
+    return policy.quiet_starts <= local < policy.quiet_ends
+
+
+def _outside_quiet_hours(
+    due: datetime, latest: datetime, zone: ZoneInfo, policy: ReminderPolicy
+) -> datetime | None:
+    if not in_quiet_hours(due, zone, policy):
+        return due
+    local = due.astimezone(zone)
+    morning_date = local.date() if local.time() < policy.quiet_ends else local.date() + timedelta(1)
+    morning = datetime.combine(morning_date, policy.quiet_ends, zone)
+    if morning <= latest:
+        return morning
+    evening = datetime.combine(morning_date - timedelta(1), policy.quiet_starts, zone)
+    return evening - timedelta(minutes=15)
+
+
+def _merge_close(reminders: list[PlannedReminder], within: timedelta) -> list[PlannedReminder]:
+    merged: list[PlannedReminder] = []
+    for reminder in reminders:
+        if merged and reminder.due_at - merged[-1].due_at < within:
+            continue
+        merged.append(reminder)
+    return merged

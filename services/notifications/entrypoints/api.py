@@ -1,0 +1,74 @@
+"""Notifications' HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notifications.adapters.orm import appointments, reminders
+from services.notifications.entrypoints.context import NOTIFICATIONS
+from shared.auth.principal import Role
+from shared.auth.web import require
+from shared.http.body import json_response, read_query
+from shared.http.openapi import ApiSpec
+
+spec = ApiSpec("Signpost notifications", "1.0", "Reminders and messages.")
+routes = web.RouteTableDef()
+
+
+class ReminderQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    appointment_id: str = Field(min_length=1, max_length=36)
+
+
+class Reminder(BaseModel):
+    id: str
+    appointment_id: str
+    appointment_revision: int
+    kind: str
+    due_at: datetime
+    status: str
+
+
+class ReminderList(BaseModel):
+    items: list[Reminder]
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/reminders",
+    summary="Reminders for one appointment",
+    query=ReminderQuery,
+    responses={200: ReminderList},
+    tags=("reminders",),
+)
+@routes.get("/api/v1/reminders")
+async def list_reminders(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN, Role.STUDENT)
+    query = read_query(request, ReminderQuery)
+    db = request.app[NOTIFICATIONS].db
+    async with db.read_session() as s:
+        owner = (
+            await s.execute(
+                sa.select(appointments.c.school_id, appointments.c.student_id).where(
+                    appointments.c.id == query.appointment_id
+                )
+            )
+        ).first()
+        rows = (
+            await s.execute(
+                sa.select(reminders)
+                .where(reminders.c.appointment_id == query.appointment_id)
+                .order_by(reminders.c.due_at)
+            )
+        ).all()
+    visible = owner is not None and (
+        principal.is_admin
+        or (principal.role is Role.STUDENT and owner.student_id == principal.user_id)
+        or (principal.role is not Role.STUDENT and principal.acts_for_school(owner.school_id))
+    )
+    items = [Reminder.model_validate(r._asdict()) for r in rows] if visible else []
+    return json_response(ReminderList(items=items))

@@ -1,0 +1,51 @@
+"""Keep placements' copy of schools and students in step with booking's directory."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.placements.adapters.orm import schools, students
+from shared.db import upsert
+from shared.events import Envelope
+from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
+
+
+async def school_upserted(session: AsyncSession, _env: Envelope, event: SchoolUpserted) -> None:
+    await upsert(
+        session,
+        schools,
+        {
+            "id": event.school_id,
+            "name": event.name,
+            "postcode_district": event.postcode_district,
+            "latitude": event.latitude,
+            "longitude": event.longitude,
+        },
+    )
+
+
+async def student_upserted(session: AsyncSession, _env: Envelope, event: StudentUpserted) -> None:
+    await upsert(
+        session,
+        students,
+        {
+            "id": event.student_id,
+            "school_id": event.school_id,
+            "year_group": event.year_group,
+            "date_of_birth": event.date_of_birth,
+            "disadvantaged": event.disadvantaged,
+            "sen": event.sen,
+        },
+    )
+
+
+async def student_erased(session: AsyncSession, _env: Envelope, event: StudentErased) -> None:
+    await session.execute(sa.delete(students).where(students.c.id == event.student_id))
+
+
+HANDLERS = {
+    SchoolUpserted.event_type: school_upserted,
+    StudentUpserted.event_type: student_upserted,
+    StudentErased.event_type: student_erased,
+}

@@ -1,0 +1,86 @@
+"""Demo employers and placements for development (deterministic, empty databases only)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from services.placements.adapters.orm import employers, placements
+from shared.db import Database
+
+NAMESPACE = uuid.UUID("0b6f9d7e-3d1c-4e8a-a7d2-6c5e4b3a2f19")
+SECTORS = [
+    ("health", 0.14),
+    ("animal_care", 0.10),
+    ("it", 0.10),
+    ("education", 0.10),
+    ("engineering", 0.08),
+    ("retail", 0.12),
+    ("hospitality", 0.10),
+    ("construction", 0.08),
+    ("law", 0.05),
+    ("media", 0.06),
+    ("public_services", 0.07),
+]
+DISTRICTS = [
+    ("ME14", 51.28, 0.53),
+    ("CT1", 51.28, 1.08),
+    ("TN23", 51.14, 0.87),
+    ("DA11", 51.44, 0.36),
+    ("ME7", 51.38, 0.55),
+    ("CT20", 51.08, 1.17),
+    ("TN9", 51.19, 0.27),
+    ("CT9", 51.38, 1.38),
+]
+WEEKS = ["2027-W25", "2027-W26", "2027-W27", "2027-W28"]
+
+
+def _id(kind: str, n: int) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
+
+
+async def seed(db: Database, *, employers_total: int = 100, today: date | None = None) -> bool:
+    async with db.read_session() as s:
+        if await s.scalar(sa.select(sa.func.count()).select_from(employers)):
+            return False
+    rng = random.Random(2027)
+    today = today or date.today()
+    sectors, weights = zip(*SECTORS, strict=True)
+    employer_rows, placement_rows = [], []
+    for n in range(employers_total):
+        district, lat, lon = DISTRICTS[n % len(DISTRICTS)]
+        expired = rng.random() < 0.05
+        employer_id = _id("employer", n)
+        employer_rows.append(
+            {
+                "id": employer_id,
+                "name": f"Demo Employer {n + 1:03d}",
+                "contact_email": f"placements{n + 1:03d}@employer.example",
+                "postcode_district": district,
+                "latitude": lat + rng.uniform(-0.05, 0.05),
+                "longitude": lon + rng.uniform(-0.08, 0.08),
+                "health_safety_expires": today + timedelta(days=-10 if expired else 400),
+                "insurance_expires": today + timedelta(days=rng.randint(20, 500)),
+            }
+        )
+        for k in range(1 + n % 2):
+            sector = rng.choices(sectors, weights)[0]
+            offered = rng.sample(WEEKS, k=rng.randint(1, len(WEEKS)))
+            placement_rows.append(
+                {
+                    "id": _id("placement", n * 10 + k),
+                    "employer_id": employer_id,
+                    "title": f"{sector.replace('_', ' ').title()} work experience",
+                    "sector": sector,
+                    "capacity": {week: rng.randint(1, 3) for week in sorted(offered)},
+                    "minimum_age": 14 if rng.random() < 0.85 else 16,
+                    "accessibility": ["step_free"] if rng.random() < 0.4 else [],
+                }
+            )
+    async with db.session() as s:
+        await s.execute(employers.insert(), employer_rows)
+        await s.execute(placements.insert(), placement_rows)
+    return True

@@ -1,0 +1,5 @@
+"""Importing this module registers every payload schema the system knows."""
+
+from shared.events import booking, directory
+
+__all__ = ["booking", "directory"]

@@ -1,0 +1,93 @@
+"""Events booking publishes on `directory.events` so other services keep local copies.
+
+They carry only what another service needs: ids, school, year group, contact routes and
+consent for notifications, date of birth and priority flags for placement matching. Names
+and reasons for referral never travel on the bus.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.events.envelope import EventPayload
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class ContactRole(StrEnum):
+    STUDENT = "student"
+    PARENT = "parent"
+    ADVISER = "adviser"
+    STAFF = "staff"
+
+
+class ContactRoute(BaseModel):
+    """How one person may be reached, and what they consented to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: ContactRole
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    email: EmailStr | None = None
+    sms_consent: bool = False
+    email_consent: bool = False
+    preferred: list[Channel] = Field(default_factory=list)
+
+
+class SchoolUpserted(EventPayload):
+    event_type = "directory.school.upserted"
+
+    school_id: str
+    name: str
+    consortium_id: str | None = None
+    time_zone: str = "Europe/London"
+    day_starts: time
+    day_ends: time
+    postcode_district: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class StudentUpserted(EventPayload):
+    event_type = "directory.student.upserted"
+
+    student_id: str
+    school_id: str
+    year_group: int = Field(ge=7, le=13)
+    date_of_birth: date | None = None
+    disadvantaged: bool = False
+    sen: bool = False
+    contacts: list[ContactRoute] = Field(default_factory=list)
+    coordinator_id: str | None = None
+
+
+class StudentErased(EventPayload):
+    """The student's record was erased: every copy must go too."""
+
+    event_type = "directory.student.erased"
+
+    student_id: str
+    school_id: str
+
+
+class AdviserUpserted(EventPayload):
+    event_type = "directory.adviser.upserted"
+
+    adviser_id: str
+    school_ids: list[str]
+    contacts: list[ContactRoute] = Field(default_factory=list)
+
+
+class StaffUpserted(EventPayload):
+    event_type = "directory.staff.upserted"
+
+    staff_id: str
+    role: str
+    school_ids: list[str]
+    contacts: list[ContactRoute] = Field(default_factory=list)

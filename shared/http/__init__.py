@@ -1,0 +1,1 @@
+"""HTTP basics every service uses: app factory, problem+json errors, health, metrics, OpenAPI."""

@@ -1,0 +1,147 @@
+"""The app factory every service builds on, and the operational routes.
+
+`create_service_app` wires the common middlewares and the resources a service needs
+(database, messaging, token verifier) through `cleanup_ctx`, so they open at start-up and
+close on shutdown after in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.auth.tokens import TokenVerifier
+from shared.db import Database
+from shared.http.body import json_response
+from shared.http.middleware import authentication, metrics_middleware, problems, request_context
+from shared.http.openapi import ApiSpec
+from shared.logging import configure_logging, get_logger
+from shared.messaging.runtime import Messaging
+from shared.migrations import upgrade
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+MESSAGING = web.AppKey("messaging", Messaging)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+SPEC = web.AppKey("spec", ApiSpec)
+
+Wiring = Callable[[web.Application], None]
+S = TypeVar("S", bound=Settings)
+
+
+def create_service_app(
+    settings: Settings,
+    *,
+    spec: ApiSpec,
+    routes: Sequence[web.RouteTableDef],
+    migrations: Path,
+    wire: Wiring | None = None,
+) -> web.Application:
+    """Build a service's aiohttp application.
+
+    `wire(app)` is called once the database and messaging objects exist (before anything
+    connects) so the service can register consumers and put its own context on the app.
+    """
+    verifier = TokenVerifier(settings.public_key_pem(), issuer=settings.token_issuer)
+    app = web.Application(
+        middlewares=[
+            request_context,
+            metrics_middleware(settings.service),
+            problems,
+            authentication(verifier),
+        ],
+        client_max_size=1 << 20,
+    )
+    app[SETTINGS] = settings
+    app[VERIFIER] = verifier
+    app[SPEC] = spec
+    db = Database(settings.database_url)  # engines connect lazily: nothing opens here
+    messaging = Messaging(settings, db)
+    app[DATABASE] = db
+    app[MESSAGING] = messaging
+    if wire is not None:
+        wire(app)
+
+    async def resources(_app: web.Application) -> AsyncIterator[None]:
+        if settings.should_migrate_on_start:
+            await upgrade(db, migrations)
+        await messaging.start()
+        log.info("service.started", port=settings.port)
+        try:
+            yield
+        finally:
+            await messaging.stop()
+            await db.dispose()
+            log.info("service.stopped")
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_routes(operational_routes())
+    for table in routes:
+        app.router.add_routes(table)
+    return app
+
+
+def operational_routes() -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+
+    @routes.get("/healthz")
+    async def healthz(request: web.Request) -> web.Response:
+        return json_response({"status": "ok", "service": request.app[SETTINGS].service})
+
+    @routes.get("/readyz")
+    async def readyz(request: web.Request) -> web.Response:
+        checks = {
+            "database": await _database_ok(request.app[DATABASE]),
+            "broker": "ok" if await request.app[MESSAGING].broker_ok() else "unreachable",
+        }
+        ready = all(v == "ok" for v in checks.values())
+        return json_response(
+            {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
+        )
+
+    @routes.get("/metrics")
+    async def metrics(_request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    @routes.get("/api/openapi.json")
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(request.app[SPEC].document())
+
+    return routes
+
+
+async def _database_ok(db: Database) -> str:
+    try:
+        await db.ping()
+    except Exception as exc:
+        log.warning("readyz.database_unreachable", error=type(exc).__name__)
+        return "unreachable"
+    return "ok"
+
+
+def run(app: web.Application, settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then finish in-flight requests and background work."""
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        shutdown_timeout=10,
+        print=None,
+    )
+
+
+def serve(settings_type: type[S], factory: Callable[[S], web.Application]) -> None:
+    """The body of each service's `__main__`: settings from the environment, logs, serve."""
+    settings = settings_type.from_env()
+    configure_logging(settings.service, settings.log_level)
+    run(factory(settings), settings)

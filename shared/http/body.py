@@ -1,0 +1,91 @@
+"""Reading and validating request bodies and query strings into pydantic models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from shared.http.problems import Problem, bad_request
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 1 << 20
+
+
+def validation_problem(exc: ValidationError, *, source: str = "body") -> Problem:
+    errors = [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or source,
+            "message": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+    first = errors[0]
+    return Problem(
+        422,
+        "Invalid request",
+        f"{first['field']}: {first['message']}",
+        type_="validation",
+        errors=errors,
+    )
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise Problem(413, "Request too large", "The body must be at most 1 MiB.")
+    content_type = request.content_type
+    if content_type not in ("application/json", "application/problem+json"):
+        raise Problem(
+            415,
+            "Unsupported media type",
+            f"Send the body as application/json, not {content_type or 'nothing'}.",
+            type_="unsupported-media-type",
+        )
+    raw = await request.read()
+    if not raw:
+        raise bad_request("The request body is empty; send a JSON object.")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise bad_request("The request body is not UTF-8 text.") from exc
+    except json.JSONDecodeError as exc:
+        raise bad_request(
+            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}."
+        ) from exc
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise validation_problem(exc, source="query") from exc
+
+
+def json_response(body: Any, *, status: int = 200) -> web.Response:
+    if isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    else:
+        text = json.dumps(body, default=_default)
+    return web.Response(status=status, text=text, content_type="application/json")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

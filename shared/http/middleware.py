@@ -1,0 +1,131 @@
+"""Middlewares: request and correlation ids, problem+json errors, metrics, authentication."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from shared.auth.tokens import TokenError, TokenVerifier
+from shared.context import correlation_scope, new_id
+from shared.http.problems import Problem, problem_response
+from shared.logging import get_logger
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CORRELATION_ID_HEADER = "X-Correlation-ID"
+SESSION_COOKIE = "signpost_session"
+PRINCIPAL = "principal"
+TOKEN_ERROR = "token_error"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def _incoming_id(request: web.Request, header: str) -> str | None:
+    value = request.headers.get(header)
+    return value if value and _SAFE_ID.match(value) else None
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = _incoming_id(request, REQUEST_ID_HEADER) or new_id()
+    correlation_id = _incoming_id(request, CORRELATION_ID_HEADER) or request_id
+    with (
+        correlation_scope(correlation_id),
+        structlog.contextvars.bound_contextvars(request_id=request_id),
+    ):
+        response = await handler(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers[CORRELATION_ID_HEADER] = correlation_id
+        return response
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem_response(problem, instance=request.path)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        problem = Problem(exc.status, exc.reason, _http_detail(exc), type_=None)
+        response = problem_response(problem, instance=request.path)
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return response
+    except Exception as exc:
+        log.exception("http.unhandled_error", path=request.path, error=type(exc).__name__)
+        problem = Problem(
+            500, "Internal server error", "Something went wrong on our side; try again shortly."
+        )
+        return problem_response(problem, instance=request.path)
+
+
+def _http_detail(exc: web.HTTPException) -> str:
+    if isinstance(exc, web.HTTPNotFound):
+        return "There is nothing at this address."
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return f"Use one of: {', '.join(sorted(exc.allowed_methods))}."
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return "The request body is too large."
+    return exc.text or exc.reason
+
+
+def metrics_middleware(
+    service: str,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(service, request.method, route).observe(
+                time.perf_counter() - started
+            )
+
+    return metrics
+
+
+def authentication(
+    verifier: TokenVerifier,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Attach the caller's Principal (or None) to the request; routes decide what they need."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+        request[PRINCIPAL] = None
+        request[TOKEN_ERROR] = None
+        if token:
+            try:
+                principal = verifier.verify(token)
+            except TokenError as exc:
+                request[TOKEN_ERROR] = str(exc)
+            else:
+                request[PRINCIPAL] = principal
+                structlog.contextvars.bind_contextvars(user_id=principal.user_id)
+        return await handler(request)
+
+    return authenticate
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None

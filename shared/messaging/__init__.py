@@ -1,0 +1,1 @@
+"""Reliable events: the transactional outbox, its relay, and the idempotent consumer."""

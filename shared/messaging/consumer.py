@@ -1,0 +1,232 @@
+"""The one consumer loop: inbox for idempotence, retries with backoff, a dead-letter topic.
+
+For each record: decode the envelope; skip it if this consumer's inbox already holds its id;
+otherwise run the handler and insert the inbox row in the same database transaction. The
+offset is committed to Kafka only after that transaction commits, so a crash replays the
+record and the inbox turns the replay into a no-op. A record that cannot be decoded, or whose
+handler keeps failing, goes to the consumer's dead-letter topic with the error in headers
+and the loop carries on; if even the dead-letter topic is unreachable, nothing is committed
+and the record is read again later. Nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.context import correlation_scope
+from shared.db import Database
+from shared.events import Envelope, EventPayload, UndecodableEvent, decode
+from shared.logging import get_logger
+from shared.messaging.kafka import KafkaPublisher
+from shared.messaging.tables import inbox
+from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+
+log = get_logger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler],
+        db: Database,
+        bootstrap_servers: str,
+        session_timeout_ms: int = 10000,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.dead_letter_topic = f"{name}.dlq"
+        self._topics = list(topics)
+        self._handlers = dict(handlers)
+        self._db = db
+        self._bootstrap = bootstrap_servers
+        self._session_timeout_ms = session_timeout_ms
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._after_commit = after_commit
+        self._dead_letters: KafkaPublisher | None = None
+        self.assigned = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                backoff = 0.2
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer.broker_unavailable", consumer=self.name, error=repr(exc))
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+        if self._dead_letters is not None:
+            await self._dead_letters.close()
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self.name,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(self._session_timeout_ms // 3, 100),
+            rebalance_timeout_ms=self._session_timeout_ms,
+        )
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=300, max_records=200)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.process(record)
+                    await consumer.commit({tp: records[-1].offset + 1})
+        finally:
+            self.assigned.clear()
+            await consumer.stop()
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> Outcome:
+        """Handle one record to its end: processed, skipped, or dead-lettered."""
+        try:
+            envelope, payload = decode(record.value)
+        except UndecodableEvent as exc:
+            await self._dead_letter(record, "undecodable", str(exc))
+            return Outcome.DEAD_LETTERED
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(self.name, envelope.type, Outcome.IGNORED).inc()
+            return Outcome.IGNORED
+        if payload is None:
+            reason = f"no schema for {envelope.type} v{envelope.version}"
+            await self._dead_letter(record, "unknown_version", reason)
+            return Outcome.DEAD_LETTERED
+        with correlation_scope(envelope.correlation_id or str(envelope.id), str(envelope.id)):
+            return await self._process_with_retries(record, envelope, payload, handler)
+
+    async def _process_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope,
+        payload: EventPayload,
+        handler: Handler,
+    ) -> Outcome:
+        delay = self._backoff
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                outcome = await self._apply(envelope, payload, handler)
+            except Exception as exc:
+                log.warning(
+                    "consumer.handler_failed",
+                    consumer=self.name,
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                )
+                if attempt == self._max_attempts:
+                    # Only the exception's type: its text may hold personal data (SQL parameters).
+                    await self._dead_letter(record, "handler_failed", type(exc).__name__)
+                    return Outcome.DEAD_LETTERED
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            EVENTS_CONSUMED.labels(self.name, envelope.type, outcome).inc()
+            return outcome
+        raise AssertionError("unreachable")
+
+    async def _apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> Outcome:
+        try:
+            async with self._db.session() as session:
+                seen = await session.scalar(
+                    sa.select(sa.literal(1)).where(
+                        inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
+                    )
+                )
+                if seen:
+                    return Outcome.DUPLICATE
+                await handler(session, envelope, payload)
+                await session.execute(
+                    inbox.insert().values(
+                        consumer=self.name,
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        processed_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            if await self._already_processed(envelope):
+                return Outcome.DUPLICATE  # another replica processed it at the same time
+            raise
+        if self._after_commit is not None:
+            self._after_commit()
+        return Outcome.PROCESSED
+
+    async def _already_processed(self, envelope: Envelope) -> bool:
+        async with self._db.read_session() as session:
+            found = await session.scalar(
+                sa.select(sa.literal(1)).where(
+                    inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
+                )
+            )
+        return bool(found)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str
+    ) -> None:
+        if self._dead_letters is None:
+            self._dead_letters = await KafkaPublisher.connect(
+                self._bootstrap, client_id=f"{self.name}-dlq"
+            )
+        headers = [
+            ("dlq.reason", reason.encode()),
+            ("dlq.detail", detail[:1000].encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+        ]
+        key = record.key.decode(errors="replace") if record.key else f"{record.topic}"
+        delivery = await self._dead_letters.publish(
+            self.dead_letter_topic, key, record.value or b"", headers=headers
+        )
+        await delivery
+        DEAD_LETTERS.labels(self.name).inc()
+        EVENTS_CONSUMED.labels(self.name, "?", Outcome.DEAD_LETTERED).inc()
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.name,
+            reason=reason,
+            detail=detail[:300],
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,120 @@
+"""A service's messaging at run time: the outbox relay and its consumers as background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+
+from shared.db import Database
+from shared.logging import get_logger
+from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.kafka import SERVICE_TOPICS, KafkaPublisher, ensure_topics
+from shared.messaging.outbox import OutboxRelay
+from shared.settings import Settings
+
+log = get_logger(__name__)
+
+
+class Messaging:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+        self._publisher: KafkaPublisher | None = None
+        self._connect_lock = asyncio.Lock()
+        self._topics_ready = False
+        self.consumers: list[EventConsumer] = []
+        self.relay = OutboxRelay(
+            db,
+            self._fresh_publisher,
+            service=settings.service,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add_consumer(
+        self, name: str, topics: Sequence[str], handlers: Mapping[str, Handler]
+    ) -> EventConsumer:
+        consumer = EventConsumer(
+            name=name,
+            topics=topics,
+            handlers=handlers,
+            db=self._db,
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            after_commit=self.relay.wake,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
+        for consumer in self.consumers:
+            self._tasks.append(
+                asyncio.create_task(self._run_consumer(consumer), name=consumer.name)
+            )
+
+    async def _run_consumer(self, consumer: EventConsumer) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._ensure_topics()
+                break
+            except Exception as exc:
+                log.warning("kafka.topics_unavailable", error=type(exc).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 1.0)
+        await consumer.run(self._stop)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let in-flight work finish, then close connections."""
+        self._stop.set()
+        if self._tasks:
+            done, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error(
+                        "messaging.task_failed", task=task.get_name(), error=repr(task.exception())
+                    )
+        if self._publisher is not None:
+            await self._publisher.close()
+            self._publisher = None
+
+    async def broker_ok(self) -> bool:
+        try:
+            publisher = await asyncio.wait_for(self._current_publisher(), 3.0)
+        except Exception:
+            return False
+        return await publisher.healthy()
+
+    async def _current_publisher(self) -> KafkaPublisher:
+        async with self._connect_lock:
+            if self._publisher is None:
+                self._publisher = await KafkaPublisher.connect(
+                    self._settings.kafka_bootstrap_servers, client_id=self._settings.service
+                )
+            return self._publisher
+
+    async def _fresh_publisher(self) -> KafkaPublisher:
+        """The relay asks for a publisher after a failure: drop the old connection first."""
+        async with self._connect_lock:
+            if self._publisher is not None:
+                old, self._publisher = self._publisher, None
+                with contextlib.suppress(Exception):
+                    await old.close()
+        await self._ensure_topics()
+        return await self._current_publisher()
+
+    async def _ensure_topics(self) -> None:
+        if self._topics_ready:
+            return
+        topics = list(SERVICE_TOPICS) + [c.dead_letter_topic for c in self.consumers]
+        await ensure_topics(
+            self._settings.kafka_bootstrap_servers,
+            topics,
+            partitions=self._settings.kafka_topic_partitions,
+            replication_factor=self._settings.kafka_replication_factor,
+        )
+        self._topics_ready = True

@@ -1,0 +1,30 @@
+"""Prometheus metrics shared by every service (labelled by service or consumer)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "signpost_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "signpost_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_PUBLISHED = Counter(
+    "signpost_outbox_published_total", "Events published from the outbox", ["service"]
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "signpost_outbox_publish_failures_total", "Failed outbox publish attempts", ["service"]
+)
+OUTBOX_PENDING = Gauge("signpost_outbox_pending", "Unpublished outbox rows", ["service"])
+EVENTS_CONSUMED = Counter(
+    "signpost_events_consumed_total",
+    "Events taken from Kafka by a consumer",
+    ["consumer", "event_type", "outcome"],
+)
+DEAD_LETTERS = Counter(
+    "signpost_dead_letters_total", "Events sent to a dead-letter topic", ["consumer"]
+)

@@ -1,0 +1,185 @@
+"""Configuration from environment variables, one settings object per service.
+
+Every value has a safe development default, so `make run` needs no configuration.
+In production (`SIGNPOST_ENV=production`) the defaults that would be unsafe (generated
+signing keys, SQLite files) are refused and the process will not start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_PORTS = {"booking": 8081, "placements": 8082, "notifications": 8083}
+DEV_KEY_DIR = Path("var/keys")
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed or unsafe for the environment."""
+
+
+@dataclass(frozen=True)
+class Env:
+    """Describes where one setting comes from: its variable(s), default and parser."""
+
+    names: tuple[str, ...]
+    default: Any = None
+    parse: Any = str
+    secret: bool = False
+
+
+def env(*names: str, default: Any = None, parse: Any = str, secret: bool = False) -> Any:
+    """Declare a settings field read from the first of `names` that is set."""
+    return field(metadata={"env": Env(names, default, parse, secret)})
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _read_key(inline: str | None, path: str | None) -> str | None:
+    if inline:
+        return inline.replace("\\n", "\n")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from exc
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings every service shares. Subclasses add their own fields with `env(...)`.
+
+    `{SERVICE}_DATABASE_URL` (e.g. `BOOKING_DATABASE_URL`) wins over `DATABASE_URL`, so one
+    shell can configure all three services while a container sets plain `DATABASE_URL`.
+    """
+
+    service: ClassVar[str] = "service"
+
+    environment: str = env("SIGNPOST_ENV", default="development")
+    host: str = env("HTTP_HOST", default="127.0.0.1")
+    port: int = env("{SERVICE}_HTTP_PORT", "HTTP_PORT", default=None, parse=int)
+    database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None)
+    kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+    kafka_session_timeout_ms: int = env("KAFKA_SESSION_TIMEOUT_MS", default=10000, parse=int)
+    kafka_topic_partitions: int = env("KAFKA_TOPIC_PARTITIONS", default=3, parse=int)
+    kafka_replication_factor: int = env("KAFKA_REPLICATION_FACTOR", default=1, parse=int)
+    outbox_poll_seconds: float = env("OUTBOX_POLL_SECONDS", default=0.5, parse=float)
+    jwt_public_key: str | None = env("JWT_PUBLIC_KEY", default=None, secret=True)
+    jwt_public_key_file: str | None = env("JWT_PUBLIC_KEY_FILE", default=None)
+    token_issuer: str = env("TOKEN_ISSUER", default="signpost-booking")
+    log_level: str = env("LOG_LEVEL", default="INFO")
+    migrate_on_start: bool | None = env("MIGRATE_ON_START", default=None, parse=_bool)
+    data_dir: str = env("SIGNPOST_DATA_DIR", default="var")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Build settings from `environ` (default: the process environment) and validate."""
+        source = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            spec: Env | None = f.metadata.get("env")
+            if spec is None:
+                continue
+            values[f.name] = cls._lookup(spec, source)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    @classmethod
+    def _lookup(cls, spec: Env, source: Mapping[str, str]) -> Any:
+        for name in spec.names:
+            raw = source.get(name.replace("{SERVICE}", cls.service.upper()))
+            if raw is None or raw == "":
+                continue
+            try:
+                return spec.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from exc
+        return spec.default
+
+    @classmethod
+    def known_env_vars(cls) -> frozenset[str]:
+        """Every environment variable this service reads (used to check deployment files)."""
+        names: set[str] = set()
+        for f in fields(cls):
+            spec: Env | None = f.metadata.get("env")
+            if spec is not None:
+                names.update(n.replace("{SERVICE}", cls.service.upper()) for n in spec.names)
+        return frozenset(names)
+
+    def __post_init__(self) -> None:
+        if self.port is None:
+            object.__setattr__(self, "port", DEFAULT_PORTS.get(self.service, 8080))
+        if self.database_url is None:
+            url = f"sqlite+aiosqlite:///{self.data_dir}/{self.service}.db"
+            object.__setattr__(self, "database_url", url)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        """Development applies migrations at start; production runs `signpost migrate`."""
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return not self.is_production
+
+    def validate(self) -> None:
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.is_production:
+            if self.database_url.startswith("sqlite"):
+                raise ConfigError("production needs DATABASE_URL pointing at PostgreSQL")
+            if not (self.jwt_public_key or self.jwt_public_key_file):
+                raise ConfigError("production needs JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE")
+
+    def public_key_pem(self) -> str:
+        """The PEM public key that verifies tokens, creating a development key if needed."""
+        pem = _read_key(self.jwt_public_key, self.jwt_public_key_file)
+        if pem is not None:
+            return pem
+        from shared.auth.keys import ensure_dev_keypair
+
+        return ensure_dev_keypair(Path(self.data_dir) / "keys").public_pem
+
+
+@dataclass(frozen=True)
+class IssuerSettings(Settings):
+    """Settings for the service that signs tokens (booking owns identity)."""
+
+    jwt_private_key: str | None = env("JWT_PRIVATE_KEY", default=None, secret=True)
+    jwt_private_key_file: str | None = env("JWT_PRIVATE_KEY_FILE", default=None)
+    token_ttl_seconds: int = env("TOKEN_TTL_SECONDS", default=900, parse=int)
+    session_ttl_seconds: int = env("SESSION_TTL_SECONDS", default=8 * 3600, parse=int)
+    cookie_secure: bool = env("COOKIE_SECURE", default=False, parse=_bool)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.is_production:
+            if not (self.jwt_private_key or self.jwt_private_key_file):
+                raise ConfigError("production needs JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE")
+            if not self.cookie_secure:
+                raise ConfigError("production needs COOKIE_SECURE=true")
+        if self.token_ttl_seconds <= 0 or self.token_ttl_seconds > 3600:
+            raise ConfigError("TOKEN_TTL_SECONDS must be between 1 and 3600")
+
+    def private_key_pem(self) -> str:
+        pem = _read_key(self.jwt_private_key, self.jwt_private_key_file)
+        if pem is not None:
+            return pem
+        from shared.auth.keys import ensure_dev_keypair
+
+        return ensure_dev_keypair(Path(self.data_dir) / "keys").private_pem

@@ -1,0 +1,111 @@
+"""Fixtures shared by every test: a real broker, real SQLite and PostgreSQL databases.
+
+- `broker`: a fresh in-memory Tansu broker for the session, on a free loopback port, killed
+  by pid at the end (set KAFKA_BOOTSTRAP_SERVERS to use another broker instead).
+- `database_url`: parametrised over SQLite and PostgreSQL; the PostgreSQL database is created
+  with a unique name on the local server (TEST_POSTGRES_URL overrides) and dropped afterwards.
+PostgreSQL tests fail rather than skip under CI, where the server is part of the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from shared.devbroker import LocalBroker, port_open
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+TESTS_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = Path(str(item.fspath)).relative_to(TESTS_DIR).parts[0]
+        if kind in {"unit", "integration", "e2e", "browser"}:
+            item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[str]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    local = LocalBroker()
+    try:
+        yield local.start()
+    finally:
+        local.stop()
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    url = make_url(POSTGRES_URL)
+    if not port_open(url.host or "127.0.0.1", url.port or 5432, timeout=2):
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {url.host}:{url.port}")
+        pytest.skip("PostgreSQL is not reachable (set TEST_POSTGRES_URL); CI always runs these")
+    return POSTGRES_URL
+
+
+async def create_postgres_database(server_url: str) -> str:
+    name = f"signpost_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = await create_postgres_database(server)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(server, url)
+
+
+async def eventually(check, *, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll `check` (sync or async) until it returns a truthy value or the deadline passes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

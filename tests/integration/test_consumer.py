@@ -1,0 +1,145 @@
+"""The idempotent consumer on SQLite and PostgreSQL against a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.events import Envelope
+from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.kafka import KafkaPublisher, ensure_topics
+from tests.conftest import eventually
+from tests.integration.messaging_support import (
+    effects,
+    fresh_event_type,
+    messaging_database,
+    read_topic,
+)
+
+
+async def record_effect(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+    if payload.n == 13:
+        raise RuntimeError("this handler cannot process 13")
+    await session.execute(effects.insert().values(event_id=str(envelope.id), n=payload.n))
+
+
+@asynccontextmanager
+async def running_consumer(
+    db: Database, broker: str, topic: str, handlers: Mapping[str, Handler]
+) -> AsyncIterator[EventConsumer]:
+    consumer = EventConsumer(
+        name=f"{topic}.test-consumer", topics=[topic], handlers=handlers, db=db,
+        bootstrap_servers=broker, session_timeout_ms=6000, max_attempts=3,
+        backoff_seconds=0.01,
+    )
+    await ensure_topics(broker, [topic, consumer.dead_letter_topic], partitions=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        yield consumer
+    finally:
+        stop.set()
+        await task
+
+
+async def effects_for(db: Database, n: int) -> int:
+    async with db.read_session() as s:
+        return int(await s.scalar(
+            sa.select(sa.func.count()).select_from(effects).where(effects.c.n == n)) or 0)
+
+
+async def publish_raw(broker: str, topic: str, values: list[bytes]) -> None:
+    publisher = await KafkaPublisher.connect(broker, client_id="test-producer")
+    try:
+        for value in values:
+            await (await publisher.publish(topic, "same-key", value))
+    finally:
+        await publisher.close()
+
+
+async def test_an_event_delivered_twice_is_processed_once(database_url: str, broker: str) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    twice = Envelope.wrap(said(n=1), key="same-key", producer="test").to_bytes()
+    sentinel = Envelope.wrap(said(n=2), key="same-key", producer="test").to_bytes()
+    async with messaging_database(database_url) as db:
+        await publish_raw(broker, topic, [twice, twice, sentinel])
+        async with running_consumer(db, broker, topic, {said.event_type: record_effect}):
+            await eventually(lambda: effects_for(db, 2), timeout=30)
+        assert await effects_for(db, 1) == 1
+
+
+async def test_an_unparseable_event_is_dead_lettered_and_the_consumer_carries_on(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    wrong_shape = Envelope.wrap(said(n=5), key="same-key", producer="test").model_dump()
+    wrong_shape["data"] = {"n": "not a number"}
+    values = [
+        b"{this is not json",
+        json.dumps(wrong_shape, default=str).encode(),
+        Envelope.wrap(said(n=7), key="same-key", producer="test").to_bytes(),
+    ]
+    async with messaging_database(database_url) as db:
+        await publish_raw(broker, topic, values)
+        async with running_consumer(db, broker, topic, {said.event_type: record_effect}) as c:
+            await eventually(lambda: effects_for(db, 7), timeout=30)
+            dead = await read_topic(broker, c.dead_letter_topic, expected=2)
+    assert [r.value for r in dead] == values[:2]
+    reasons = [dict(r.headers)["dlq.reason"] for r in dead]
+    assert reasons == [b"undecodable", b"undecodable"]
+    assert dict(dead[0].headers)["dlq.topic"] == topic.encode()
+    assert await effects_for(db, 5) == 0
+
+
+async def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_retries(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    failing = Envelope.wrap(said(n=13), key="same-key", producer="test").to_bytes()
+    after = Envelope.wrap(said(n=14), key="same-key", producer="test").to_bytes()
+    async with messaging_database(database_url) as db:
+        await publish_raw(broker, topic, [failing, after])
+        async with running_consumer(db, broker, topic, {said.event_type: record_effect}) as c:
+            await eventually(lambda: effects_for(db, 14), timeout=30)
+            dead = await read_topic(broker, c.dead_letter_topic, expected=1)
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["dlq.reason"] == b"handler_failed"
+    assert headers["dlq.detail"] == b"RuntimeError"
+
+
+async def test_a_restarted_consumer_resumes_after_its_committed_offset(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    first = [Envelope.wrap(said(n=20), key="same-key", producer="test").to_bytes()]
+    second = [Envelope.wrap(said(n=21), key="same-key", producer="test").to_bytes()]
+    handlers = {said.event_type: record_effect}
+    async with messaging_database(database_url) as db:
+        await publish_raw(broker, topic, first)
+        async with running_consumer(db, broker, topic, handlers):
+            await eventually(lambda: effects_for(db, 20), timeout=30)
+        await publish_raw(broker, topic, second)
+        async with running_consumer(db, broker, topic, handlers):
+            await eventually(lambda: effects_for(db, 21), timeout=30)
+        async with db.read_session() as s:
+            total = await s.scalar(sa.select(sa.func.count()).select_from(effects))
+    assert total == 2
+    replayed = REGISTRY.get_sample_value(
+        "signpost_events_consumed_total",
+        {"consumer": f"{topic}.test-consumer", "event_type": said.event_type,
+         "outcome": "duplicate"},
+    )
+    assert replayed is None, "the second run read the first event again"

@@ -1,22 +1,31 @@
 """`signpost`: the operators' command line.
 
-signpost run                      the whole system locally (what `make run` calls)
-signpost migrate [SERVICE ...]    apply database migrations (production runs this)
-signpost seed                     load the demo county (development only)
+    signpost run                      the whole system locally (what `make run` calls)
+    signpost migrate [SERVICE ...]    apply database migrations (production runs this)
+    signpost seed                     load the demo county (development only)
+
+Each service adds its own commands (e.g. `signpost directory import`, `signpost placements
+run`) from `services/<service>/entrypoints/cli.py`, which defines `register(subparsers)`;
+a registered command sets `handler`, a function taking the parsed arguments and returning
+an exit status.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
 
 from shared.db import Database
 from shared.migrations import upgrade
 
+SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli",
+                "services.notifications.entrypoints.cli")
 
-def main(argv: Sequence[str] | None = None) -> int:
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signpost", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -25,8 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = commands.add_parser("migrate", help="apply migrations to each service's database")
     migrate.add_argument("services", nargs="*", choices=["booking", "placements", "notifications"])
     commands.add_parser("seed", help="load the demo county into empty databases")
-    args = parser.parse_args(argv)
+    for module_name in SERVICE_CLIS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(commands)
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "run":
         from services.devrun import run_all
 
@@ -37,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.demo import seed_all
 
         return asyncio.run(seed_all())
-    parser.error(f"unknown command {args.command}")
-    return 2
+    status: int = args.handler(args)
+    return status
 
 
 async def migrate_services(names: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
 from shared.context import correlation_scope, new_id
 from shared.http.problems import Problem, problem_response
@@ -22,8 +23,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
 SESSION_COOKIE = "signpost_session"
-PRINCIPAL = "principal"
-TOKEN_ERROR = "token_error"
+PRINCIPAL = web.RequestKey("principal", Principal | None)
+TOKEN_ERROR = web.RequestKey("token_error", str | None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 

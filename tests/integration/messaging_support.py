@@ -26,8 +26,11 @@ effects = sa.Table(
 def fresh_event_type() -> type[EventPayload]:
     """A payload class on its own topic, so tests sharing one broker never see each other."""
     owner = f"t{uuid.uuid4().hex[:10]}"
-    namespace = {"__annotations__": {"n": int}, "event_type": f"{owner}.echo.said",
-                 "__module__": __name__}
+    namespace = {
+        "__annotations__": {"n": int},
+        "event_type": f"{owner}.echo.said",
+        "__module__": __name__,
+    }
     return type(f"Said_{owner}", (EventPayload,), namespace)
 
 
@@ -43,8 +46,9 @@ async def messaging_database(url: str) -> AsyncIterator[Database]:
         await db.dispose()
 
 
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout_ms: int = 15000
-                     ) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(
+    bootstrap: str, topic: str, expected: int, timeout_ms: int = 15000
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Read every record of `topic` from the beginning (no consumer group) until `expected`."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()

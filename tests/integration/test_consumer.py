@@ -36,8 +36,13 @@ async def running_consumer(
     db: Database, broker: str, topic: str, handlers: Mapping[str, Handler]
 ) -> AsyncIterator[EventConsumer]:
     consumer = EventConsumer(
-        name=f"{topic}.test-consumer", topics=[topic], handlers=handlers, db=db,
-        bootstrap_servers=broker, session_timeout_ms=6000, max_attempts=3,
+        name=f"{topic}.test-consumer",
+        topics=[topic],
+        handlers=handlers,
+        db=db,
+        bootstrap_servers=broker,
+        session_timeout_ms=6000,
+        max_attempts=3,
         backoff_seconds=0.01,
     )
     await ensure_topics(broker, [topic, consumer.dead_letter_topic], partitions=1)
@@ -52,8 +57,10 @@ async def running_consumer(
 
 async def effects_for(db: Database, n: int) -> int:
     async with db.read_session() as s:
-        return int(await s.scalar(
-            sa.select(sa.func.count()).select_from(effects).where(effects.c.n == n)) or 0)
+        return int(
+            await s.scalar(sa.select(sa.func.count()).select_from(effects).where(effects.c.n == n))
+            or 0
+        )
 
 
 async def publish_raw(broker: str, topic: str, values: list[bytes]) -> None:
@@ -139,7 +146,10 @@ async def test_a_restarted_consumer_resumes_after_its_committed_offset(
     assert total == 2
     replayed = REGISTRY.get_sample_value(
         "signpost_events_consumed_total",
-        {"consumer": f"{topic}.test-consumer", "event_type": said.event_type,
-         "outcome": "duplicate"},
+        {
+            "consumer": f"{topic}.test-consumer",
+            "event_type": said.event_type,
+            "outcome": "duplicate",
+        },
     )
     assert replayed is None, "the second run read the first event again"

@@ -34,7 +34,9 @@ async def unpublished(db: Database) -> int:
     return int(count or 0)
 
 
-async def write_events(db: Database, relay: OutboxRelay, payload_type: type, count: int) -> list[str]:
+async def write_events(
+    db: Database, relay: OutboxRelay, payload_type: type, count: int
+) -> list[str]:
     ids = []
     for n in range(count):
         async with UnitOfWork(db, producer="test", on_commit=relay.wake) as uow:

@@ -1,0 +1,147 @@
+"""Booking's walking skeleton in-process on SQLite and PostgreSQL: login, book, problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.booking.adapters.orm import students
+from services.booking.bootstrap import create_app
+from services.booking.demo import DEMO_PASSWORD, demo_id, seed
+from services.booking.settings import BookingSettings
+from shared.db import Database
+from shared.events import decode
+from shared.messaging.tables import outbox
+from tests.support import app_client, bearer, settings_for
+
+
+async def test_login_book_and_the_event_waits_in_the_outbox(
+    database_url: str, broker: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        BookingSettings, database_url=database_url, broker=broker, data_dir=tmp_path
+    )
+    async with app_client(create_app, settings) as client:
+        db = Database(database_url)
+        try:
+            await seed(db, students_total=50, advisers_total=4)
+            async with db.read_session() as s:
+                school_id = demo_id("school", 0)  # the demo coordinator's school
+                student_id = await s.scalar(
+                    sa.select(students.c.id).where(students.c.school_id == school_id).limit(1)
+                )
+            login = await client.post(
+                "/api/v1/auth/login",
+                json={"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},
+            )
+            assert login.status == 200
+            token = (await login.json())["access_token"]
+            assert "signpost_session" in login.cookies
+
+            body = {
+                "school_id": school_id,
+                "student_id": student_id,
+                "adviser_id": "pa-1",
+                "starts_at": "2027-01-12T10:00:00+00:00",
+                "ends_at": "2027-01-12T10:40:00+00:00",
+                "location": "Careers room",
+            }
+            created = await client.post("/api/v1/appointments", json=body, headers=bearer(token))
+            assert created.status == 201, await created.text()
+            appointment_id = (await created.json())["id"]
+
+            again = await client.post("/api/v1/appointments", json=body, headers=bearer(token))
+            assert again.status == 409
+            assert again.content_type == "application/problem+json"
+
+            async with db.read_session() as s:
+                bodies = (
+                    (
+                        await s.execute(
+                            sa.select(outbox.c.body).where(outbox.c.key == appointment_id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            assert [decode(b.encode())[0].type for b in bodies] == ["booking.appointment.confirmed"]
+        finally:
+            await db.dispose()
+
+
+async def test_bad_json_gets_a_problem_naming_the_fault(broker: str, tmp_path: Path) -> None:
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=broker,
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        response = await client.post(
+            "/api/v1/auth/login",
+            data=b'{"email": "a@b.c",',
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status == 400
+        assert response.content_type == "application/problem+json"
+        problem = await response.json()
+        assert problem["status"] == 400
+        assert "not valid JSON" in problem["detail"]
+
+        response = await client.post("/api/v1/auth/login", json={"email": "a@b.c"})
+        assert response.status == 422
+        problem = await response.json()
+        assert problem["errors"][0]["field"] == "password"
+
+        response = await client.post(
+            "/api/v1/auth/login",
+            data="email=a",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 415
+
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": "nobody@x.example", "password": "wrong"}
+        )
+        assert response.status == 401
+        assert (await response.json())["detail"] == "The email or password is wrong."
+
+
+async def test_operational_routes_report_health_readiness_metrics_and_openapi(
+    broker: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=broker,
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        assert (await client.get("/healthz")).status == 200
+        ready = await client.get("/readyz")
+        assert ready.status == 200
+        assert await ready.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        metrics = await (await client.get("/metrics")).text()
+        assert "signpost_http_requests_total" in metrics
+        spec = await (await client.get("/api/openapi.json")).json()
+        assert "/api/v1/appointments" in spec["paths"]
+        missing = await client.get("/no/such/page")
+        assert missing.status == 404
+        assert missing.content_type == "application/problem+json"
+        assert missing.headers["X-Request-ID"]
+
+
+async def test_readiness_reports_an_unreachable_broker(tmp_path: Path) -> None:
+    from shared.devbroker import free_port
+
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=f"127.0.0.1:{free_port()}",
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        ready = await client.get("/readyz")
+        assert ready.status == 503
+        assert (await ready.json())["broker"] == "unreachable"

@@ -1,0 +1,66 @@
+"""Helpers for tests that run a service in-process: settings, tokens and an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from shared.auth.keys import ensure_dev_keypair
+from shared.auth.principal import Role
+from shared.auth.tokens import TokenIssuer
+from shared.settings import Settings
+
+S = TypeVar("S", bound=Settings)
+
+
+def settings_for(
+    settings_type: type[S], *, database_url: str, broker: str, data_dir: Path, **extra: str
+) -> S:
+    env = {
+        "SIGNPOST_ENV": "test",
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker,
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "OUTBOX_POLL_SECONDS": "0.1",
+        "SIGNPOST_DATA_DIR": str(data_dir),
+        **extra,
+    }
+    return settings_type.from_env(env)
+
+
+def token_for(
+    data_dir: Path,
+    *,
+    user_id: str,
+    role: Role,
+    school_ids: Iterable[str] = (),
+    ebp_id: str | None = None,
+    ttl: timedelta = timedelta(minutes=10),
+) -> str:
+    """A token signed with the test data directory's key, as booking would issue it."""
+    keys = ensure_dev_keypair(data_dir / "keys")
+    issuer = TokenIssuer(keys.private_pem, issuer="signpost-booking", ttl=ttl)
+    return issuer.issue(user_id=user_id, role=role, school_ids=school_ids, ebp_id=ebp_id)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def app_client(
+    factory: Callable[[S], web.Application], settings: S
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """Start the service (migrations, relay, consumers) in-process and yield a client."""
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(factory(settings)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

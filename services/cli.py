@@ -3,6 +3,7 @@
     signpost run                      the whole system locally (what `make run` calls)
     signpost migrate [SERVICE ...]    apply database migrations (production runs this)
     signpost seed                     load the demo county (development only)
+    signpost keys DIR                 create the token-signing key pair for production
 
 Each service adds its own commands (e.g. `signpost directory import`, `signpost placements
 run`) from `services/<service>/entrypoints/cli.py`, which defines `register(subparsers)`;
@@ -17,7 +18,9 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from shared.auth.keys import generate_keypair
 from shared.db import Database
 from shared.migrations import upgrade
 
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply migrations to each service's database")
     migrate.add_argument("services", nargs="*", choices=["booking", "placements", "notifications"])
     commands.add_parser("seed", help="load the demo county into empty databases")
+    keys = commands.add_parser("keys", help="create the token-signing key pair in a directory")
+    keys.add_argument("directory", type=Path)
     for module_name in SERVICE_CLIS:
         try:
             module = importlib.import_module(module_name)
@@ -57,8 +62,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.demo import seed_all
 
         return asyncio.run(seed_all())
+    if args.command == "keys":
+        return create_keys(args.directory)
     status: int = args.handler(args)
     return status
+
+
+def create_keys(directory: Path) -> int:
+    """Write a new Ed25519 key pair for production (refuses to overwrite an existing one)."""
+    private_path = directory / "token-signing.pem"
+    if private_path.exists():
+        print(f"{private_path} exists; remove it first to rotate the keys", file=sys.stderr)
+        return 1
+    pair = generate_keypair()
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path.write_text(pair.private_pem)
+    private_path.chmod(0o600)
+    (directory / "token-signing.pub.pem").write_text(pair.public_pem)
+    print(f"wrote {private_path} and token-signing.pub.pem", file=sys.stderr)
+    return 0
 
 
 async def migrate_services(names: Sequence[str] | None = None) -> int:

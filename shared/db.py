@@ -131,12 +131,11 @@ async def upsert(
     session: AsyncSession, table: Any, values: dict[str, Any], *, key: tuple[str, ...] = ("id",)
 ) -> None:
     """Insert a row or update it in place: one statement on both SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table).values(**values)
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values)
     changes = {k: stmt.excluded[k] for k in values if k not in key}
     stmt = (
         stmt.on_conflict_do_update(index_elements=list(key), set_=changes)

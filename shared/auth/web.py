@@ -10,8 +10,7 @@ from shared.http.problems import forbidden, unauthorized
 
 
 def current_principal(request: web.Request) -> Principal | None:
-    principal: Principal | None = request.get(PRINCIPAL)
-    return principal
+    return request.get(PRINCIPAL)
 
 
 def require(request: web.Request, *roles: Role) -> Principal:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
@@ -23,8 +24,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
 SESSION_COOKIE = "signpost_session"
-PRINCIPAL = web.RequestKey("principal", Principal | None)
-TOKEN_ERROR = web.RequestKey("token_error", str | None)
+PRINCIPAL = web.RequestKey("principal", Principal)
+TOKEN_ERROR = web.RequestKey("token_error", str)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
@@ -51,22 +52,23 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except Problem as problem:
-        return problem_response(problem, instance=request.path)
+    except Problem as raised:
+        return problem_response(raised, instance=request.path)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        problem = Problem(exc.status, exc.reason, _http_detail(exc), type_=None)
-        response = problem_response(problem, instance=request.path)
+        response = problem_response(
+            Problem(exc.status, exc.reason, _http_detail(exc)), instance=request.path
+        )
         if isinstance(exc, web.HTTPMethodNotAllowed):
             response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
         return response
     except Exception as exc:
         log.exception("http.unhandled_error", path=request.path, error=type(exc).__name__)
-        problem = Problem(
+        failure = Problem(
             500, "Internal server error", "Something went wrong on our side; try again shortly."
         )
-        return problem_response(problem, instance=request.path)
+        return problem_response(failure, instance=request.path)
 
 
 def _http_detail(exc: web.HTTPException) -> str:
@@ -79,9 +81,7 @@ def _http_detail(exc: web.HTTPException) -> str:
     return exc.text or exc.reason
 
 
-def metrics_middleware(
-    service: str,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def metrics_middleware(service: str) -> Middleware:
     @web.middleware
     async def metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -101,16 +101,12 @@ def metrics_middleware(
     return metrics
 
 
-def authentication(
-    verifier: TokenVerifier,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def authentication(verifier: TokenVerifier) -> Middleware:
     """Attach the caller's Principal (or None) to the request; routes decide what they need."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
-        request[PRINCIPAL] = None
-        request[TOKEN_ERROR] = None
         if token:
             try:
                 principal = verifier.verify(token)

@@ -45,7 +45,10 @@ class KafkaPublisher:
     async def publish(
         self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
     ) -> Awaitable[object]:
-        return await self._producer.send(topic, value=value, key=key.encode(), headers=headers)
+        delivery: Awaitable[object] = await self._producer.send(
+            topic, value=value, key=key.encode(), headers=headers
+        )
+        return delivery
 
     async def healthy(self, timeout: float = 2.0) -> bool:
         try:

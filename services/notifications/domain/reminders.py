@@ -5,7 +5,8 @@ is sent during quiet hours (a reminder that would fall there moves to the end of
 hours if that is still early enough, otherwise to the evening before); none is sent later
 than `min_lead` before the start, because a reminder that arrives after the appointment is
 worse than none; reminders already in the past are dropped, but a booking made at short
-notice still gets one reminder straight away if there is time.
+notice still gets one reminder straight away (or at the end of the quiet hours) if there is
+time before the start; one made during the night for early the next morning gets none.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def plan_reminders(
             planned.append(PlannedReminder(kind, due))
     if not planned and now <= latest:
         due = _outside_quiet_hours(now, latest, zone, policy)
-        if due is not None and due <= latest:
-            planned.append(PlannedReminder("short_notice", max(due, now)))
+        if due is not None and now <= due <= latest:
+            planned.append(PlannedReminder("short_notice", due))
     return _merge_close(sorted(planned, key=lambda r: r.due_at), policy.merge_within)
 
 

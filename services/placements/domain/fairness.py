@@ -1,0 +1,394 @@
+"""Fairness between schools, and the fixed measures every allocation round is judged by.
+
+Schools compete for the same placements, so "how many of my students got a place" is the figure a
+head teacher will compare. Two flow networks answer what any allocation *could* reach:
+
+* the most students that can be placed at all (a maximum flow from students through the seats
+  they may take), and
+* the best lowest school placement rate: the largest ``t`` such that every school can have at
+  least ``ceil(t * size)`` students placed at the same time (maximum flow with a floor per school,
+  found by bisection).
+
+``fair_school_quotas`` turns these into the quota each school gets in a round, and
+``evaluate`` reports a finished round against them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ortools.graph.python import max_flow, min_cost_flow
+
+from services.placements.domain.eligibility import Market, build_market, lottery_priority
+from services.placements.domain.model import (
+    MatchingProblem,
+    MatchResult,
+    Student,
+    UnplacedReason,
+    Week,
+)
+
+_SOURCE, _SINK = 0, 1
+_RATE_SCALE = 1_000_000
+_BISECTION_STEPS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRound:
+    """A round's market with pins already taken out: who is still to place, and where.
+
+    ``capacity[seat]`` is what is left after pins; ``pool`` holds the indexes of the students still
+    to be matched; ``already_placed`` counts pinned students per school.
+    """
+
+    market: Market
+    capacity: Sequence[int]
+    pool: Sequence[int]
+    school_sizes: Mapping[str, int]
+    already_placed: Mapping[str, int]
+
+
+class _PlacementNetwork:
+    """source -> school -> student -> seat -> sink, with the school arcs left adjustable."""
+
+    def __init__(self, round_: OpenRound) -> None:
+        market = round_.market
+        self.schools = sorted(round_.school_sizes)
+        node = {school: 2 + k for k, school in enumerate(self.schools)}
+        students = [i for i in round_.pool if any(market.options[i])]
+        first_seat = 2 + len(self.schools) + len(students)
+        tails: list[int] = []
+        heads: list[int] = []
+        for offset, i in enumerate(students):
+            student_node = 2 + len(self.schools) + offset
+            tails.append(node[market.students[i].school_id])
+            heads.append(student_node)
+            for seats in market.options[i]:
+                tails.extend([student_node] * len(seats))
+                heads.extend(first_seat + seat for seat in seats)
+        all_seats = range(len(market.seats))
+        self.tails = tails + [first_seat + seat for seat in all_seats]
+        self.heads = heads + [_SINK] * len(market.seats)
+        self.capacities = [1] * len(tails) + [max(0, round_.capacity[s]) for s in all_seats]
+        self.students = students
+        self.open_by_school = Counter(market.students[i].school_id for i in students)
+
+    def max_flow_with_school_caps(self, caps: Mapping[str, int]) -> int:
+        solver = max_flow.SimpleMaxFlow()
+        solver.add_arcs_with_capacity(self.tails, self.heads, self.capacities)
+        school_nodes = [2 + k for k in range(len(self.schools))]
+        solver.add_arcs_with_capacity(
+            [_SOURCE] * len(self.schools), school_nodes, [caps[s] for s in self.schools]
+        )
+        if solver.solve(_SOURCE, _SINK) != solver.OPTIMAL:
+            raise RuntimeError("maximum flow solver failed")
+        return int(solver.optimal_flow())
+
+
+def max_placeable(round_: OpenRound) -> int:
+    """Most students that could be placed by any allocation (pins included)."""
+    network = _PlacementNetwork(round_)
+    return sum(round_.already_placed.values()) + network.max_flow_with_school_caps(
+        network.open_by_school
+    )
+
+
+def best_lowest_rate(round_: OpenRound) -> float:
+    """Largest lowest school placement rate any allocation can reach (pins count as placed).
+
+    Bisection on ``t``: a floor of ``ceil(t * size)`` placed students per school is reachable
+    exactly when a maximum flow with those caps on the school arcs saturates them all.
+    """
+    network = _PlacementNetwork(round_)
+
+    def floors(rate: float) -> dict[str, int] | None:
+        needs = {}
+        for school, size in round_.school_sizes.items():
+            need = max(0, math.ceil(rate * size - 1e-9) - round_.already_placed.get(school, 0))
+            if need > network.open_by_school.get(school, 0):
+                return None
+            needs[school] = need
+        return needs
+
+    def reachable(rate: float) -> bool:
+        needs = floors(rate)
+        return needs is not None and network.max_flow_with_school_caps(needs) == sum(needs.values())
+
+    low, high = 0.0, 1.0
+    if reachable(high):
+        return 1.0
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if reachable(middle) else (low, middle)
+    return _lowest_rate_at(round_, low)
+
+
+def _lowest_rate_at(round_: OpenRound, rate: float) -> float:
+    """The actual lowest rate once every school has its floor for ``rate``."""
+    return min(
+        max(math.ceil(rate * size - 1e-9), round_.already_placed.get(school, 0)) / size
+        for school, size in round_.school_sizes.items()
+        if size
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FairAllocation:
+    """A maximum allocation that shares places between schools max-min fairly.
+
+    ``quotas`` is each school's share (pins included); ``seat_of`` maps a pooled student's index
+    to the (rank, seat) the allocation gives them.
+    """
+
+    quotas: Mapping[str, int]
+    seat_of: Mapping[int, tuple[int, int]]
+
+
+def fair_allocation(round_: OpenRound, rank_cost: Callable[[int, int], int]) -> FairAllocation:
+    """Place the most students, lifting the worst-off schools first, then preferring good ranks.
+
+    A min-cost maximum flow: a school's next placed student costs more the higher the school's
+    placement rate already is, which spreads places water-filling style, so a small school whose
+    week clashes with a big school's still gets its share. Much smaller costs then choose among
+    the fair allocations: ``rank_cost(student, rank)`` on each of a student's options.
+    """
+    network = _PlacementNetwork(round_)
+    market = round_.market
+    solver = min_cost_flow.SimpleMinCostFlow()
+    costs = [0] * len(network.tails)
+    option_arcs: list[tuple[int, int, int]] = []
+    option_ids: list[int] = []
+    arc = 0
+    for i in network.students:
+        arc += 1
+        for rank, seat in market.ranked_options(i):
+            costs[arc] = rank_cost(i, rank)
+            option_arcs.append((i, rank, seat))
+            option_ids.append(arc)
+            arc += 1
+    solver.add_arcs_with_capacity_and_unit_cost(
+        network.tails, network.heads, network.capacities, costs
+    )
+    school_arcs = _add_school_arcs(solver, network, round_)
+    solver.set_node_supply(_SOURCE, len(network.students))
+    solver.set_node_supply(_SINK, -len(network.students))
+    if solver.solve_max_flow_with_min_cost() != solver.OPTIMAL:
+        raise RuntimeError("min-cost flow solver failed")
+    quotas = dict(round_.already_placed)
+    for school, school_arc in school_arcs:
+        quotas[school] = quotas.get(school, 0) + solver.flow(school_arc)
+    flows = solver.flows(option_ids).tolist()
+    seat_of = {
+        i: (rank, seat) for (i, rank, seat), flow in zip(option_arcs, flows, strict=True) if flow
+    }
+    return FairAllocation({s: quotas.get(s, 0) for s in sorted(round_.school_sizes)}, seat_of)
+
+
+def _add_school_arcs(
+    solver: min_cost_flow.SimpleMinCostFlow, network: _PlacementNetwork, round_: OpenRound
+) -> list[tuple[str, int]]:
+    """One unit arc per extra student a school could place.
+
+    A unit is priced by the school's placement rate *before* it, growing faster than the rate,
+    so a place always goes to the school that is worse off when the flow can choose.
+    """
+    arcs: list[tuple[str, int]] = []
+    for k, school in enumerate(network.schools):
+        size = round_.school_sizes[school]
+        placed = round_.already_placed.get(school, 0)
+        for extra in range(1, network.open_by_school.get(school, 0) + 1):
+            rate_before = (placed + extra - 1) / size
+            arc = solver.add_arc_with_capacity_and_unit_cost(
+                _SOURCE, 2 + k, 1, round(_RATE_SCALE * rate_before**2)
+            )
+            arcs.append((school, arc))
+    return arcs
+
+
+def open_round(problem: MatchingProblem, market: Market) -> OpenRound:
+    """Take pinned students and their places out of the market."""
+    seat_index = {seat: i for i, seat in enumerate(market.seats)}
+    capacity = list(market.seat_capacity)
+    pinned = {pin.student_id for pin in problem.pins}
+    for pin in problem.pins:
+        seat = seat_index.get((pin.placement_id, pin.week))
+        if seat is not None:
+            capacity[seat] -= 1
+    school_of = {s.id: s.school_id for s in problem.students}
+    return OpenRound(
+        market=market,
+        capacity=capacity,
+        pool=[i for i, s in enumerate(market.students) if s.id not in pinned],
+        school_sizes=Counter(s.school_id for s in problem.students),
+        already_placed=Counter(school_of[pin.student_id] for pin in problem.pins),
+    )
+
+
+def school_rates(problem: MatchingProblem, result: MatchResult) -> dict[str, float]:
+    sizes = Counter(s.school_id for s in problem.students)
+    school_of = {s.id: s.school_id for s in problem.students}
+    placed = Counter(school_of[a.student_id] for a in result.assignments)
+    return {school: placed[school] / size for school, size in sorted(sizes.items())}
+
+
+def rank_distribution(result: MatchResult) -> dict[int, int]:
+    ranks = Counter(a.rank for a in result.assignments if a.rank is not None)
+    return {rank: ranks[rank] for rank in range(1, 5)}
+
+
+def _unplaced_by_reason(result: MatchResult) -> dict[str, int]:
+    reasons = Counter(u.reason for u in result.unplaced)
+    return {reason.value: reasons[reason] for reason in UnplacedReason if reasons[reason]}
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingPair:
+    """A student and a place in a week that would both rather be matched to each other."""
+
+    student_id: str
+    placement_id: str
+    week: Week
+    displaces: str | None
+
+
+def blocking_pairs(
+    problem: MatchingProblem, result: MatchResult, *, within_quotas: bool = True
+) -> list[BlockingPair]:
+    """Student-place pairs that a fair, priority-respecting allocation would not leave standing.
+
+    A non-pinned student ``s`` and a seat (placement ``p`` in week ``w``) block when:
+
+    1. the seat is one of ``s``'s open options and ``s`` ranks ``p`` strictly better than what
+       ``s`` got (any option beats none);
+    2. the seat has a free place, or holds a non-pinned student ``t`` whom placements serve after
+       ``s`` (``eligibility.lottery_priority``: disadvantaged and SEN students, then lottery
+       order); ``s`` would take the free place or ``t``'s, freeing ``s``'s old place if any; and
+    3. ``within_quotas`` only: acting on the pair keeps every school within its quota, the share
+       of places the round gave it. A school that gains a student (``s`` had no place) must not
+       go above its quota, and a school that loses one (``t``'s) must not go below it. So ``s``
+       may displace a schoolmate, or a student of a school holding more than its share, but not
+       take another school's fair share away from it.
+
+    With ``within_quotas=False`` the pairs are judged on priority alone, as if schools had no
+    shares: the classic notion of stability, which no allocation can satisfy while also placing
+    the most students (a high-priority student who has a second choice can take the only option
+    of a low-priority one).
+    """
+    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
+    priority = lottery_priority(market.students, result.seed)
+    state = _HeldSeats(problem, market, result)
+    found: list[BlockingPair] = []
+    for i, student in enumerate(market.students):
+        if student.id in state.pinned:
+            continue
+        current = state.rank_of.get(student.id, len(student.preferences) + 1)
+        for rank, seat in market.ranked_options(i):
+            if rank >= current:
+                break
+            pair = _blocking_at(state, student, seat, priority, within_quotas)
+            if pair is not None:
+                found.append(pair)
+    return found
+
+
+class _HeldSeats:
+    """Who holds which seat in a result, and each school's count against its quota."""
+
+    def __init__(self, problem: MatchingProblem, market: Market, result: MatchResult) -> None:
+        self.market = market
+        self.quotas = result.school_quotas
+        seat_index = {seat: i for i, seat in enumerate(market.seats)}
+        school_of = {s.id: s.school_id for s in problem.students}
+        self.school_of = school_of
+        self.holders: defaultdict[int, list[str]] = defaultdict(list)
+        self.free = list(market.seat_capacity)
+        self.rank_of: dict[str, int] = {}
+        self.pinned = {a.student_id for a in result.assignments if a.pinned}
+        for a in result.assignments:
+            seat = seat_index.get((a.placement_id, a.week))
+            if seat is not None:
+                self.free[seat] -= 1
+                if not a.pinned:
+                    self.holders[seat].append(a.student_id)
+            self.rank_of[a.student_id] = a.rank if a.rank is not None else 0
+        self.placed = Counter(school_of[a.student_id] for a in result.assignments)
+
+    def keeps_quotas(self, student: Student, displaced: str | None) -> bool:
+        change: Counter[str] = Counter()
+        if student.id not in self.rank_of:
+            change[student.school_id] += 1
+        if displaced is not None:
+            change[self.school_of[displaced]] -= 1
+        for school, delta in change.items():
+            after, quota = self.placed[school] + delta, self.quotas.get(school, 0)
+            if (delta > 0 and after > quota) or (delta < 0 and after < quota):
+                return False
+        return True
+
+
+def _blocking_at(
+    state: _HeldSeats,
+    student: Student,
+    seat: int,
+    priority: Mapping[str, int],
+    within_quotas: bool,
+) -> BlockingPair | None:
+    placement_id, week = state.market.seats[seat]
+    rivals = [t for t in state.holders[seat] if priority[t] > priority[student.id]]
+    candidates: list[str | None] = [None] if state.free[seat] > 0 else []
+    rivals.sort(key=priority.__getitem__, reverse=True)
+    candidates.extend(rivals)
+    for displaced in candidates:
+        if not within_quotas or state.keeps_quotas(student, displaced):
+            return BlockingPair(student.id, placement_id, week, displaced)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """The fixed measures of an allocation round."""
+
+    students: int
+    placed: int
+    max_placeable: int
+    placed_share_of_max: float
+    rank_distribution: Mapping[int, int]
+    mean_rank: float
+    school_rates: Mapping[str, float]
+    lowest_school_rate: float
+    best_lowest_school_rate: float
+    lowest_rate_ratio: float
+    blocking_pairs: int
+    blocking_pairs_ignoring_quotas: int
+    unplaced_by_reason: Mapping[str, int]
+
+
+def evaluate(problem: MatchingProblem, result: MatchResult) -> RoundReport:
+    """Judge a finished round against what any allocation of the same round could reach."""
+    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
+    round_ = open_round(problem, market)
+    bound = max_placeable(round_)
+    best_lowest = best_lowest_rate(round_)
+    rates = school_rates(problem, result)
+    lowest = min(rates.values(), default=0.0)
+    ranks = rank_distribution(result)
+    ranked = sum(ranks.values())
+    placed = len(result.assignments)
+    return RoundReport(
+        students=len(problem.students),
+        placed=placed,
+        max_placeable=bound,
+        placed_share_of_max=placed / bound if bound else 1.0,
+        rank_distribution=ranks,
+        mean_rank=sum(r * n for r, n in ranks.items()) / ranked if ranked else 0.0,
+        school_rates=rates,
+        lowest_school_rate=lowest,
+        best_lowest_school_rate=best_lowest,
+        lowest_rate_ratio=lowest / best_lowest if best_lowest else 1.0,
+        blocking_pairs=len(blocking_pairs(problem, result)),
+        blocking_pairs_ignoring_quotas=len(blocking_pairs(problem, result, within_quotas=False)),
+        unplaced_by_reason=_unplaced_by_reason(result),
+    )

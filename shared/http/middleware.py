@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from yarl import URL
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
@@ -26,6 +27,7 @@ CORRELATION_ID_HEADER = "X-Correlation-ID"
 SESSION_COOKIE = "signpost_session"
 PRINCIPAL = web.RequestKey("principal", Principal)
 TOKEN_ERROR = web.RequestKey("token_error", str)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
@@ -106,7 +108,16 @@ def authentication(verifier: TokenVerifier) -> Middleware:
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+        token = _bearer(request)
+        if token is None:
+            token = request.cookies.get(SESSION_COOKIE)
+            if token and request.method not in SAFE_METHODS and not _same_origin(request):
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "This request came from another site; submit the form from Signpost itself.",
+                    type_="cross-site-request",
+                )
         if token:
             try:
                 principal = verifier.verify(token)
@@ -118,6 +129,16 @@ def authentication(verifier: TokenVerifier) -> Middleware:
         return await handler(request)
 
     return authenticate
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A browser sends Origin (or at least Referer) with form posts and fetches; a cookie-
+    authenticated change is accepted only when that names this host, so another site cannot
+    make a signed-in user's browser act for them (CSRF)."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    return URL(source).authority == URL(f"{request.scheme}://{request.host}").authority
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -36,6 +36,8 @@ DISTRICTS = [
     ("CT9", 51.38, 1.38),
 ]
 WEEKS = ["2027-W25", "2027-W26", "2027-W27", "2027-W28"]
+DEMO_EBP = str(uuid.uuid5(uuid.UUID("6f1b7a52-8f7e-4f0e-9b55-5b8a3c1d2e40"), "ebp-0"))
+"""The demo partnership's id, as booking's demo gives it to the EBP login."""
 
 
 def _id(kind: str, n: int) -> str:
@@ -57,8 +59,11 @@ async def seed(db: Database, *, employers_total: int = 100, today: date | None =
         employer_rows.append(
             {
                 "id": employer_id,
+                "reference": f"DEMO-E{n + 1:03d}",
+                "ebp_id": DEMO_EBP,
                 "name": f"Demo Employer {n + 1:03d}",
                 "contact_email": f"placements{n + 1:03d}@employer.example",
+                "postcode": district,
                 "postcode_district": district,
                 "latitude": lat + rng.uniform(-0.05, 0.05),
                 "longitude": lon + rng.uniform(-0.08, 0.08),
@@ -72,12 +77,14 @@ async def seed(db: Database, *, employers_total: int = 100, today: date | None =
             placement_rows.append(
                 {
                     "id": _id("placement", n * 10 + k),
+                    "reference": f"DEMO-P{n + 1:03d}-{k + 1}",
                     "employer_id": employer_id,
                     "title": f"{sector.replace('_', ' ').title()} work experience",
                     "sector": sector,
                     "capacity": {week: rng.randint(1, 3) for week in sorted(offered)},
                     "minimum_age": 14 if rng.random() < 0.85 else 16,
                     "accessibility": ["step_free"] if rng.random() < 0.4 else [],
+                    "self_found": False,
                 }
             )
     async with db.session() as s:

@@ -1,3 +1,80 @@
-"""Events placements publishes on `placements.events` about work-experience allocations."""
+"""Events placements publishes on `placements.events` about work-experience allocations.
+
+Notifications turns these into messages to students, schools and employers, so each event
+carries the ids a message needs and nothing more: no names, no needs, no reasons beyond who
+withdrew. Events about one student are keyed by the student id, so they stay in order
+(published, confirmed, withdrawn, published again after a re-match); events about an
+employer's list are keyed by the employer id.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.events.envelope import EventPayload
+
+
+class EmployerUpserted(EventPayload):
+    """The employer's one contact point, so notifications can reach them."""
+
+    event_type = "placements.employer.upserted"
+
+    employer_id: str
+    contact_email: EmailStr | None = None
+    contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+
+
+class _StudentAllocation(EventPayload):
+    round_id: str
+    student_id: str
+    school_id: str
+    placement_id: str
+    employer_id: str
+    sector: str
+    week_starts: date
+
+
+class AllocationPublished(_StudentAllocation):
+    """A student has a placement for a week. `rematch` is true when it replaces a withdrawal."""
+
+    event_type = "placements.allocation.published"
+
+    rematch: bool = False
+
+
+class AllocationConfirmed(_StudentAllocation):
+    """The employer confirmed they will take the student."""
+
+    event_type = "placements.allocation.confirmed"
+
+
+class WithdrawnBy(StrEnum):
+    STUDENT = "student"
+    EMPLOYER = "employer"
+
+
+class AllocationWithdrawn(_StudentAllocation):
+    event_type = "placements.allocation.withdrawn"
+
+    withdrawn_by: WithdrawnBy
+
+
+class EmployerPlaces(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    placement_id: str
+    week_starts: date
+    students: int = Field(ge=0)
+
+
+class EmployerAllocationsPublished(EventPayload):
+    """What the employer is now expected to host in a round (the whole list, not a change)."""
+
+    event_type = "placements.employer_allocations.published"
+
+    round_id: str
+    employer_id: str
+    places: list[EmployerPlaces]

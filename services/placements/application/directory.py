@@ -5,10 +5,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.orm import schools, students
+from services.placements.adapters.orm import (
+    allocations,
+    pins,
+    preferences,
+    run_assignments,
+    run_unplaced,
+    schools,
+    self_found_placements,
+    students,
+    withdrawals,
+)
 from shared.db import upsert
 from shared.events import Envelope
 from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
+from shared.messaging.consumer import Handler
 
 
 async def school_upserted(session: AsyncSession, _env: Envelope, event: SchoolUpserted) -> None:
@@ -41,10 +52,21 @@ async def student_upserted(session: AsyncSession, _env: Envelope, event: Student
 
 
 async def student_erased(session: AsyncSession, _env: Envelope, event: StudentErased) -> None:
+    """Erasure removes every record placements holds about the student, published or not."""
+    for table in (
+        preferences,
+        pins,
+        self_found_placements,
+        run_assignments,
+        run_unplaced,
+        allocations,
+        withdrawals,
+    ):
+        await session.execute(sa.delete(table).where(table.c.student_id == event.student_id))
     await session.execute(sa.delete(students).where(students.c.id == event.student_id))
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     SchoolUpserted.event_type: school_upserted,
     StudentUpserted.event_type: student_upserted,
     StudentErased.event_type: student_erased,

@@ -1,0 +1,259 @@
+"""Reading rounds and their matching problem out of the tables, as domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.placements.adapters.orm import (
+    allocation_rounds,
+    allocations,
+    employers,
+    pins,
+    placements,
+    preferences,
+    round_schools,
+    schools,
+    students,
+    withdrawals,
+)
+from services.placements.adapters.postcode_districts import centre_of
+from services.placements.application.errors import Conflict
+from services.placements.domain.model import (
+    GeoPoint,
+    MatchingProblem,
+    Pin,
+    Placement,
+    Preference,
+    Student,
+)
+from services.placements.domain.weeks import monday_of
+
+DEFAULT_TRAVEL_LIMIT_KM = 15.0
+"""For a pinned student who never stated preferences: only used to explain, not to place."""
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    id: str
+    ebp_id: str
+    name: str
+    year_group: int
+    deadline: datetime
+    created_at: datetime
+    published_run_id: str | None
+    published_at: datetime | None
+    school_weeks: Mapping[str, tuple[str, ...]]
+
+    @property
+    def weeks(self) -> list[str]:
+        return sorted({week for weeks in self.school_weeks.values() for week in weeks})
+
+    def includes_school(self, school_id: str) -> bool:
+        return school_id in self.school_weeks
+
+
+async def load_round(session: AsyncSession, round_id: str) -> RoundRecord | None:
+    row = (
+        await session.execute(
+            sa.select(allocation_rounds).where(allocation_rounds.c.id == round_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    weeks = (
+        await session.execute(
+            sa.select(round_schools.c.school_id, round_schools.c.weeks).where(
+                round_schools.c.round_id == round_id
+            )
+        )
+    ).all()
+    return RoundRecord(
+        id=row.id,
+        ebp_id=row.ebp_id,
+        name=row.name,
+        year_group=row.year_group,
+        deadline=row.deadline,
+        created_at=row.created_at,
+        published_run_id=row.published_run_id,
+        published_at=row.published_at,
+        school_weeks={w.school_id: tuple(w.weeks) for w in weeks},
+    )
+
+
+def placement_from_row(row: Any) -> Placement:
+    """A row joining a placement with its employer's location and vetting dates."""
+    capacity: dict[str, int] = row.capacity
+    return Placement(
+        id=row.id,
+        employer_id=row.employer_id,
+        sector=row.sector,
+        location=GeoPoint(row.latitude, row.longitude),
+        capacity={monday_of(week): places for week, places in capacity.items()},
+        minimum_age=row.minimum_age,
+        access_features=frozenset(row.accessibility),
+        health_and_safety_expiry=row.health_safety_expires,
+        insurance_expiry=row.insurance_expires,
+    )
+
+
+def catalogue_query(ebp_id: str | None) -> sa.Select[Any]:
+    """Placements an EBP may match: its own employers' and those not tied to any EBP."""
+    query = sa.select(
+        placements,
+        employers.c.latitude,
+        employers.c.longitude,
+        employers.c.name.label("employer_name"),
+        employers.c.postcode_district,
+        employers.c.health_safety_expires,
+        employers.c.insurance_expires,
+    ).join(employers, employers.c.id == placements.c.employer_id)
+    if ebp_id is not None:
+        query = query.where(sa.or_(employers.c.ebp_id.is_(None), employers.c.ebp_id == ebp_id))
+    return query.order_by(placements.c.id)
+
+
+async def load_placements(session: AsyncSession, ebp_id: str | None) -> list[Placement]:
+    return [placement_from_row(r) for r in (await session.execute(catalogue_query(ebp_id))).all()]
+
+
+def youngest_birth_date(year_group: int, on: date) -> date:
+    """The latest birthday a student in this year group can have, when their record has none.
+
+    English year groups run 1 September to 31 August: in the school year starting in September
+    of year A, Year Y students were born between 1 September A-Y-5 and 31 August A-Y-4. Assuming
+    the youngest keeps an employer's minimum age safe.
+    """
+    school_year = on.year if on.month >= 9 else on.year - 1
+    return date(school_year - year_group - 4, 8, 31)
+
+
+async def withdrawn_in(session: AsyncSession, round_id: str) -> tuple[set[str], set[str]]:
+    rows = (
+        await session.execute(
+            sa.select(withdrawals.c.student_id, withdrawals.c.placement_id).where(
+                withdrawals.c.round_id == round_id
+            )
+        )
+    ).all()
+    return (
+        {r.student_id for r in rows if r.student_id},
+        {r.placement_id for r in rows if r.placement_id},
+    )
+
+
+async def load_problem(
+    session: AsyncSession, round_: RoundRecord, vetting_date: date
+) -> MatchingProblem:
+    """Students who stated preferences or hold a pin, the EBP's placements, and the pins."""
+    school_rows = (
+        await session.execute(sa.select(schools).where(schools.c.id.in_(list(round_.school_weeks))))
+    ).all()
+    homes = {r.id: _school_location(r) for r in school_rows}
+    pin_rows = (await session.execute(sa.select(pins).where(pins.c.round_id == round_.id))).all()
+    stated = {
+        r.student_id: r
+        for r in (
+            await session.execute(sa.select(preferences).where(preferences.c.round_id == round_.id))
+        ).all()
+    }
+    wanted = set(stated) | {p.student_id for p in pin_rows}
+    student_rows = (
+        await session.execute(
+            sa.select(students).where(
+                students.c.id.in_(sorted(wanted)),
+                students.c.school_id.in_(list(round_.school_weeks)),
+                students.c.year_group == round_.year_group,
+            )
+        )
+    ).all()
+    first_week = monday_of(round_.weeks[0]) if round_.weeks else vetting_date
+    problem_students = []
+    for row in student_rows:
+        home = homes.get(row.school_id)
+        if home is None:
+            raise Conflict(
+                f"school {row.school_id} has no known location; the directory must give its "
+                "postcode district or coordinates before matching",
+                kind="school-without-location",
+            )
+        stated_row = stated.get(row.id)
+        problem_students.append(
+            Student(
+                id=row.id,
+                school_id=row.school_id,
+                birth_date=row.date_of_birth or youngest_birth_date(round_.year_group, first_week),
+                home=home,
+                travel_limit_km=stated_row.travel_limit_km
+                if stated_row
+                else DEFAULT_TRAVEL_LIMIT_KM,
+                preferences=tuple(_preference(c) for c in stated_row.choices) if stated_row else (),
+                school_weeks=frozenset(monday_of(w) for w in round_.school_weeks[row.school_id]),
+                disadvantaged=row.disadvantaged,
+                sen=row.sen,
+                access_needs=frozenset(stated_row.access_needs) if stated_row else frozenset(),
+            )
+        )
+    in_problem = {s.id for s in problem_students}
+    return MatchingProblem(
+        students=tuple(problem_students),
+        placements=tuple(await _places_left(session, round_)),
+        pins=tuple(
+            Pin(p.student_id, p.placement_id, monday_of(p.week))
+            for p in pin_rows
+            if p.student_id in in_problem
+        ),
+        vetting_date=vetting_date,
+    )
+
+
+async def _places_left(session: AsyncSession, round_: RoundRecord) -> list[Placement]:
+    """The catalogue less the places other rounds' published allocations already hold.
+
+    Rounds of one partnership share its employers, so a place given in one round is gone for
+    every other round in the same week.
+    """
+    taken = (
+        await session.execute(
+            sa.select(allocations.c.placement_id, allocations.c.week, sa.func.count())
+            .where(
+                allocations.c.round_id != round_.id,
+                allocations.c.status != "withdrawn",
+            )
+            .group_by(allocations.c.placement_id, allocations.c.week)
+        )
+    ).all()
+    held: dict[str, dict[date, int]] = {}
+    for placement_id, week, count in taken:
+        held.setdefault(placement_id, {})[monday_of(week)] = count
+    catalogue = await load_placements(session, round_.ebp_id)
+    return [
+        replace(
+            p,
+            capacity={
+                week: max(0, places - held[p.id].get(week, 0))
+                for week, places in p.capacity.items()
+            },
+        )
+        if p.id in held
+        else p
+        for p in catalogue
+    ]
+
+
+def _preference(choice: Mapping[str, str]) -> Preference:
+    if choice.get("placement_id"):
+        return Preference.for_placement(choice["placement_id"])
+    return Preference.for_sector(choice["sector"])
+
+
+def _school_location(row: Any) -> GeoPoint | None:
+    if row.latitude is not None and row.longitude is not None:
+        return GeoPoint(row.latitude, row.longitude)
+    centre = centre_of(row.postcode_district or "")
+    return GeoPoint(centre.latitude, centre.longitude) if centre else None

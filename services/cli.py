@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from shared.auth.keys import generate_keypair
 from shared.db import Database
+from shared.logging import configure_logging
 from shared.migrations import upgrade
 
 SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli",
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging("cli", os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
     if args.command == "run":
         from services.devrun import run_all
 

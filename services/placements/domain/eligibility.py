@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 from services.placements.domain.model import (
+    MAX_PREFERENCES,
     GeoPoint,
     Placement,
     Student,
@@ -36,8 +40,6 @@ from services.placements.domain.model import (
 
 EARTH_RADIUS_KM = 6371.0088
 LAST_DAY_OF_WEEK = timedelta(days=4)
-_CELL_DEGREES = 0.1
-_KM_PER_DEGREE_LAT = 111.2
 
 Seat = tuple[str, Week]
 """A placement in one week: the unit that capacity is counted in."""
@@ -121,18 +123,29 @@ def vetting_warnings(
     return sorted(warnings, key=lambda w: (w.expires, w.placement_id, w.check))
 
 
-@dataclass(frozen=True, slots=True)
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Market:
     """The open options of one round, as integer indexes for the matching engine.
 
     ``students`` and ``seats`` are sorted by id so that every run walks them in the same order.
     ``options[i][r - 1]`` lists the seats student ``i`` ranks ``r``, nearest first.
+
+    The same options are also held as three parallel arrays, sorted by student, then rank, then
+    distance (``option_student``, ``option_rank``, ``option_seat``), so that flow networks and
+    other whole-round computations can be built with array operations.
     """
 
     students: tuple[Student, ...]
     seats: tuple[Seat, ...]
     seat_capacity: tuple[int, ...]
     options: tuple[tuple[tuple[int, ...], ...], ...]
+    option_student: IntArray
+    option_rank: IntArray
+    option_seat: IntArray
 
     def ranked_options(self, student_index: int) -> Iterable[tuple[int, int]]:
         """(rank, seat) pairs, best first."""
@@ -141,123 +154,207 @@ class Market:
                 yield rank, seat
 
     def option_count(self) -> int:
-        return sum(len(seats) for ranked in self.options for seats in ranked)
-
-
-@dataclass(slots=True)
-class _PlacementFacts:
-    """What the inner loop needs about a placement, precomputed once per round."""
-
-    placement: Placement
-    lat: float
-    lon: float
-    cos_lat: float
-    open_weeks: dict[Week, int]
+        return len(self.option_seat)
 
 
 class PlacementCatalogue:
-    """Placements indexed by id, by sector and by map cell, for fast option lookup."""
+    """Placements indexed by id, by sector and, as arrays, by everything the eligibility rules use.
+
+    Only placements with at least one open week (places and valid vetting) take part in the
+    arrays; ``week_seat[p, w]`` is the seat of array placement ``p`` in week ``weeks[w]``, or -1.
+    """
 
     def __init__(self, placements: Sequence[Placement], vetting_date: date) -> None:
         self.vetting_date = vetting_date
         self.by_id = {p.id: p for p in placements}
+        ordered = sorted(self.by_id.values(), key=lambda p: p.id)
         self.by_sector: defaultdict[str, list[Placement]] = defaultdict(list)
-        for placement in sorted(placements, key=lambda p: p.id):
+        for placement in ordered:
             self.by_sector[placement.sector].append(placement)
         self.seats: list[Seat] = sorted(
-            (p.id, week) for p in placements for week, places in p.capacity.items() if places > 0
+            (p.id, week) for p in ordered for week, places in p.capacity.items() if places > 0
         )
         self.seat_index = {seat: i for i, seat in enumerate(self.seats)}
-        self._facts: dict[str, _PlacementFacts] = {}
-        self._cells: dict[str, dict[tuple[int, int], list[_PlacementFacts]]] = defaultdict(dict)
-        for placement in sorted(placements, key=lambda p: p.id):
-            facts = self._facts_for(placement)
-            if facts.open_weeks:
-                self._facts[placement.id] = facts
-                cell = _cell_of(placement.location.lat, placement.location.lon)
-                self._cells[placement.sector].setdefault(cell, []).append(facts)
-
-    def _facts_for(self, placement: Placement) -> _PlacementFacts:
-        open_weeks = {
-            week: self.seat_index[(placement.id, week)]
-            for week, places in sorted(placement.capacity.items())
-            if places > 0 and vetting_valid_for_week(placement, week, self.vetting_date)
-        }
-        lat = math.radians(placement.location.lat)
-        return _PlacementFacts(
-            placement, lat, math.radians(placement.location.lon), math.cos(lat), open_weeks
+        self.weeks: list[Week] = sorted({week for _, week in self.seats})
+        week_column = {week: w for w, week in enumerate(self.weeks)}
+        open_rows: list[list[int]] = []
+        self.open_placements: list[Placement] = []
+        for placement in ordered:
+            row = [-1] * len(self.weeks)
+            for week, places in placement.capacity.items():
+                if places > 0 and vetting_valid_for_week(placement, week, vetting_date):
+                    row[week_column[week]] = self.seat_index[(placement.id, week)]
+            if any(seat >= 0 for seat in row):
+                open_rows.append(row)
+                self.open_placements.append(placement)
+        count = len(self.open_placements)
+        self.week_seat: IntArray = np.array(open_rows, dtype=np.int64).reshape(
+            count, len(self.weeks)
         )
-
-    def candidates(self, student: Student) -> dict[str, tuple[int, _PlacementFacts]]:
-        """Open-vetted placements the student's preferences point at, within travel range."""
-        found: dict[str, tuple[int, _PlacementFacts]] = {}
-        for rank, preference in enumerate(student.preferences, start=1):
-            if preference.placement_id is not None:
-                facts = self._facts.get(preference.placement_id)
-                pool: Iterable[_PlacementFacts] = () if facts is None else (facts,)
-            else:
-                pool = self._nearby(preference.sector or "", student)
-            for facts in pool:
-                found.setdefault(facts.placement.id, (rank, facts))
-        return found
-
-    def _nearby(self, sector: str, student: Student) -> Iterable[_PlacementFacts]:
-        cells = self._cells.get(sector)
-        if not cells:
-            return
-        home = student.home
-        reach_lat = student.travel_limit_km / _KM_PER_DEGREE_LAT
-        reach_lon = reach_lat / max(0.01, math.cos(math.radians(home.lat)))
-        low = _cell_of(home.lat - reach_lat, home.lon - reach_lon)
-        high = _cell_of(home.lat + reach_lat, home.lon + reach_lon)
-        for row in range(low[0], high[0] + 1):
-            for column in range(low[1], high[1] + 1):
-                yield from cells.get((row, column), ())
-
-
-def _cell_of(lat: float, lon: float) -> tuple[int, int]:
-    return math.floor(lat / _CELL_DEGREES), math.floor(lon / _CELL_DEGREES)
+        self.array_index = {p.id: k for k, p in enumerate(self.open_placements)}
+        self.lat: FloatArray = np.radians([p.location.lat for p in self.open_placements])
+        self.lon: FloatArray = np.radians([p.location.lon for p in self.open_placements])
+        self.cos_lat: FloatArray = np.cos(self.lat)
+        self.minimum_age: IntArray = np.array(
+            [p.minimum_age for p in self.open_placements], dtype=np.int64
+        )
+        sector_members: defaultdict[str, list[int]] = defaultdict(list)
+        for k, placement in enumerate(self.open_placements):
+            sector_members[placement.sector].append(k)
+        self.sector_members: dict[str, IntArray] = {
+            sector: np.array(members, dtype=np.int64) for sector, members in sector_members.items()
+        }
 
 
 def _haversine_term(limit_km: float) -> float:
-    """The haversine 'h' value at ``limit_km``, so the loop can skip asin and sqrt."""
+    """The haversine 'h' value at ``limit_km``, so distances can be compared without asin."""
     return math.sin(min(math.pi / 2, limit_km / (2 * EARTH_RADIUS_KM))) ** 2
 
 
-def student_options(catalogue: PlacementCatalogue, student: Student) -> tuple[tuple[int, ...], ...]:
-    """Seats the student may take, grouped by rank and ordered nearest first within a rank."""
-    lat = math.radians(student.home.lat)
-    lon = math.radians(student.home.lon)
-    cos_lat = math.cos(lat)
-    limit = _haversine_term(student.travel_limit_km)
-    needs = student.access_needs
-    ages = {week: age_on(student.birth_date, week) for week in student.school_weeks}
-    by_rank: list[list[tuple[float, int]]] = [[] for _ in student.preferences]
-    sin = math.sin
-    for rank, facts in catalogue.candidates(student).values():
-        h = (
-            sin((facts.lat - lat) / 2) ** 2
-            + cos_lat * facts.cos_lat * sin((facts.lon - lon) / 2) ** 2
+@dataclass(slots=True)
+class _StudentArrays:
+    """What the eligibility rules need about each student, one array entry per student."""
+
+    lat: FloatArray
+    lon: FloatArray
+    cos_lat: FloatArray
+    limit: FloatArray
+    age: IntArray
+    """``age[i, w]`` on the Monday of catalogue week ``w``, or -1 when the school is not out."""
+
+    @classmethod
+    def of(cls, students: Sequence[Student], weeks: Sequence[Week]) -> _StudentArrays:
+        lat = np.radians([s.home.lat for s in students]).astype(np.float64)
+        birth_year = np.array([s.birth_date.year for s in students], dtype=np.int64)
+        birth_day = np.array(
+            [s.birth_date.month * 100 + s.birth_date.day for s in students], dtype=np.int64
         )
-        if h > limit or (needs and not needs <= facts.placement.access_features):
-            continue
-        minimum_age = facts.placement.minimum_age
-        for week, seat in facts.open_weeks.items():
-            age = ages.get(week)
-            if age is not None and age >= minimum_age:
-                by_rank[rank - 1].append((h, seat))
-    return tuple(tuple(seat for _, seat in sorted(ranked)) for ranked in by_rank)
+        age = np.full((len(students), len(weeks)), -1, dtype=np.int64)
+        for w, week in enumerate(weeks):
+            released = np.array([week in s.school_weeks for s in students], dtype=bool)
+            before_birthday = (week.month * 100 + week.day) < birth_day
+            whole_years = week.year - birth_year - before_birthday.astype(np.int64)
+            age[:, w] = np.where(released, whole_years, -1)
+        return cls(
+            lat=lat,
+            lon=np.radians([s.home.lon for s in students]).astype(np.float64),
+            cos_lat=np.cos(lat),
+            limit=np.array([_haversine_term(s.travel_limit_km) for s in students]),
+            age=age,
+        )
+
+
+def _haversine(
+    people: _StudentArrays, student: IntArray, catalogue: PlacementCatalogue, placement: IntArray
+) -> FloatArray:
+    half_dlat = np.sin((catalogue.lat[placement] - people.lat[student]) / 2)
+    half_dlon = np.sin((catalogue.lon[placement] - people.lon[student]) / 2)
+    result: FloatArray = half_dlat**2 + (
+        people.cos_lat[student] * catalogue.cos_lat[placement] * half_dlon**2
+    )
+    return result
+
+
+def _preferred_pairs(
+    students: Sequence[Student], catalogue: PlacementCatalogue, people: _StudentArrays
+) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """(student, array placement, rank, h) for every preferred placement within travel range.
+
+    A placement satisfying several preferences appears once per preference; the caller keeps the
+    best rank.
+    """
+    named: tuple[list[int], list[int], list[int]] = ([], [], [])
+    by_sector: defaultdict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for i, student in enumerate(students):
+        for rank, preference in enumerate(student.preferences, start=1):
+            if preference.placement_id is not None:
+                k = catalogue.array_index.get(preference.placement_id)
+                if k is not None:
+                    named[0].append(i)
+                    named[1].append(k)
+                    named[2].append(rank)
+            elif preference.sector in catalogue.sector_members:
+                listed, ranks = by_sector[preference.sector]
+                listed.append(i)
+                ranks.append(rank)
+    parts: list[tuple[IntArray, IntArray, IntArray, FloatArray]] = []
+    if named[0]:
+        who_named = np.array(named[0], dtype=np.int64)
+        where = np.array(named[1], dtype=np.int64)
+        h = _haversine(people, who_named, catalogue, where)
+        near = h <= people.limit[who_named]
+        parts.append(
+            (who_named[near], where[near], np.array(named[2], dtype=np.int64)[near], h[near])
+        )
+    for sector in sorted(by_sector):
+        listed, ranks = by_sector[sector]
+        who = np.array(listed, dtype=np.int64)
+        members = catalogue.sector_members[sector]
+        h = _haversine(people, who[:, None], catalogue, members[None, :])
+        row, column = np.nonzero(h <= people.limit[who][:, None])
+        rank_of = np.array(ranks, dtype=np.int64)
+        parts.append((who[row], members[column], rank_of[row], h[row, column]))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0, dtype=np.float64)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]).astype(np.int64),
+        np.concatenate([p[3] for p in parts]),
+    )
+
+
+def _open_options(
+    students: Sequence[Student], catalogue: PlacementCatalogue
+) -> tuple[IntArray, IntArray, IntArray]:
+    """(student, rank, seat) of every open option, sorted by student, rank, distance and seat."""
+    people = _StudentArrays.of(students, catalogue.weeks)
+    student, placement, rank, h = _preferred_pairs(students, catalogue, people)
+    # Keep each (student, placement) once, at the best rank it is preferred at.
+    pair = student * max(1, len(catalogue.open_placements)) + placement
+    order = np.argsort(pair * (MAX_PREFERENCES + 1) + rank, kind="stable")
+    pair = pair[order]
+    first = np.ones(len(pair), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    order = order[first]
+    student, placement, rank, h = student[order], placement[order], rank[order], h[order]
+    keep = np.ones(len(student), dtype=bool)
+    needs_something = np.array([bool(s.access_needs) for s in students], dtype=bool)
+    for k in np.flatnonzero(needs_something[student]).tolist():
+        needs = students[int(student[k])].access_needs
+        keep[k] = needs <= catalogue.open_placements[int(placement[k])].access_features
+    student, placement, rank, h = student[keep], placement[keep], rank[keep], h[keep]
+    seat = catalogue.week_seat[placement]
+    open_week = (seat >= 0) & (people.age[student] >= catalogue.minimum_age[placement][:, None])
+    row, column = np.nonzero(open_week)
+    student, rank, h, seat = student[row], rank[row], h[row], seat[row, column]
+    order = np.lexsort((seat, h, rank, student))
+    return student[order], rank[order], seat[order]
 
 
 def build_market(
     students: Iterable[Student], placements: Sequence[Placement], vetting_date: date
 ) -> tuple[Market, PlacementCatalogue]:
-    """Evaluate every eligibility rule once, for the whole round."""
+    """Evaluate every eligibility rule once, for the whole round, with array operations."""
     catalogue = PlacementCatalogue(placements, vetting_date)
     ordered = tuple(sorted(students, key=lambda s: s.id))
-    options = tuple(student_options(catalogue, student) for student in ordered)
+    student, rank, seat = _open_options(ordered, catalogue)
+    slots = np.zeros(len(ordered) + 1, dtype=np.int64)
+    slots[1:] = np.cumsum([len(s.preferences) for s in ordered])
+    bounds = np.searchsorted(slots[student] + rank - 1, np.arange(slots[-1] + 1)).tolist()
+    seat_list = seat.tolist()
+    starts = slots.tolist()
+    options = tuple(
+        tuple(
+            tuple(seat_list[bounds[slot] : bounds[slot + 1]])
+            for slot in range(starts[i], starts[i + 1])
+        )
+        for i in range(len(ordered))
+    )
     capacity = tuple(catalogue.by_id[pid].places_in(week) for pid, week in catalogue.seats)
-    return Market(ordered, tuple(catalogue.seats), capacity, options), catalogue
+    market = Market(ordered, tuple(catalogue.seats), capacity, options, student, rank, seat)
+    return market, catalogue
 
 
 def ineligibility_reason(student: Student, catalogue: PlacementCatalogue) -> UnplacedReason:

@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
-from services.placements.domain.eligibility import Market, build_market, lottery_priority
+from services.placements.domain.eligibility import (
+    IntArray,
+    Market,
+    build_market,
+    lottery_priority,
+)
 from services.placements.domain.model import (
     MatchingProblem,
     MatchResult,
@@ -52,36 +58,54 @@ class OpenRound:
 
 
 class _PlacementNetwork:
-    """source -> school -> student -> seat -> sink, with the school arcs left adjustable."""
+    """source -> school -> student -> seat -> sink, with the school arcs left adjustable.
+
+    Built once with array operations: first one arc per student (from their school), then one
+    per open option (``option_arcs``, in the market's option order), then one per seat.
+    """
 
     def __init__(self, round_: OpenRound) -> None:
         market = round_.market
         self.schools = sorted(round_.school_sizes)
-        node = {school: 2 + k for k, school in enumerate(self.schools)}
-        students = [i for i in round_.pool if any(market.options[i])]
-        first_seat = 2 + len(self.schools) + len(students)
-        tails: list[int] = []
-        heads: list[int] = []
-        for offset, i in enumerate(students):
-            student_node = 2 + len(self.schools) + offset
-            tails.append(node[market.students[i].school_id])
-            heads.append(student_node)
-            for seats in market.options[i]:
-                tails.extend([student_node] * len(seats))
-                heads.extend(first_seat + seat for seat in seats)
-        all_seats = range(len(market.seats))
-        self.tails = tails + [first_seat + seat for seat in all_seats]
-        self.heads = heads + [_SINK] * len(market.seats)
-        self.capacities = [1] * len(tails) + [max(0, round_.capacity[s]) for s in all_seats]
-        self.students = students
-        self.open_by_school = Counter(market.students[i].school_id for i in students)
+        code = {school: k for k, school in enumerate(self.schools)}
+        school_of = np.array([code[s.school_id] for s in market.students], dtype=np.int64)
+        in_pool = np.zeros(len(market.students), dtype=bool)
+        in_pool[np.asarray(round_.pool, dtype=np.int64)] = True
+        keep = in_pool[market.option_student]
+        self.option_student: IntArray = market.option_student[keep]
+        self.option_rank: IntArray = market.option_rank[keep]
+        self.option_seat: IntArray = market.option_seat[keep]
+        has_option = np.zeros(len(market.students), dtype=bool)
+        has_option[self.option_student] = True
+        students = np.flatnonzero(has_option)
+        first_student = 2 + len(self.schools)
+        node = np.full(len(market.students), -1, dtype=np.int64)
+        node[students] = first_student + np.arange(len(students))
+        first_seat = first_student + len(students)
+        seats = np.arange(len(market.seats), dtype=np.int64)
+        self.tails: IntArray = np.concatenate(
+            [2 + school_of[students], node[self.option_student], first_seat + seats]
+        )
+        self.heads: IntArray = np.concatenate(
+            [node[students], first_seat + self.option_seat, np.full(len(seats), _SINK)]
+        )
+        seat_room = np.maximum(0, np.asarray(round_.capacity, dtype=np.int64))
+        self.capacities: IntArray = np.concatenate(
+            [np.ones(len(students) + len(self.option_seat), dtype=np.int64), seat_room]
+        )
+        self.option_arcs: IntArray = len(students) + np.arange(len(self.option_seat))
+        self.students = students.tolist()
+        counts = np.bincount(school_of[students], minlength=len(self.schools)).tolist()
+        self.open_by_school = {
+            school: count for school, count in zip(self.schools, counts, strict=True) if count
+        }
 
     def max_flow_with_school_caps(self, caps: Mapping[str, int]) -> int:
         solver = max_flow.SimpleMaxFlow()
         solver.add_arcs_with_capacity(self.tails, self.heads, self.capacities)
         school_nodes = [2 + k for k in range(len(self.schools))]
         solver.add_arcs_with_capacity(
-            [_SOURCE] * len(self.schools), school_nodes, [caps[s] for s in self.schools]
+            [_SOURCE] * len(self.schools), school_nodes, [caps.get(s, 0) for s in self.schools]
         )
         if solver.solve(_SOURCE, _SINK) != solver.OPTIMAL:
             raise RuntimeError("maximum flow solver failed")
@@ -147,65 +171,73 @@ class FairAllocation:
     seat_of: Mapping[int, tuple[int, int]]
 
 
-def fair_allocation(round_: OpenRound, rank_cost: Callable[[int, int], int]) -> FairAllocation:
+def fair_allocation(round_: OpenRound, rank_weight: IntArray | None = None) -> FairAllocation:
     """Place the most students, lifting the worst-off schools first, then preferring good ranks.
 
     A min-cost maximum flow: a school's next placed student costs more the higher the school's
     placement rate already is, which spreads places water-filling style, so a small school whose
     week clashes with a big school's still gets its share. Much smaller costs then choose among
-    the fair allocations: ``rank_cost(student, rank)`` on each of a student's options.
+    the fair allocations: each option costs its rank, times ``rank_weight[student]`` if given.
     """
     network = _PlacementNetwork(round_)
-    market = round_.market
     solver = min_cost_flow.SimpleMinCostFlow()
-    costs = [0] * len(network.tails)
-    option_arcs: list[tuple[int, int, int]] = []
-    option_ids: list[int] = []
-    arc = 0
-    for i in network.students:
-        arc += 1
-        for rank, seat in market.ranked_options(i):
-            costs[arc] = rank_cost(i, rank)
-            option_arcs.append((i, rank, seat))
-            option_ids.append(arc)
-            arc += 1
+    costs = np.zeros(len(network.tails), dtype=np.int64)
+    option_costs = network.option_rank
+    if rank_weight is not None:
+        option_costs = option_costs * rank_weight[network.option_student]
+    costs[network.option_arcs] = option_costs
     solver.add_arcs_with_capacity_and_unit_cost(
         network.tails, network.heads, network.capacities, costs
     )
-    school_arcs = _add_school_arcs(solver, network, round_)
+    school_arcs, school_of_arc = _add_school_arcs(solver, network, round_)
     solver.set_node_supply(_SOURCE, len(network.students))
     solver.set_node_supply(_SINK, -len(network.students))
     if solver.solve_max_flow_with_min_cost() != solver.OPTIMAL:
         raise RuntimeError("min-cost flow solver failed")
-    quotas = dict(round_.already_placed)
-    for school, school_arc in school_arcs:
-        quotas[school] = quotas.get(school, 0) + solver.flow(school_arc)
-    flows = solver.flows(option_ids).tolist()
-    seat_of = {
-        i: (rank, seat) for (i, rank, seat), flow in zip(option_arcs, flows, strict=True) if flow
+    used = school_of_arc[solver.flows(school_arcs) > 0]
+    extra = np.bincount(used, minlength=len(network.schools)).tolist()
+    quotas = {
+        school: round_.already_placed.get(school, 0) + extra[k]
+        for k, school in enumerate(network.schools)
     }
+    chosen = np.flatnonzero(solver.flows(network.option_arcs))
+    seat_of = dict(
+        zip(
+            network.option_student[chosen].tolist(),
+            zip(
+                network.option_rank[chosen].tolist(),
+                network.option_seat[chosen].tolist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
     return FairAllocation({s: quotas.get(s, 0) for s in sorted(round_.school_sizes)}, seat_of)
 
 
 def _add_school_arcs(
     solver: min_cost_flow.SimpleMinCostFlow, network: _PlacementNetwork, round_: OpenRound
-) -> list[tuple[str, int]]:
-    """One unit arc per extra student a school could place.
+) -> tuple[IntArray, IntArray]:
+    """One unit arc per extra student a school could place; returns the arcs and their schools.
 
     A unit is priced by the school's placement rate *before* it, growing faster than the rate,
     so a place always goes to the school that is worse off when the flow can choose.
     """
-    arcs: list[tuple[str, int]] = []
-    for k, school in enumerate(network.schools):
-        size = round_.school_sizes[school]
-        placed = round_.already_placed.get(school, 0)
-        for extra in range(1, network.open_by_school.get(school, 0) + 1):
-            rate_before = (placed + extra - 1) / size
-            arc = solver.add_arc_with_capacity_and_unit_cost(
-                _SOURCE, 2 + k, 1, round(_RATE_SCALE * rate_before**2)
-            )
-            arcs.append((school, arc))
-    return arcs
+    units = np.array([network.open_by_school.get(s, 0) for s in network.schools], dtype=np.int64)
+    school_of_arc = np.repeat(np.arange(len(network.schools)), units)
+    first_unit = np.repeat(np.cumsum(units) - units, units)
+    extra = np.arange(len(school_of_arc)) - first_unit + 1
+    size = np.array([round_.school_sizes[s] for s in network.schools], dtype=np.float64)
+    placed = np.array([round_.already_placed.get(s, 0) for s in network.schools], np.float64)
+    rate_before = (placed[school_of_arc] + extra - 1) / size[school_of_arc]
+    costs = np.rint(_RATE_SCALE * rate_before**2).astype(np.int64)
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(
+        np.full(len(school_of_arc), _SOURCE, dtype=np.int64),
+        2 + school_of_arc,
+        np.ones(len(school_of_arc), dtype=np.int64),
+        costs,
+    )
+    return np.asarray(arcs, dtype=np.int64), school_of_arc
 
 
 def open_round(problem: MatchingProblem, market: Market) -> OpenRound:

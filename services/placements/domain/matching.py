@@ -1,27 +1,46 @@
 """Who gets which placement: the allocation round.
 
-The round runs in four steps:
+The round runs in five steps:
 
 1. **Pins first.** Placements fixed by EBP staff (approved self-found placements, manual
    decisions) take their places before anyone else is considered.
 2. **Fair school shares.** A min-cost maximum flow places as many students as any allocation
-   could, shares those places between schools max-min fairly (``fairness.fair_allocation``) and,
-   among such allocations, prefers good ranks -- counting a disadvantaged or SEN student's rank
-   twice. Each school's number of places becomes its quota for the round, so a large school, or
-   the schools sharing a popular week, cannot absorb the places a smaller school depends on.
+   could and shares those places between schools max-min fairly (``fairness.fair_allocation``);
+   among such allocations it prefers good ranks. Each school's number of places becomes its
+   quota for the round, so a large school, or the schools sharing a popular week, cannot absorb
+   the places a smaller school depends on.
 3. **Priority within each school's share.** Placements rank students the same way --
    disadvantaged and SEN students first, then a lottery number. An unplaced student takes the
    best place held by a lower-priority student from their own school, who steps out; the school's
-   count is unchanged.
-4. **Leftover places.** A placed student who prefers a place that is still free moves into it.
+   count is unchanged. A placed student who prefers a place that is still free moves into it.
+   This repeats until nothing moves.
+4. **Best places for the students placed.** With the placed students fixed, a second min-cost
+   flow gives them the best ranks it can -- counting a disadvantaged or SEN student's rank twice,
+   so they are served first to good places -- using only places that keep priority: a student may
+   hold a place only if every unplaced schoolmate who would accept it comes after them in
+   priority order. Step 3's allocation satisfies that rule, so the flow always places everyone
+   it started with, at ranks no worse in total.
+5. **Settle again.** Step 3 runs once more, for a place step 4 left free that a student
+   prefers; in practice nothing moves.
 
-Steps 3 and 4 repeat until neither changes anything. Each move either serves a school's
-higher-priority student or improves someone's rank, so the loop ends, and when it ends there is no
-blocking pair within the quotas (defined in ``fairness.blocking_pairs``). The number placed never
-changes after step 2, so it is always the maximum possible.
+Why priority decides *who* is placed and ranks decide only *where*. Most counties have more
+students wanting placements than places they can reach, so most of the difference between this
+allocation's mean rank and the rank-optimal one (which ignores priority) is not where students
+go but who goes: the rank-optimal flow places the students whose first choices are easy to meet
+and leaves out higher-priority schoolmates who asked for scarce sectors. Doing that would leave
+a disadvantaged or SEN student without a place while a schoolmate holds one the student would
+have taken -- exactly the blocking pair a school or a family would challenge. So the order of
+concerns is: most students placed, fairness between schools, priority within a school, and then
+the best ranks those constraints allow (steps 2 and 4, both rank-optimal given what they must
+keep).
 
-Same problem and seed always give the same result: students and seats are walked in sorted order
-and the seed only draws lottery numbers.
+When the loop in step 3 or 5 ends there is no blocking pair within the quotas (defined in
+``fairness.blocking_pairs``): each move either serves a school's higher-priority student or
+improves someone's rank, so the loop ends. The number placed never changes after step 2, so it
+is always the maximum possible, and step 4 never changes who is placed or any school's count.
+
+Same problem and seed always give the same result: students and seats are walked in sorted order,
+flow networks are built in that order, and the seed only draws lottery numbers.
 """
 
 from __future__ import annotations
@@ -30,7 +49,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
 from services.placements.domain.eligibility import (
+    IntArray,
     Market,
     PlacementCatalogue,
     build_market,
@@ -53,7 +76,13 @@ from services.placements.domain.model import (
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``, called as the round moves through its stages."""
 
-STAGES = ("eligibility", "school shares", "priority and leftover places", "results")
+STAGES = (
+    "eligibility",
+    "school shares",
+    "priority and leftover places",
+    "best places",
+    "results",
+)
 PRIORITISED_RANK_WEIGHT = 2
 
 
@@ -75,19 +104,90 @@ def match(problem: MatchingProblem, seed: int, progress: Progress | None = None)
     round_ = open_round(problem, market)
     report(STAGES[1], 1, total)
     students = market.students
-    fair = fair_allocation(round_, lambda i, rank: rank * _rank_weight(students[i]))
+    fair = fair_allocation(round_)
     report(STAGES[2], 2, total)
     priority = lottery_priority(students, seed)
+    position = np.array([priority[s.id] for s in students], dtype=np.int64)
+    order = sorted(round_.pool, key=position.__getitem__)
     allocation = Allocation.start(round_, fair.seat_of)
-    allocation.settle(round_, sorted(round_.pool, key=lambda i: priority[students[i].id]))
+    allocation.settle(round_, order)
     report(STAGES[3], 3, total)
+    weight = np.array([_rank_weight(s) for s in students], dtype=np.int64)
+    best = best_places(round_, allocation.seat_of, position, weight)
+    allocation = Allocation.start(round_, best)
+    allocation.settle(round_, order)
+    report(STAGES[4], 4, total)
     result = _result(problem, market, catalogue, pinned, allocation, fair.quotas, seed)
-    report(STAGES[3], total, total)
+    report(STAGES[4], total, total)
     return result
 
 
 def _rank_weight(student: Student) -> int:
     return PRIORITISED_RANK_WEIGHT if student.prioritised else 1
+
+
+def best_places(
+    round_: OpenRound,
+    seat_of: Mapping[int, tuple[int, int]],
+    position: IntArray,
+    rank_weight: IntArray,
+) -> dict[int, tuple[int, int]]:
+    """Step 4: the best weighted ranks for the placed students, keeping priority within schools.
+
+    ``position[i]`` is student ``i``'s place in priority order. Student ``t`` may hold seat ``e``
+    only if every unplaced, non-pinned schoolmate with ``e`` among their options comes after
+    ``t``. Every placed student stays placed: the current seats already obey the rule.
+    """
+    market = round_.market
+    n = len(market.students)
+    school_code = {school: k for k, school in enumerate(sorted(round_.school_sizes))}
+    school = np.array([school_code[s.school_id] for s in market.students], dtype=np.int64)
+    placed = np.zeros(n, dtype=bool)
+    placed[np.fromiter(seat_of, dtype=np.int64, count=len(seat_of))] = True
+    waiting = np.zeros(n, dtype=bool)
+    waiting[np.asarray(round_.pool, dtype=np.int64)] = True
+    waiting &= ~placed
+    who, seat = market.option_student, market.option_seat
+    key = school[who] * len(market.seats) + seat
+    first_waiting = np.full(len(school_code) * len(market.seats), n, dtype=np.int64)
+    np.minimum.at(first_waiting, key[waiting[who]], position[who[waiting[who]]])
+    allowed = np.flatnonzero(placed[who] & (position[who] < first_waiting[key]))
+    holders = np.flatnonzero(placed)
+    node = np.zeros(n, dtype=np.int64)
+    node[holders] = 2 + np.arange(len(holders))
+    first_seat = 2 + len(holders)
+    seats = np.arange(len(market.seats), dtype=np.int64)
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate([np.zeros(len(holders), dtype=np.int64), node[who[allowed]]]),
+        np.concatenate([node[holders], first_seat + seat[allowed]]),
+        np.ones(len(holders) + len(allowed), dtype=np.int64),
+        np.concatenate(
+            [
+                np.zeros(len(holders), dtype=np.int64),
+                market.option_rank[allowed] * rank_weight[who[allowed]],
+            ]
+        ),
+    )
+    solver.add_arcs_with_capacity_and_unit_cost(
+        first_seat + seats,
+        np.ones(len(seats), dtype=np.int64),
+        np.maximum(0, np.asarray(round_.capacity, dtype=np.int64)),
+        np.zeros(len(seats), dtype=np.int64),
+    )
+    solver.set_node_supply(0, len(holders))
+    solver.set_node_supply(1, -len(holders))
+    if solver.solve() != solver.OPTIMAL:
+        raise RuntimeError("min-cost flow solver failed to keep every placed student placed")
+    chosen = np.flatnonzero(solver.flows(len(holders) + np.arange(len(allowed))))
+    picked = allowed[chosen]
+    return dict(
+        zip(
+            who[picked].tolist(),
+            zip(market.option_rank[picked].tolist(), seat[picked].tolist(), strict=True),
+            strict=True,
+        )
+    )
 
 
 @dataclass(slots=True)

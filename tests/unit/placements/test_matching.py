@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from services.placements.domain.eligibility import (
     VettingCheck,
     build_market,
     is_open,
+    lottery_priority,
     preference_rank,
     vetting_warnings,
 )
@@ -21,10 +24,11 @@ from services.placements.domain.fairness import (
     best_lowest_rate,
     blocking_pairs,
     evaluate,
+    fair_allocation,
     open_round,
     school_rates,
 )
-from services.placements.domain.matching import InvalidPin, match
+from services.placements.domain.matching import Allocation, InvalidPin, best_places, match
 from services.placements.domain.model import (
     Assignment,
     GeoPoint,
@@ -346,3 +350,70 @@ def test_vetting_warnings_list_lapsed_and_soon_lapsing_checks_soonest_first() ->
         ("Q", VettingCheck.INSURANCE, True),
         ("P", VettingCheck.HEALTH_AND_SAFETY, False),
     ]
+
+
+@ROUNDS
+@given(problems(), st.integers(0, 2**32))
+def test_best_places_keep_who_is_placed_and_never_cost_rank(
+    problem: MatchingProblem, seed: int
+) -> None:
+    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
+    round_ = open_round(problem, market)
+    priority = lottery_priority(market.students, seed)
+    position = np.array([priority[s.id] for s in market.students], dtype=np.int64)
+    weight = np.array([2 if s.prioritised else 1 for s in market.students], dtype=np.int64)
+    allocation = Allocation.start(round_, fair_allocation(round_).seat_of)
+    allocation.settle(round_, sorted(round_.pool, key=position.__getitem__))
+    best = best_places(round_, allocation.seat_of, position, weight)
+
+    def cost(seat_of: Mapping[int, tuple[int, int]]) -> int:
+        return sum(rank * int(weight[i]) for i, (rank, _) in seat_of.items())
+
+    assert set(best) == set(allocation.seat_of)
+    assert cost(best) <= cost(allocation.seat_of)
+    assert all(
+        rank == r and seat == s
+        for i, (rank, seat) in best.items()
+        for r, s in [next((r, s) for r, s in market.ranked_options(i) if s == seat)]
+    )
+
+
+def test_placed_schoolmates_trade_places_when_both_gain() -> None:
+    near_p = (Preference.for_placement("P"), Preference.for_placement("Q"))
+    near_q = (Preference.for_placement("Q"), Preference.for_placement("P"))
+    problem = MatchingProblem(
+        (_student("A", "k", preferences=near_p), _student("B", "k", preferences=near_q)),
+        (_placement("P", 1), _placement("Q", 1)),
+        (),
+        ROUND_DAY,
+    )
+    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
+    round_ = open_round(problem, market)
+    p_seat, q_seat = market.seats.index(("P", WEEK)), market.seats.index(("Q", WEEK))
+    swapped = {0: (2, q_seat), 1: (2, p_seat)}
+    ones = np.ones(2, dtype=np.int64)
+    best = best_places(round_, swapped, np.arange(2, dtype=np.int64), ones)
+    assert best == {0: (1, p_seat), 1: (1, q_seat)}
+    assert [a.rank for a in match(problem, 3).assignments] == [1, 1]
+
+
+def test_a_place_an_unplaced_higher_priority_schoolmate_wants_is_not_handed_down() -> None:
+    p_then_q = (Preference.for_placement("P"), Preference.for_placement("Q"))
+    q_then_p = (Preference.for_placement("Q"), Preference.for_placement("P"))
+    waiting = _student("A", "k", preferences=(Preference.for_placement("Q"),))
+    schoolmate = _student("B", "k", preferences=q_then_p)
+    other_school = _student("C", "m", preferences=p_then_q)
+    problem = MatchingProblem(
+        (waiting, schoolmate, other_school),
+        (_placement("P", 1), _placement("Q", 1)),
+        (),
+        ROUND_DAY,
+    )
+    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
+    round_ = open_round(problem, market)
+    p_seat, q_seat = market.seats.index(("P", WEEK)), market.seats.index(("Q", WEEK))
+    # B and C would both gain by trading, but B would then hold Q, which A (served first and
+    # unplaced) wants: the trade would create a blocking pair, so it is not made.
+    held = {1: (2, p_seat), 2: (2, q_seat)}
+    order = np.array([0, 1, 2], dtype=np.int64)
+    assert best_places(round_, held, order, np.ones(3, dtype=np.int64)) == held

@@ -54,7 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging("cli", os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
     if args.command == "run":
         from services.devrun import run_all
 
@@ -102,5 +101,11 @@ async def migrate_services(names: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `signpost` console script: logs go to stderr so command output can be piped."""
+    configure_logging("cli", os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,6 +1,8 @@
-"""The demo county for development: schools, advisers, students and the demo logins.
+"""The demo county for development: schools and their calendars, advisers, students,
+Partnership Agreements that open slots over the coming weeks, and the demo logins.
 
 Deterministic (a fixed seed and name-based ids), and loaded only into an empty database.
+Terms are laid out around today's date, so the demo always has bookable slots.
 """
 
 from __future__ import annotations
@@ -8,11 +10,27 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from services.booking.adapters.orm import accounts, schools, students
+from services.booking.adapters.orm import (
+    accounts,
+    advisers,
+    agreements,
+    rooms,
+    school_periods,
+    schools,
+    students,
+)
+from services.booking.application.agreements import (
+    AgreementTerms,
+    AttendanceTerms,
+    PromiseTerms,
+    academic_year_bounds,
+    academic_year_of,
+)
+from services.booking.domain.model import AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
 from shared.db import Database
@@ -103,22 +121,136 @@ async def seed(db: Database, *, students_total: int = 2000, advisers_total: int 
     rng = random.Random(2026)
     hasher = PasswordHasher()
     async with UnitOfWork(db, producer="booking") as uow:
-        school_ids = await _schools(uow)
+        school_ids = await _schools(uow, advisers_total)
         adviser_schools = await _advisers(uow, school_ids, advisers_total)
         student_ids = await _students(uow, school_ids, students_total, rng)
         await _accounts(uow, hasher, school_ids, adviser_schools, student_ids)
+        await _agreements(uow, adviser_schools)
         await uow.commit()
     return True
 
 
-async def _schools(uow: UnitOfWork) -> list[str]:
-    ids = []
+CONFIDENTIAL_ROOM = "Careers interview room"
+DEMO_HORIZON_DAYS = 56  # eight weeks, so even in the summer holiday September is bookable
+
+
+def _terms(year: str) -> list[tuple[str, date, date]]:
+    """An English school year: three terms, half-terms and the usual holidays."""
+    autumn = academic_year_bounds(year)[0].year
+    return [
+        ("term", date(autumn, 9, 3), date(autumn, 12, 18)),
+        ("holiday", date(autumn, 10, 26), date(autumn, 10, 30)),
+        ("term", date(autumn + 1, 1, 5), date(autumn + 1, 3, 26)),
+        ("holiday", date(autumn + 1, 2, 15), date(autumn + 1, 2, 19)),
+        ("term", date(autumn + 1, 4, 12), date(autumn + 1, 7, 21)),
+        ("holiday", date(autumn + 1, 5, 31), date(autumn + 1, 6, 4)),
+        ("exam", date(autumn + 1, 5, 11), date(autumn + 1, 5, 22)),
+    ]
+
+
+def _years() -> list[str]:
+    this_year = academic_year_of(date.today())
+    next_year = academic_year_of(academic_year_bounds(this_year)[1] + timedelta(days=1))
+    return [this_year, next_year]
+
+
+def _lead_advisers(school_ids: list[str], advisers_total: int) -> dict[str, str]:
+    """Each school's lead PA: the first adviser whose round starts there."""
+    leads: dict[str, str] = {}
+    for n in range(advisers_total):
+        leads.setdefault(school_ids[n % len(school_ids)], demo_id("adviser", n))
+    return leads
+
+
+async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) -> None:
+    """Each adviser gives each of their schools one weekday (a different one per school),
+    and a Friday lunchtime drop-in at their first school."""
+    lines: dict[str, list[AttendanceTerms]] = {}
+    for adviser_id, served in adviser_schools.items():
+        for weekday, school_id in enumerate(served):
+            lines.setdefault(school_id, []).append(
+                AttendanceTerms(adviser_id=adviser_id, weekdays=[weekday])
+            )
+        lines[served[0]].append(
+            AttendanceTerms(
+                adviser_id=adviser_id,
+                weekdays=[4],
+                start=time(12, 15),
+                end=time(13, 15),
+                session_types=[SessionType.DROPIN],
+            )
+        )
+    for year in _years():
+        first, _ = academic_year_bounds(year)
+        for school_id, attendances in lines.items():
+            terms = AgreementTerms(
+                confidential_room=CONFIDENTIAL_ROOM,
+                attendances=attendances,
+                horizon_days=DEMO_HORIZON_DAYS,
+                promises=[PromiseTerms(year_groups=[11], by=date(first.year + 1, 3, 31))],
+            )
+            await uow.session.execute(
+                agreements.insert().values(
+                    id=demo_id("agreement", f"{school_id}-{year}"),
+                    school_id=school_id,
+                    academic_year=year,
+                    first_day=first,
+                    last_day=academic_year_bounds(year)[1],
+                    updated_at=datetime.now(UTC),
+                    **terms.model_dump(mode="json"),
+                )
+            )
+
+
+async def _schools(uow: UnitOfWork, advisers_total: int) -> list[str]:
+    ids = [demo_id("school", n) for n in range(len(SCHOOL_NAMES))]
+    leads = _lead_advisers(ids, advisers_total)
     for n, name in enumerate(SCHOOL_NAMES):
-        school_id = demo_id("school", n)
+        school_id = ids[n]
         district, lat, lon = TOWNS[n % len(TOWNS)]
         starts, ends = time(8, 30), time(15, 30)
+        coordinator = demo_id("coordinator", 0) if n == 0 else None
         await uow.session.execute(
-            schools.insert().values(id=school_id, name=name, day_starts=starts, day_ends=ends)
+            schools.insert().values(
+                id=school_id,
+                name=name,
+                day_starts=starts,
+                day_ends=ends,
+                postcode_district=district,
+                lead_adviser_id=leads.get(school_id),
+                coordinator_id=coordinator,
+            )
+        )
+        await uow.session.execute(
+            rooms.insert(),
+            [
+                {
+                    "id": demo_id("room", f"{n}-c"),
+                    "school_id": school_id,
+                    "name": CONFIDENTIAL_ROOM,
+                    "confidential": True,
+                },
+                {
+                    "id": demo_id("room", f"{n}-l"),
+                    "school_id": school_id,
+                    "name": "Library",
+                    "confidential": False,
+                },
+            ],
+        )
+        await uow.session.execute(
+            school_periods.insert(),
+            [
+                {
+                    "id": demo_id("period", f"{n}-{year}-{k}"),
+                    "school_id": school_id,
+                    "kind": kind,
+                    "first_day": first,
+                    "last_day": last,
+                }
+                for year in _years()
+                for k, (kind, first, last) in enumerate(_terms(year))
+            ],
         )
         await uow.emit(
             SchoolUpserted(
@@ -129,10 +261,11 @@ async def _schools(uow: UnitOfWork) -> list[str]:
                 postcode_district=district,
                 latitude=lat,
                 longitude=lon,
+                lead_adviser_id=leads.get(school_id),
+                coordinator_id=coordinator,
             ),
             key=school_id,
         )
-        ids.append(school_id)
     return ids
 
 
@@ -143,6 +276,19 @@ async def _advisers(uow: UnitOfWork, school_ids: list[str], total: int) -> dict[
         adviser_id = demo_id("adviser", n)
         count = 3 + n % 2
         served[adviser_id] = [school_ids[(n + k) % len(school_ids)] for k in range(count)]
+        kinds = [AdviserKind.GUIDANCE.value]
+        if n % 5 == 4:
+            kinds.append(AdviserKind.INTENSIVE_SUPPORT.value)
+        if n % 7 == 6:
+            kinds.append(AdviserKind.SEN.value)
+        await uow.session.execute(
+            advisers.insert().values(
+                id=adviser_id,
+                display_name=f"Adviser {n + 1}",
+                kinds=kinds,
+                email=f"adviser{n}@demo.signpost.example",
+            )
+        )
         await uow.emit(
             AdviserUpserted(
                 adviser_id=adviser_id,
@@ -170,15 +316,28 @@ async def _students(
         student_id = demo_id("student", n)
         school_id = school_ids[n % len(school_ids)]
         year = 7 + (n // len(school_ids)) % 7
-        rows.append({"id": student_id, "school_id": school_id, "year_group": year})
+        disadvantaged, sen = rng.random() < 0.2, rng.random() < 0.12
+        flags = [PriorityFlag.SEN.value] if sen else []
+        if disadvantaged and year >= 10 and n % 3 == 0:
+            flags.append(PriorityFlag.NEET_RISK.value)
+        rows.append(
+            {
+                "id": student_id,
+                "school_id": school_id,
+                "year_group": year,
+                "reference": f"S{n:05d}",
+                "priority_flags": flags,
+                "disadvantaged": disadvantaged,
+            }
+        )
         phone = f"+447700{900000 + n:06d}"[:13]
         await uow.emit(
             StudentUpserted(
                 student_id=student_id,
                 school_id=school_id,
                 year_group=year,
-                disadvantaged=rng.random() < 0.2,
-                sen=rng.random() < 0.12,
+                disadvantaged=disadvantaged,
+                sen=sen,
                 contacts=[
                     ContactRoute(
                         role=ContactRole.STUDENT,

@@ -55,3 +55,41 @@ class NoShowChase(EventPayload):
     student_id: str
     coordinator_id: str | None
     starts_at: AwareDatetime
+
+
+class WaitlistOfferMade(EventPayload):
+    """A freed place is held for this student until `expires_at`: accept it or lose it."""
+
+    event_type = "booking.waitlist.offer_made"
+
+    offer_id: str
+    school_id: str
+    student_id: str
+    session_type: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    location: str
+    expires_at: AwareDatetime
+    time_zone: str = "Europe/London"
+
+
+class WaitlistOfferEnded(EventPayload):
+    """An offer was accepted, declined or lapsed; a pending reminder about it can go."""
+
+    event_type = "booking.waitlist.offer_ended"
+
+    offer_id: str
+    school_id: str
+    student_id: str
+    outcome: str = Field(pattern=r"^(accepted|declined|expired)$")
+
+
+class DropInTurn(EventPayload):
+    """It is this student's turn in the drop-in queue: come to the careers room now."""
+
+    event_type = "booking.dropin.your_turn"
+
+    session_id: str
+    school_id: str
+    student_id: str
+    location: str

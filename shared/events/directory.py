@@ -40,6 +40,21 @@ class ContactRoute(BaseModel):
     preferred: list[Channel] = Field(default_factory=list)
 
 
+class ProviderUpserted(EventPayload):
+    event_type = "directory.provider.upserted"
+
+    provider_id: str
+    name: str
+
+
+class ConsortiumUpserted(EventPayload):
+    event_type = "directory.consortium.upserted"
+
+    consortium_id: str
+    name: str
+    provider_id: str | None = None
+
+
 class SchoolUpserted(EventPayload):
     event_type = "directory.school.upserted"
 
@@ -52,6 +67,8 @@ class SchoolUpserted(EventPayload):
     postcode_district: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    lead_adviser_id: str | None = None
+    coordinator_id: str | None = None
 
 
 class StudentUpserted(EventPayload):

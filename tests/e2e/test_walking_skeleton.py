@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +115,20 @@ def test_an_appointment_booked_through_booking_appears_as_reminders(
     )
     assert status == 200
     token = login["access_token"]
-    starts = time.time() + 7 * 86400
+    school_id = demo_id("school", 0)
+    now = datetime.now(UTC)
+    query = urllib.parse.urlencode(
+        {
+            "school_id": school_id,
+            "from": now.isoformat(),
+            "to": (now + timedelta(days=28)).isoformat(),
+        }
+    )
+    status, listed = call("GET", f"{system['booking']}/api/v1/slots?{query}", token=token)
+    assert status == 200 and listed["slots"], listed
     body = {
-        "school_id": demo_id("school", 0),
+        "slot": {"school_id": school_id, "starts_at": listed["slots"][0]["starts_at"]},
         "student_id": demo_id("student", 40),
-        "adviser_id": demo_id("adviser", 0),
-        "starts_at": time.strftime("%Y-%m-%dT10:00:00+00:00", time.gmtime(starts)),
-        "ends_at": time.strftime("%Y-%m-%dT10:40:00+00:00", time.gmtime(starts)),
-        "location": "Careers room",
     }
     status, created = call("POST", f"{system['booking']}/api/v1/appointments", body, token)
     assert status == 201, created

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,13 +40,20 @@ async def test_login_book_and_the_event_waits_in_the_outbox(
             token = (await login.json())["access_token"]
             assert "signpost_session" in login.cookies
 
+            now = datetime.now(UTC)
+            slots = await client.get(
+                "/api/v1/slots",
+                params={
+                    "school_id": school_id,
+                    "from": now.isoformat(),
+                    "to": (now + timedelta(days=28)).isoformat(),
+                },
+                headers=bearer(token),
+            )
+            first = (await slots.json())["slots"][0]
             body = {
-                "school_id": school_id,
+                "slot": {"school_id": school_id, "starts_at": first["starts_at"]},
                 "student_id": student_id,
-                "adviser_id": "pa-1",
-                "starts_at": "2027-01-12T10:00:00+00:00",
-                "ends_at": "2027-01-12T10:40:00+00:00",
-                "location": "Careers room",
             }
             created = await client.post("/api/v1/appointments", json=body, headers=bearer(token))
             assert created.status == 201, await created.text()

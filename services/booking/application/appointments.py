@@ -1,103 +1,569 @@
-"""Use cases on appointments. Each runs in one unit of work with its outgoing events."""
+"""Use cases on appointments: book a slot, cancel, reschedule, record attendance.
+
+Each runs in one unit of work with its outgoing events. The domain decides (availability,
+allocation, the diary's clash rules); the database is the final guard: PostgreSQL's exclusion
+constraints and the unique seat index refuse what a concurrent transaction slipped past the
+domain's check, and SQLite's `BEGIN IMMEDIATE` makes the check and the insert one step.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import appointments, schools, students
-from shared.events.booking import AppointmentConfirmed
+from services.booking.adapters.orm import advisers, appointments
+from services.booking.application.agreements import load_agreement
+from services.booking.application.availability import (
+    SchoolRecord,
+    find_slots,
+    load_school,
+    load_student,
+)
+from services.booking.application.waitlist import accept_offers_taken, offer_freed_place
+from services.booking.domain.agreement import PartnershipAgreement
+from services.booking.domain.allocation import (
+    AdviserLoad,
+    AllocationRequest,
+    Candidate,
+    allocate_adviser,
+)
+from services.booking.domain.appointments import (
+    Appointment,
+    AttendanceRecord,
+    Diary,
+    Referral,
+    Urgency,
+)
+from services.booking.domain.availability import Slot, check_booking_window, nearest_alternatives
+from services.booking.domain.errors import (
+    BookingError,
+    SlotTaken,
+    StudentAlreadyBooked,
+    UnknownAppointment,
+)
+from services.booking.domain.model import (
+    AdviserKind,
+    AppointmentStatus,
+    Interval,
+    Role,
+    SessionType,
+    Student,
+)
+from shared.events.booking import (
+    AppointmentAttendanceRecorded,
+    AppointmentCancelled,
+    AppointmentConfirmed,
+    AppointmentRescheduled,
+    NoShowChase,
+)
 from shared.uow import UnitOfWork
 
-
-class AppointmentConflict(Exception):
-    """The adviser or the student already has an appointment overlapping this time."""
+ATTEMPTS = 3
 
 
-class UnknownStudent(Exception):
-    pass
+class SlotUnavailable(BookingError):
+    code = "slot_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("That time is not free to book. Please pick one of the other times.")
+
+
+class UnknownStudent(BookingError):
+    code = "unknown_student"
+
+    def __init__(self) -> None:
+        super().__init__("There is no such student at this school.")
+
+
+class UnknownSchool(BookingError):
+    code = "unknown_school"
+
+    def __init__(self) -> None:
+        super().__init__("There is no such school.")
 
 
 @dataclass(frozen=True)
-class BookAppointment:
+class BookSlot:
     school_id: str
-    student_id: str
-    adviser_id: str
-    session_type: str
+    session_type: SessionType
     starts_at: datetime
-    ends_at: datetime
-    location: str
+    student_id: str
+    booked_by: Role
+    requested_adviser_id: str | None = None
+    referral: Referral | None = None
 
 
 @dataclass(frozen=True)
-class Booked:
+class CancelAppointment:
     appointment_id: str
-    revision: int
-    event: AppointmentConfirmed
+    by_role: Role
+    reason: str | None
 
 
-async def book_appointment(uow: UnitOfWork, cmd: BookAppointment) -> Booked:
+@dataclass(frozen=True)
+class RescheduleAppointment:
+    appointment_id: str
+    starts_at: datetime
+    by_role: Role
+
+
+@dataclass(frozen=True)
+class RecordAttendance:
+    appointment_id: str
+    attended: bool
+
+
+Clock = Callable[[], datetime]
+
+
+def to_appointment(row: Any) -> Appointment:
+    referral = None
+    if row.referral_reason is not None:
+        referral = Referral(
+            reason=row.referral_reason,
+            urgency=Urgency(row.referral_urgency or Urgency.ROUTINE),
+            required_kind=AdviserKind(row.required_kind) if row.required_kind else None,
+            referred_by=Role(row.booked_by),
+        )
+    attendance = None
+    if row.attendance_recorded_at is not None:
+        attendance = AttendanceRecord(row.status == "attended", row.attendance_recorded_at)
+    return Appointment(
+        id=row.id,
+        school_id=row.school_id,
+        student_id=row.student_id,
+        adviser_id=row.adviser_id,
+        session_type=SessionType(row.session_type),
+        interval=Interval(row.starts_at, row.ends_at),
+        room=row.location,
+        booked_by=Role(row.booked_by),
+        status=AppointmentStatus(row.status),
+        revision=row.revision,
+        referral=referral,
+        cancel_reason=row.cancel_reason,
+        cancelled_by=Role(row.cancelled_by) if row.cancelled_by else None,
+        attendance=attendance,
+    )
+
+
+async def get_appointment(
+    session: AsyncSession, appointment_id: str, *, for_update: bool = False
+) -> Any:
+    query = sa.select(appointments).where(appointments.c.id == appointment_id)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await session.execute(query)).first()
+
+
+async def book_slot(new_uow: Callable[[], UnitOfWork], cmd: BookSlot, now: datetime) -> Appointment:
+    """Book `cmd`'s slot, retrying when a concurrent booking took the adviser first.
+
+    A retry re-reads everything, so a slot offered by several advisers still goes to a free
+    one; when none is left the refusal is `SlotTaken`.
+    """
+    for attempt in range(ATTEMPTS):
+        async with new_uow() as uow:
+            try:
+                return await _book_once(uow, cmd, now)
+            except IntegrityError as exc:
+                refusal = _refusal_from(exc, cmd)
+                if isinstance(refusal, StudentAlreadyBooked) or attempt == ATTEMPTS - 1:
+                    raise refusal from exc
+    raise AssertionError("unreachable")
+
+
+def _refusal_from(exc: IntegrityError, cmd: BookSlot) -> BookingError:
+    if "student_no_overlap" in str(exc.orig):
+        return StudentAlreadyBooked(cmd.student_id, "")
+    return SlotTaken("", cmd.starts_at)
+
+
+async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointment:
     s = uow.session
-    school = (await s.execute(sa.select(schools).where(schools.c.id == cmd.school_id))).first()
-    student = await s.scalar(
-        sa.select(students.c.id).where(
-            students.c.id == cmd.student_id, students.c.school_id == cmd.school_id
-        )
-    )
-    if school is None or student is None:
-        raise UnknownStudent
-    clash = await s.scalar(
-        sa.select(sa.func.count())
-        .select_from(appointments)
-        .where(
-            appointments.c.status == "confirmed",
-            sa.or_(
-                appointments.c.adviser_id == cmd.adviser_id,
-                appointments.c.student_id == cmd.student_id,
-            ),
-            appointments.c.starts_at < cmd.ends_at,
-            appointments.c.ends_at > cmd.starts_at,
-        )
-    )
-    if clash:
-        raise AppointmentConflict
-    appointment_id = str(uuid.uuid4())
-    now = datetime.now(UTC)
-    await s.execute(
-        appointments.insert().values(
-            id=appointment_id,
-            school_id=cmd.school_id,
-            student_id=cmd.student_id,
-            adviser_id=cmd.adviser_id,
-            session_type=cmd.session_type,
-            starts_at=cmd.starts_at,
-            ends_at=cmd.ends_at,
-            location=cmd.location,
-            status="confirmed",
-            revision=1,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    event = AppointmentConfirmed(
-        appointment_id=appointment_id,
-        revision=1,
+    school = await load_school(s, cmd.school_id)
+    if school is None:
+        raise UnknownSchool()
+    student = await load_student(s, cmd.student_id)
+    if student is None or student.school_id != cmd.school_id:
+        raise UnknownStudent()
+    day = school.calendar.local_date(cmd.starts_at)
+    agreement = await load_agreement(s, cmd.school_id, day)
+    if agreement is None:
+        raise SlotUnavailable()
+    config = agreement.config(cmd.session_type)
+    check_booking_window(agreement, cmd.starts_at, now)
+    slot = await _the_slot(s, school, agreement, cmd, student, now)
+    adviser_id = await _allocate(s, agreement, school, slot, student, cmd)
+    appointment = Appointment(
+        id=str(uuid.uuid4()),
         school_id=cmd.school_id,
         student_id=cmd.student_id,
-        adviser_id=cmd.adviser_id,
+        adviser_id=adviser_id,
         session_type=cmd.session_type,
-        starts_at=cmd.starts_at.astimezone(UTC),
-        ends_at=cmd.ends_at.astimezone(UTC),
-        location=cmd.location,
-        time_zone=school.time_zone,
+        interval=slot.interval,
+        room=slot.room_for(adviser_id),
+        booked_by=cmd.booked_by,
+        referral=cmd.referral,
     )
-    await uow.emit(event, key=appointment_id)
-    try:
-        await uow.commit()
-    except IntegrityError as exc:  # the exclusion constraint caught a concurrent booking
-        raise AppointmentConflict from exc
-    return Booked(appointment_id, 1, event)
+    diary = Diary(await _active_around(s, appointment), agreement.session_types)
+    diary.book(appointment)
+    place_key, seat = await _place(s, appointment, config.capacity)
+    stamp = datetime.now(UTC)
+    referral = appointment.referral
+    await s.execute(
+        appointments.insert().values(
+            id=appointment.id,
+            school_id=appointment.school_id,
+            student_id=appointment.student_id,
+            adviser_id=adviser_id,
+            session_type=appointment.session_type.value,
+            starts_at=appointment.interval.start,
+            ends_at=appointment.interval.end,
+            minutes=appointment.interval.minutes,
+            location=appointment.room,
+            status=appointment.status.value,
+            revision=appointment.revision,
+            place_key=place_key,
+            seat=seat,
+            capacity=config.capacity,
+            booked_by=appointment.booked_by.value,
+            referral_reason=referral.reason if referral else None,
+            referral_urgency=referral.urgency.value if referral else None,
+            required_kind=referral.required_kind.value
+            if referral and referral.required_kind
+            else None,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+    )
+    await accept_offers_taken(uow, appointment)
+    await uow.emit(_event(AppointmentConfirmed, appointment, school), key=appointment.id)
+    await uow.commit()
+    return appointment
+
+
+async def _the_slot(
+    s: AsyncSession,
+    school: SchoolRecord,
+    agreement: PartnershipAgreement,
+    cmd: BookSlot,
+    student: Student,
+    now: datetime,
+) -> Slot:
+    slots = await find_slots(
+        s,
+        school,
+        cmd.session_type,
+        cmd.starts_at,
+        cmd.starts_at + timedelta(seconds=1),
+        now,
+        student=student,
+        staff=cmd.booked_by.is_staff,
+        agreements=[agreement],
+    )
+    for slot in slots:
+        if slot.start == cmd.starts_at:
+            return slot
+    raise SlotUnavailable()
+
+
+async def _allocate(
+    s: AsyncSession,
+    agreement: PartnershipAgreement,
+    school: SchoolRecord,
+    slot: Slot,
+    student: Student,
+    cmd: BookSlot,
+) -> str:
+    found = await s.execute(
+        sa.select(advisers.c.id, advisers.c.kinds).where(advisers.c.id.in_(slot.adviser_ids))
+    )
+    kinds = {row.id: row.kinds for row in found}
+    candidates = [
+        Candidate(adviser_id, AdviserKind(kind), cmd.school_id, (slot.interval,))
+        for adviser_id in slot.adviser_ids
+        for kind in kinds.get(adviser_id, [AdviserKind.GUIDANCE.value])
+    ]
+    history = []
+    if student.is_priority:  # continuity is kept for targeted students only
+        history = [
+            to_appointment(row)
+            for row in await s.execute(
+                sa.select(appointments).where(
+                    appointments.c.student_id == student.student_id,
+                    appointments.c.status == AppointmentStatus.ATTENDED.value,
+                )
+            )
+        ]
+    request = AllocationRequest(
+        school_id=cmd.school_id,
+        student_id=student.student_id,
+        interval=slot.interval,
+        required_kind=cmd.referral.required_kind if cmd.referral else None,
+        priority_student=student.is_priority,
+        requested_adviser_id=cmd.requested_adviser_id,
+        requests_allowed=agreement.adviser_requests_allowed,
+    )
+    loads = await _day_loads(s, agreement, school, slot)
+    return allocate_adviser(request, candidates, history, loads).adviser_id
+
+
+async def _day_loads(
+    s: AsyncSession, agreement: PartnershipAgreement, school: SchoolRecord, slot: Slot
+) -> dict[str, AdviserLoad]:
+    """Booked against agreed minutes on the slot's day: the balance the allocation keeps.
+
+    A day, not a term: advisers come on different days, and balancing each day balances the
+    term without the allocation having to read a term of appointments on every booking.
+    """
+    calendar = school.calendar
+    day = calendar.local_date(slot.start)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=calendar.zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=calendar.zone)
+    rows = await s.execute(
+        sa.select(appointments.c.adviser_id, sa.func.sum(appointments.c.minutes))
+        .where(
+            appointments.c.school_id == school.school_id,
+            appointments.c.adviser_id.in_(slot.adviser_ids),
+            appointments.c.status != AppointmentStatus.CANCELLED.value,
+            appointments.c.starts_at >= start,
+            appointments.c.starts_at < end,
+        )
+        .group_by(appointments.c.adviser_id)
+    )
+    booked: dict[str, int] = dict.fromkeys(slot.adviser_ids, 0)
+    for adviser_id, minutes in rows:
+        booked[adviser_id] = int(minutes or 0)
+    return {
+        adviser_id: AdviserLoad(minutes, agreement.agreed_minutes(adviser_id, day, day, calendar))
+        for adviser_id, minutes in booked.items()
+    }
+
+
+async def _active_around(s: AsyncSession, appointment: Appointment) -> list[Appointment]:
+    """Active appointments of the adviser or student overlapping the new one: the diary's view."""
+    rows = await s.execute(
+        sa.select(appointments).where(
+            sa.or_(
+                appointments.c.adviser_id == appointment.adviser_id,
+                appointments.c.student_id == appointment.student_id,
+            ),
+            appointments.c.status == AppointmentStatus.CONFIRMED.value,
+            appointments.c.starts_at < appointment.interval.end,
+            appointments.c.ends_at > appointment.interval.start,
+        )
+    )
+    return [to_appointment(row) for row in rows if row.id != appointment.id]
+
+
+async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tuple[str, int]:
+    """The shared-session key and the lowest free seat; one-to-one sessions key on their id."""
+    if capacity == 1:
+        return appointment.id, 1
+    key = (
+        f"{appointment.adviser_id}/{appointment.session_type.value}/"
+        f"{appointment.interval.start.isoformat()}"
+    )
+    taken = set(
+        await s.scalars(
+            sa.select(appointments.c.seat).where(
+                appointments.c.place_key == key,
+                appointments.c.status == AppointmentStatus.CONFIRMED.value,
+            )
+        )
+    )
+    return key, min(set(range(1, capacity + 1)) - taken, default=capacity + 1)
+
+
+def _event(event_type: Any, appointment: Appointment, school: SchoolRecord, **extra: Any) -> Any:
+    """The message-safe view of an appointment: no adviser kind, no referral reason."""
+    return event_type(
+        appointment_id=appointment.id,
+        revision=appointment.revision,
+        school_id=appointment.school_id,
+        student_id=appointment.student_id,
+        adviser_id=appointment.adviser_id,
+        session_type=appointment.session_type.value,
+        starts_at=appointment.interval.start,
+        ends_at=appointment.interval.end,
+        location=appointment.room,
+        time_zone=school.calendar.zone.key,
+        **extra,
+    )
+
+
+async def alternatives(
+    session: AsyncSession,
+    school_id: str,
+    session_type: SessionType,
+    wanted: datetime,
+    now: datetime,
+    *,
+    student_id: str | None,
+    staff: bool,
+    n: int = 3,
+) -> list[Slot]:
+    """The free slots nearest the time that was refused, as the caller could book them."""
+    school = await load_school(session, school_id)
+    if school is None:
+        return []
+    student = await load_student(session, student_id) if student_id else None
+    slots = await find_slots(
+        session,
+        school,
+        session_type,
+        wanted - timedelta(days=14),
+        wanted + timedelta(days=14),
+        now,
+        student=student,
+        staff=staff,
+    )
+    return nearest_alternatives([s for s in slots if s.start != wanted], wanted, n)
+
+
+async def cancel_appointment(
+    uow: UnitOfWork, cmd: CancelAppointment, now: datetime, offer_ttl: timedelta
+) -> Appointment:
+    s = uow.session
+    row = await get_appointment(s, cmd.appointment_id, for_update=True)
+    if row is None:
+        raise UnknownAppointment(cmd.appointment_id)
+    cancelled = to_appointment(row).cancel(cmd.by_role, cmd.reason, now)
+    school = await load_school(s, cancelled.school_id)
+    assert school is not None
+    await _save(s, cancelled, cancel_reason=cancelled.cancel_reason, cancelled_by=cmd.by_role.value)
+    await uow.emit(
+        _event(AppointmentCancelled, cancelled, school, cancelled_by=cmd.by_role.value),
+        key=cancelled.id,
+    )
+    await offer_freed_place(uow, cancelled, now, offer_ttl)
+    await uow.commit()
+    return cancelled
+
+
+async def reschedule_appointment(
+    new_uow: Callable[[], UnitOfWork],
+    cmd: RescheduleAppointment,
+    now: datetime,
+    offer_ttl: timedelta,
+) -> Appointment:
+    """Move to another free slot of the same type; same id, revision bumped, events follow."""
+    async with new_uow() as uow:
+        s = uow.session
+        row = await get_appointment(s, cmd.appointment_id, for_update=True)
+        if row is None:
+            raise UnknownAppointment(cmd.appointment_id)
+        current = to_appointment(row)
+        school = await load_school(s, current.school_id)
+        student = await load_student(s, current.student_id)
+        assert school is not None and student is not None
+        agreement = await load_agreement(
+            s, current.school_id, school.calendar.local_date(cmd.starts_at)
+        )
+        if agreement is None:
+            raise SlotUnavailable()
+        if not cmd.by_role.is_staff:
+            check_booking_window(agreement, cmd.starts_at, now)
+        slots = await find_slots(
+            s,
+            school,
+            current.session_type,
+            cmd.starts_at,
+            cmd.starts_at + timedelta(seconds=1),
+            now,
+            student=student,
+            staff=cmd.by_role.is_staff,
+            ignore_appointment=current.id,
+        )
+        slot = next((x for x in slots if x.start == cmd.starts_at), None)
+        if slot is None:
+            raise SlotUnavailable()
+        booking = BookSlot(
+            current.school_id,
+            current.session_type,
+            cmd.starts_at,
+            current.student_id,
+            cmd.by_role,
+            requested_adviser_id=current.adviser_id,
+            referral=current.referral,
+        )
+        adviser_id = (
+            current.adviser_id
+            if current.adviser_id in slot.adviser_ids
+            else (await _allocate(s, agreement, school, slot, student, booking))
+        )
+        room = slot.room_for(adviser_id)
+        others = await _active_around(s, current.reschedule(slot.interval, adviser_id, now, room))
+        moved = Diary([*others, current], agreement.session_types).reschedule(
+            current.id, slot.interval, adviser_id, now, room
+        )
+        capacity = agreement.config(current.session_type).capacity
+        place_key, seat = await _place(s, moved, capacity)
+        await _save(
+            s,
+            moved,
+            adviser_id=adviser_id,
+            starts_at=moved.interval.start,
+            ends_at=moved.interval.end,
+            minutes=moved.interval.minutes,
+            location=moved.room,
+            place_key=place_key,
+            seat=seat,
+            capacity=capacity,
+        )
+        await uow.emit(_event(AppointmentRescheduled, moved, school), key=moved.id)
+        await offer_freed_place(uow, current, now, offer_ttl)
+        try:
+            await uow.commit()
+        except IntegrityError as exc:
+            raise SlotTaken(adviser_id, cmd.starts_at) from exc
+        return moved
+
+
+async def record_attendance(uow: UnitOfWork, cmd: RecordAttendance, now: datetime) -> Appointment:
+    """The PA records whether the student came; a no-show is chased at once."""
+    s = uow.session
+    row = await get_appointment(s, cmd.appointment_id, for_update=True)
+    if row is None:
+        raise UnknownAppointment(cmd.appointment_id)
+    updated, chase = to_appointment(row).mark_attendance(cmd.attended, now)
+    school = await load_school(s, updated.school_id)
+    assert school is not None
+    await _save(s, updated, attendance_recorded_at=now)
+    await uow.emit(
+        _event(AppointmentAttendanceRecorded, updated, school, attended=cmd.attended),
+        key=updated.id,
+    )
+    if chase is not None:
+        await uow.emit(
+            NoShowChase(
+                appointment_id=chase.appointment_id,
+                school_id=chase.school_id,
+                student_id=chase.student_id,
+                coordinator_id=school.coordinator_id,
+                starts_at=chase.starts_at,
+            ),
+            key=chase.appointment_id,
+        )
+    await uow.commit()
+    return updated
+
+
+async def _save(s: AsyncSession, appointment: Appointment, **values: Any) -> None:
+    await s.execute(
+        appointments.update()
+        .where(appointments.c.id == appointment.id)
+        .values(
+            status=appointment.status.value,
+            revision=appointment.revision,
+            updated_at=datetime.now(UTC),
+            **values,
+        )
+    )

@@ -4,12 +4,17 @@ Rules, in order: only advisers present at this school for the whole appointment,
 and of the kind the need calls for (guidance unless a referral says otherwise). Among those,
 a targeted (priority) student keeps the adviser they saw before; otherwise a requested adviser
 is honoured where the agreement allows it; otherwise the least-loaded adviser (booked minutes
-over agreed minutes in the period) gets it, ties broken by adviser id so that the same inputs
-always give the same answer.
+over agreed minutes in the period) gets it.
+
+Ties are broken by a hash of the student and adviser ids: the same inputs always give the same
+answer, yet students booking the same time at once are spread over the equally loaded
+advisers instead of all reaching for the first one (which would make all but one of them
+lose the race at the database and retry).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -113,7 +118,14 @@ def allocate_adviser(
     requested = request.requested_adviser_id
     if request.requests_allowed and requested in eligible:
         return AllocationDecision(requested, AllocationReason.REQUESTED)
-    chosen = min(eligible, key=lambda adviser_id: (_ratio(loads, adviser_id), adviser_id))
+    chosen = min(
+        eligible,
+        key=lambda adviser_id: (
+            _ratio(loads, adviser_id),
+            _tie_break(request.student_id, adviser_id),
+            adviser_id,
+        ),
+    )
     return AllocationDecision(chosen, AllocationReason.LEAST_LOADED)
 
 
@@ -146,6 +158,10 @@ def _continuity(request: AllocationRequest, history: Sequence[PastSession]) -> l
     ]
     seen.sort(key=lambda past: past.interval.start, reverse=True)
     return list(dict.fromkeys(past.adviser_id for past in seen))
+
+
+def _tie_break(student_id: str, adviser_id: str) -> bytes:
+    return hashlib.blake2b(f"{student_id}|{adviser_id}".encode(), digest_size=8).digest()
 
 
 def _ratio(loads: Mapping[str, AdviserLoad], adviser_id: str) -> float:

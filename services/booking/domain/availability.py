@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
-from math import floor
 from zoneinfo import ZoneInfo
 
 from services.booking.domain.agreement import AttendanceWindow, PartnershipAgreement
@@ -202,7 +201,9 @@ def _grid(window: Interval, length: timedelta, step: timedelta, zone: ZoneInfo) 
 
 
 def _is_reserved(index: int, share: Fraction) -> bool:
-    return floor((index + 1) * share) > floor(index * share)
+    """floor((i + 1) * share) > floor(i * share), in integers: this runs for every slot."""
+    top, bottom = share.numerator, share.denominator
+    return (index + 1) * top // bottom > index * top // bottom
 
 
 def _is_free(interval: Interval, busy: Sequence[Interval], margin: timedelta, shared: bool) -> bool:

@@ -7,6 +7,7 @@ the timetable.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,11 +41,18 @@ class QueueEntry:
 class DropInQueue:
     """One drop-in session's queue, in joining order."""
 
-    def __init__(self, session_id: str, slot_minutes: int = 15, advisers_present: int = 1) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        slot_minutes: int = 15,
+        advisers_present: int = 1,
+        entries: Iterable[QueueEntry] = (),
+    ) -> None:
+        """`entries` restores a stored queue, in joining order."""
         self.session_id = session_id
         self.slot_minutes = slot_minutes
         self.advisers_present = advisers_present
-        self._entries: list[QueueEntry] = []
+        self._entries: list[QueueEntry] = list(entries)
 
     @property
     def entries(self) -> tuple[QueueEntry, ...]:

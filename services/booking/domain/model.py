@@ -138,6 +138,8 @@ class Student:
 
 def as_utc(instant: datetime) -> datetime:
     """Refuse naive datetimes: a floating time is how bookings end up an hour out."""
+    if instant.tzinfo is UTC:
+        return instant  # the common case, and this runs for every interval built
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("datetimes in booking must be timezone-aware")
     return instant.astimezone(UTC)

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.booking.application.appointments import (
-    AppointmentConflict,
-    BookAppointment,
-    UnknownStudent,
-    book_appointment,
-)
 from services.booking.application.identity import InvalidCredentials
+from services.booking.entrypoints.appointments_api import AppointmentResponse, my_appointments
 from services.booking.entrypoints.context import booking
+from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
-from shared.auth.web import require, require_school
+from shared.auth.web import require
 from shared.http.body import json_response, read_model
 from shared.http.middleware import SESSION_COOKIE
-from shared.http.openapi import ApiSpec
-from shared.http.problems import Problem, conflict, forbidden
+from shared.http.problems import Problem
 
-spec = ApiSpec("Signpost booking", "1.0", "Guidance interviews, drop-ins and the directory.")
+__all__ = ["routes", "spec"]
+
 routes = web.RouteTableDef()
 
 
@@ -90,93 +84,31 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
-class AppointmentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    school_id: str = Field(min_length=1, max_length=36)
-    student_id: str | None = Field(default=None, max_length=36)
-    adviser_id: str = Field(min_length=1, max_length=36)
-    session_type: str = Field(default="interview", pattern=r"^[a-z_]{2,30}$")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    location: str = Field(min_length=1, max_length=200)
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> AppointmentRequest:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
-
-
-class AppointmentResponse(BaseModel):
-    id: str
-    revision: int
-    school_id: str
-    student_id: str
-    adviser_id: str
-    session_type: str
-    starts_at: datetime
-    ends_at: datetime
-    location: str
-    status: str
+class MeResponse(BaseModel):
+    user_id: str
+    role: str
+    school_ids: list[str]
+    appointments: list[AppointmentResponse] | None = None
 
 
 @spec.operation(
-    "POST",
-    "/api/v1/appointments",
-    summary="Book an appointment",
-    request=AppointmentRequest,
-    responses={201: AppointmentResponse, 409: "Taken or overlapping", 422: "Invalid"},
-    tags=("appointments",),
+    "GET",
+    "/api/v1/me",
+    summary="Who I am, my role and schools, and for a student my appointments",
+    responses={200: MeResponse, 401: "Problem"},
+    tags=("identity",),
 )
-@routes.post("/api/v1/appointments")
-async def create_appointment(request: web.Request) -> web.Response:
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
     principal = require(request)
-    body = await read_model(request, AppointmentRequest)
-    require_school(principal, body.school_id)
+    mine = None
     if principal.role is Role.STUDENT:
-        if body.student_id not in (None, principal.user_id):
-            raise forbidden("A student can book only for themselves.")
-        student_id = principal.user_id
-    elif body.student_id is None:
-        raise Problem(
-            422, "Invalid request", "student_id: staff must name the student", type_="validation"
-        )
-    else:
-        student_id = body.student_id
-    cmd = BookAppointment(
-        school_id=body.school_id,
-        student_id=student_id,
-        adviser_id=body.adviser_id,
-        session_type=body.session_type,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        location=body.location,
-    )
-    try:
-        async with booking(request).unit_of_work() as uow:
-            booked = await book_appointment(uow, cmd)
-    except UnknownStudent as exc:
-        raise Problem(
-            422, "Invalid request", "No such student at this school.", type_="unknown-student"
-        ) from exc
-    except AppointmentConflict as exc:
-        raise conflict(
-            "The adviser or the student already has an appointment at that time.",
-            type_="slot-taken",
-        ) from exc
-    event = booked.event
+        mine = await my_appointments(booking(request), principal)
     return json_response(
-        AppointmentResponse(
-            id=booked.appointment_id,
-            revision=booked.revision,
-            school_id=event.school_id,
-            student_id=event.student_id,
-            adviser_id=event.adviser_id,
-            session_type=event.session_type,
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            location=event.location,
-            status="confirmed",
-        ),
-        status=201,
+        MeResponse(
+            user_id=principal.user_id,
+            role=principal.role.value,
+            school_ids=sorted(principal.school_ids),
+            appointments=mine,
+        )
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
+from shared.db import Database
 from shared.uow import UnitOfWork
 
 
@@ -17,6 +19,12 @@ class BookingContext:
     settings: BookingSettings
     identity: Identity
     unit_of_work: Callable[[], UnitOfWork]
+    db: Database
+    clock: Callable[[], datetime]
+
+    @property
+    def offer_ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.waitlist_offer_seconds)
 
 
 BOOKING = web.AppKey("booking", BookingContext)

@@ -1,0 +1,236 @@
+"""The live drop-in queue: sessions come from the agreement, the queue lives in the database.
+
+A drop-in session is materialised as a row the first time anyone asks for the day's sessions,
+with an id derived from school, adviser and start, so every replica names it the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.booking.adapters.orm import dropin_queue, dropin_sessions, students
+from services.booking.application.agreements import load_agreement
+from services.booking.application.availability import load_school
+from services.booking.domain.dropin_queue import DropInQueue, QueueEntry, QueueStatus
+from services.booking.domain.errors import BookingError, NotInQueue
+from services.booking.domain.model import SessionType
+from shared.db import upsert
+from shared.events.booking import DropInTurn
+from shared.uow import UnitOfWork
+
+NAMESPACE = uuid.UUID("b7f6d8a2-3f59-4c1e-8d0a-6b8e2f7c1d45")
+OPENS_BEFORE = timedelta(minutes=30)
+
+
+class UnknownDropIn(BookingError):
+    code = "unknown_dropin"
+
+    def __init__(self) -> None:
+        super().__init__("That drop-in session could not be found.")
+
+
+class DropInNotOpen(BookingError):
+    code = "dropin_not_open"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The queue opens 30 minutes before the drop-in session and closes when it ends."
+        )
+
+
+class QueueBusy(BookingError):
+    code = "queue_busy"
+
+    def __init__(self) -> None:
+        super().__init__("Lots of people joined at once; please try again.")
+
+
+@dataclass(frozen=True)
+class DropInSession:
+    id: str
+    school_id: str
+    adviser_id: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    session: DropInSession
+    entry: QueueEntry
+    position: int | None
+    estimated_wait: timedelta | None
+
+
+async def sessions_on(uow: UnitOfWork, school_id: str, day: date) -> list[DropInSession]:
+    """The school's drop-in sessions on local date `day`, as stored rows."""
+    school = await load_school(uow.session, school_id)
+    agreement = await load_agreement(uow.session, school_id, day)
+    if school is None or agreement is None or SessionType.DROPIN not in agreement.session_types:
+        return []
+    found = []
+    slot_minutes = agreement.config(SessionType.DROPIN).length_minutes
+    for adviser_id in agreement.adviser_ids:
+        for window in agreement.windows(adviser_id, day, day, school.calendar):
+            if SessionType.DROPIN not in window.session_types:
+                continue
+            key = f"{school_id}|{adviser_id}|{window.interval.start.isoformat()}"
+            session = DropInSession(
+                id=str(uuid.uuid5(NAMESPACE, key)),
+                school_id=school_id,
+                adviser_id=adviser_id,
+                starts_at=window.interval.start,
+                ends_at=window.interval.end,
+                location=window.room,
+                slot_minutes=slot_minutes,
+            )
+            await upsert(uow.session, dropin_sessions, session.__dict__)
+            found.append(session)
+    await uow.commit()
+    return sorted(found, key=lambda s: (s.starts_at, s.adviser_id))
+
+
+async def get_session(uow: UnitOfWork, session_id: str) -> DropInSession:
+    row = (
+        await uow.session.execute(
+            sa.select(dropin_sessions).where(dropin_sessions.c.id == session_id)
+        )
+    ).first()
+    if row is None:
+        raise UnknownDropIn()
+    return DropInSession(**row._mapping)
+
+
+async def _queue(uow: UnitOfWork, session: DropInSession) -> tuple[DropInQueue, dict[str, Any]]:
+    rows = (
+        await uow.session.execute(
+            sa.select(dropin_queue)
+            .where(dropin_queue.c.session_id == session.id)
+            .order_by(dropin_queue.c.position)
+        )
+    ).all()
+    entries = [
+        QueueEntry(
+            student_id=r.student_id,
+            joined_at=r.joined_at,
+            status=QueueStatus(r.status),
+            adviser_id=r.adviser_id,
+            called_at=r.called_at,
+            finished_at=r.finished_at,
+        )
+        for r in rows
+    ]
+    open_rows = {r.student_id: r for r in rows if r.status in ("waiting", "called")}
+    return DropInQueue(session.id, session.slot_minutes, 1, entries), open_rows
+
+
+def _place(queue: DropInQueue, session: DropInSession, entry: QueueEntry) -> QueuePlace:
+    waiting = entry.status is QueueStatus.WAITING
+    return QueuePlace(
+        session,
+        entry,
+        queue.position(entry.student_id) if waiting else None,
+        queue.estimated_wait(entry.student_id) if waiting else None,
+    )
+
+
+async def join_queue(
+    uow: UnitOfWork, session_id: str, student_id: str, now: datetime
+) -> QueuePlace:
+    session = await get_session(uow, session_id)
+    school_of = await uow.session.scalar(
+        sa.select(students.c.school_id).where(students.c.id == student_id)
+    )
+    if school_of != session.school_id:
+        raise UnknownDropIn()
+    if not session.starts_at - OPENS_BEFORE <= now < session.ends_at:
+        raise DropInNotOpen()
+    queue, _ = await _queue(uow, session)
+    entry = queue.join(student_id, now)
+    await uow.session.execute(
+        dropin_queue.insert().values(
+            id=str(uuid.uuid4()),
+            session_id=session.id,
+            student_id=student_id,
+            position=len(queue.entries),
+            joined_at=entry.joined_at,
+            status=entry.status.value,
+        )
+    )
+    try:
+        await uow.commit()
+    except IntegrityError as exc:  # another student took the same place in line first
+        raise QueueBusy() from exc
+    return _place(queue, session, entry)
+
+
+async def queue_place(uow: UnitOfWork, session_id: str, student_id: str) -> QueuePlace:
+    session = await get_session(uow, session_id)
+    queue, open_rows = await _queue(uow, session)
+    if student_id not in open_rows:
+        raise NotInQueue(student_id)
+    entry = next(e for e in queue.entries if e.student_id == student_id and e.is_open)
+    return _place(queue, session, entry)
+
+
+async def queue_view(uow: UnitOfWork, session_id: str) -> tuple[DropInSession, DropInQueue]:
+    session = await get_session(uow, session_id)
+    queue, _ = await _queue(uow, session)
+    return session, queue
+
+
+async def call_next(
+    uow: UnitOfWork, session_id: str, adviser_id: str, now: datetime
+) -> QueueEntry | None:
+    """The adviser is ready: the first waiting student is told it is their turn."""
+    session = await get_session(uow, session_id)
+    queue, open_rows = await _queue(uow, session)
+    called = queue.call_next(adviser_id, now)
+    if called is None:
+        return None
+    await _store(uow, open_rows[called.student_id].id, called)
+    await uow.emit(
+        DropInTurn(
+            session_id=session.id,
+            school_id=session.school_id,
+            student_id=called.student_id,
+            location=session.location,
+        ),
+        key=called.student_id,
+    )
+    await uow.commit()
+    return called
+
+
+async def finish(
+    uow: UnitOfWork, session_id: str, student_id: str, *, seen: bool, now: datetime
+) -> QueueEntry:
+    """Complete a student who was seen, or skip one who did not come when called."""
+    session = await get_session(uow, session_id)
+    queue, open_rows = await _queue(uow, session)
+    entry = queue.complete(student_id, now) if seen else queue.skip(student_id, now)
+    row = open_rows[student_id]
+    await _store(uow, row.id, entry)
+    await uow.commit()
+    return entry
+
+
+async def _store(uow: UnitOfWork, row_id: str, entry: QueueEntry) -> None:
+    await uow.session.execute(
+        dropin_queue.update()
+        .where(dropin_queue.c.id == row_id)
+        .values(
+            status=entry.status.value,
+            adviser_id=entry.adviser_id,
+            called_at=entry.called_at,
+            finished_at=entry.finished_at,
+        )
+    )

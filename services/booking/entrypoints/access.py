@@ -1,0 +1,113 @@
+"""Who may see and change what, and how a refused booking rule becomes a problem document.
+
+A student sees and changes only their own records; an adviser the schools they serve; a
+coordinator their own school; an admin everything; EBP staff nothing here. Records a caller
+may not see answer 404, as if absent, so that ids cannot be probed; actions a caller may see
+but not take answer 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.booking.application.agreements import UnknownAdvisers
+from services.booking.application.appointments import (
+    SlotUnavailable,
+    UnknownSchool,
+    UnknownStudent,
+)
+from services.booking.application.dropins import DropInNotOpen, QueueBusy, UnknownDropIn
+from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer
+from services.booking.domain import errors
+from services.booking.domain.model import Role as DomainRole
+from shared.auth.principal import Principal, Role
+from shared.http.problems import Problem, forbidden, not_found
+
+STAFF_WHO_BOOK = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
+STAFF_WHO_SEE_FLAGS = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
+
+_STATUS: dict[type[errors.BookingError], int] = {
+    errors.SlotTaken: 409,
+    errors.SessionFull: 409,
+    errors.StudentAlreadyBooked: 409,
+    SlotUnavailable: 409,
+    errors.NoAdviserAvailable: 409,
+    errors.OutsideBookingWindow: 422,
+    errors.SessionTypeNotOffered: 422,
+    errors.CancellationTooLate: 409,
+    errors.ReasonRequired: 422,
+    errors.InvalidTransition: 409,
+    errors.UnknownAppointment: 404,
+    UnknownStudent: 422,
+    UnknownSchool: 404,
+    AlreadyWaiting: 409,
+    UnknownOffer: 404,
+    errors.AlreadyQueued: 409,
+    errors.NotInQueue: 404,
+    UnknownDropIn: 404,
+    DropInNotOpen: 409,
+    QueueBusy: 409,
+}
+REFUSED_BOOKING = (
+    errors.SlotTaken,
+    errors.SessionFull,
+    errors.StudentAlreadyBooked,
+    SlotUnavailable,
+    errors.NoAdviserAvailable,
+    errors.OutsideBookingWindow,
+)
+
+
+def problem_for(error: errors.BookingError, **extra: Any) -> Problem:
+    status = _STATUS.get(type(error), 409)
+    titles = {404: "Not found", 409: "Conflict", 422: "Invalid request"}
+    return Problem(
+        status, titles[status], error.message, type_=error.code.replace("_", "-"), **extra
+    )
+
+
+def unknown_advisers(exc: UnknownAdvisers) -> Problem:
+    return Problem(
+        422,
+        "Invalid request",
+        f"attendances: no such adviser: {', '.join(exc.adviser_ids)}",
+        type_="unknown-adviser",
+    )
+
+
+def domain_role(principal: Principal) -> DomainRole:
+    return DomainRole(principal.role.value)
+
+
+def can_see_school(principal: Principal, school_id: str) -> bool:
+    return principal.role is not Role.EBP and principal.acts_for_school(school_id)
+
+
+def require_school_access(principal: Principal, school_id: str) -> None:
+    if not can_see_school(principal, school_id):
+        raise forbidden("You do not act for this school.")
+
+
+def can_see_appointment(principal: Principal, row: Any) -> bool:
+    if principal.role is Role.STUDENT:
+        return bool(row.student_id == principal.user_id)
+    if principal.role is Role.ADVISER and row.adviser_id == principal.user_id:
+        return True
+    return can_see_school(principal, row.school_id)
+
+
+def visible_appointment(principal: Principal, row: Any) -> Any:
+    if row is None or not can_see_appointment(principal, row):
+        raise not_found("appointment")
+    return row
+
+
+def can_see_student(principal: Principal, school_id: str, student_id: str) -> bool:
+    if principal.role is Role.STUDENT:
+        return student_id == principal.user_id
+    return can_see_school(principal, school_id)
+
+
+def sees_sensitive(principal: Principal) -> bool:
+    """Priority flags and referral reasons are for the staff who act on them."""
+    return principal.role in STAFF_WHO_SEE_FLAGS

@@ -1,0 +1,222 @@
+"""Reading the directory, and the Partnership Agreements providers set per school and year."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import sqlalchemy as sa
+from aiohttp import web
+from pydantic import BaseModel
+
+from services.booking.adapters.orm import rooms, school_periods, schools, students
+from services.booking.application.agreements import (
+    AgreementTerms,
+    UnknownAdvisers,
+    UnknownSchool,
+    load_terms,
+    save_agreement,
+)
+from services.booking.entrypoints.access import (
+    can_see_student,
+    require_school_access,
+    sees_sensitive,
+    unknown_advisers,
+)
+from services.booking.entrypoints.context import booking
+from services.booking.entrypoints.spec import spec
+from shared.auth.principal import Role
+from shared.auth.web import require
+from shared.http.body import json_response, read_model
+from shared.http.problems import Problem, not_found
+
+routes = web.RouteTableDef()
+YEAR_IN_PATH = r"{academic_year:\d{4}-\d{2}}"
+
+
+class RoomResponse(BaseModel):
+    name: str
+    confidential: bool
+
+
+class PeriodResponse(BaseModel):
+    kind: str
+    first_day: date
+    last_day: date
+    starts: time | None
+    ends: time | None
+
+
+class SchoolResponse(BaseModel):
+    id: str
+    name: str
+    consortium_id: str | None
+    time_zone: str
+    day_starts: time
+    day_ends: time
+    lead_adviser_id: str | None
+    coordinator_id: str | None
+    rooms: list[RoomResponse] | None = None
+    periods: list[PeriodResponse] | None = None
+
+
+class SchoolList(BaseModel):
+    schools: list[SchoolResponse]
+
+
+def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
+    return SchoolResponse.model_validate(row._mapping, from_attributes=False)
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/schools",
+    summary="The schools I act for",
+    responses={200: SchoolList},
+    tags=("directory",),
+)
+@routes.get("/api/v1/schools")
+async def list_schools(request: web.Request) -> web.Response:
+    principal = require(request)
+    query = sa.select(*(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c))
+    if not principal.is_admin:
+        query = query.where(schools.c.id.in_(sorted(principal.school_ids)))
+    async with booking(request).db.read_session() as s:
+        rows = (await s.execute(query.order_by(schools.c.name))).all()
+    return json_response(SchoolList(schools=[_school(r) for r in rows]))
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/schools/{school_id}",
+    summary="A school, its rooms and its calendar",
+    responses={200: SchoolResponse, 403: "Problem", 404: "Problem"},
+    tags=("directory",),
+)
+@routes.get("/api/v1/schools/{school_id}")
+async def read_school(request: web.Request) -> web.Response:
+    principal = require(request)
+    school_id = request.match_info["school_id"]
+    if not principal.acts_for_school(school_id):
+        raise Problem(403, "Forbidden", "You do not act for this school.", type_="forbidden")
+    async with booking(request).db.read_session() as s:
+        row = (
+            await s.execute(
+                sa.select(
+                    *(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c)
+                ).where(schools.c.id == school_id)
+            )
+        ).first()
+        if row is None:
+            raise not_found("school")
+        found_rooms = (
+            await s.execute(
+                sa.select(rooms.c.name, rooms.c.confidential).where(rooms.c.school_id == school_id)
+            )
+        ).all()
+        found_periods = (
+            await s.execute(
+                sa.select(
+                    school_periods.c.kind,
+                    school_periods.c.first_day,
+                    school_periods.c.last_day,
+                    school_periods.c.starts,
+                    school_periods.c.ends,
+                )
+                .where(school_periods.c.school_id == school_id)
+                .order_by(school_periods.c.first_day)
+            )
+        ).all()
+    school = _school(row)
+    school.rooms = [RoomResponse.model_validate(r._mapping) for r in found_rooms]
+    school.periods = [PeriodResponse.model_validate(p._mapping) for p in found_periods]
+    return json_response(school)
+
+
+class StudentResponse(BaseModel):
+    id: str
+    school_id: str
+    year_group: int
+    display_name: str | None
+    priority_flags: list[str] | None = None
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/students/{student_id}",
+    summary="A student (priority flags only for the staff who act on them)",
+    responses={200: StudentResponse, 404: "Problem"},
+    tags=("directory",),
+)
+@routes.get("/api/v1/students/{student_id}")
+async def read_student(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
+    student_id = request.match_info["student_id"]
+    async with booking(request).db.read_session() as s:
+        row = (
+            await s.execute(
+                sa.select(
+                    students.c.id,
+                    students.c.school_id,
+                    students.c.year_group,
+                    students.c.display_name,
+                    students.c.priority_flags,
+                ).where(students.c.id == student_id)
+            )
+        ).first()
+    if row is None or not can_see_student(principal, row.school_id, row.id):
+        raise not_found("student")
+    return json_response(
+        StudentResponse(
+            id=row.id,
+            school_id=row.school_id,
+            year_group=row.year_group,
+            display_name=row.display_name,
+            priority_flags=list(row.priority_flags) if sees_sensitive(principal) else None,
+        )
+    )
+
+
+def _year(request: web.Request) -> str:
+    return request.match_info["academic_year"].replace("-", "/")
+
+
+@spec.operation(
+    "PUT",
+    "/api/v1/schools/{school_id}/agreements/{academic_year}",
+    summary="Set the school's Partnership Agreement for an academic year (e.g. 2026-27)",
+    request=AgreementTerms,
+    responses={200: AgreementTerms, 403: "Problem", 404: "Problem", 422: "Problem"},
+    tags=("agreements",),
+)
+@routes.put(f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}")
+async def put_agreement(request: web.Request) -> web.Response:
+    require(request, Role.ADMIN)
+    terms = await read_model(request, AgreementTerms)
+    ctx = booking(request)
+    try:
+        async with ctx.unit_of_work() as uow:
+            await save_agreement(uow, request.match_info["school_id"], _year(request), terms)
+    except UnknownSchool as exc:
+        raise not_found("school") from exc
+    except UnknownAdvisers as exc:
+        raise unknown_advisers(exc) from exc
+    return json_response(terms)
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/schools/{school_id}/agreements/{academic_year}",
+    summary="The school's Partnership Agreement for an academic year",
+    responses={200: AgreementTerms, 403: "Problem", 404: "Problem"},
+    tags=("agreements",),
+)
+@routes.get(f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}")
+async def get_agreement(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
+    school_id = request.match_info["school_id"]
+    require_school_access(principal, school_id)
+    async with booking(request).db.read_session() as s:
+        terms = await load_terms(s, school_id, _year(request))
+    if terms is None:
+        raise not_found("agreement")
+    return json_response(terms)

@@ -1,0 +1,373 @@
+"""The waitlist with its time-limited offers, and the live drop-in queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.booking.adapters.orm import students, waitlist_offers
+from services.booking.application import dropins
+from services.booking.application.appointments import BookSlot, book_slot
+from services.booking.application.waitlist import (
+    JoinWaitlist,
+    decline_offer,
+    join_waitlist,
+    open_offer,
+)
+from services.booking.domain.errors import BookingError
+from services.booking.domain.model import Role as DomainRole
+from services.booking.domain.model import SessionType
+from services.booking.entrypoints.access import (
+    STAFF_WHO_BOOK,
+    can_see_school,
+    problem_for,
+    require_school_access,
+)
+from services.booking.entrypoints.appointments_api import (
+    AppointmentResponse,
+    appointment_response,
+)
+from services.booking.entrypoints.context import BookingContext, booking
+from services.booking.entrypoints.spec import spec
+from shared.auth.principal import Principal, Role
+from shared.auth.web import require
+from shared.http.body import json_response, read_model, read_query
+from shared.http.problems import Problem, forbidden, not_found
+
+routes = web.RouteTableDef()
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WaitlistRequest(_Body):
+    school_id: str = Field(min_length=1, max_length=36)
+    session_type: SessionType = SessionType.INTERVIEW
+    student_id: str | None = Field(default=None, max_length=36)
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> WaitlistRequest:
+        if (self.first_day is None) != (self.last_day is None):
+            raise ValueError("give both first_day and last_day, or neither")
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValueError("last_day must not be before first_day")
+        return self
+
+
+class WaitlistResponse(BaseModel):
+    id: str
+    school_id: str
+    student_id: str
+    session_type: str
+
+
+async def _student_for(
+    ctx: BookingContext, principal: Principal, school_id: str, student_id: str | None
+) -> str:
+    """Students act for themselves; staff name a student of a school they act for."""
+    if principal.role is Role.STUDENT:
+        if student_id not in (None, principal.user_id):
+            raise forbidden("A student can act only for themselves.")
+        return principal.user_id
+    if student_id is None:
+        raise Problem(422, "Invalid request", "student_id: name the student", type_="validation")
+    async with ctx.db.read_session() as s:
+        at = await s.scalar(sa.select(students.c.school_id).where(students.c.id == student_id))
+    if at != school_id:
+        raise Problem(
+            422,
+            "Invalid request",
+            "There is no such student at this school.",
+            type_="unknown-student",
+        )
+    return student_id
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/waitlist",
+    summary="Join the waitlist for a school and session type",
+    request=WaitlistRequest,
+    responses={201: WaitlistResponse, 409: "Problem", 422: "Problem"},
+    tags=("waitlist",),
+)
+@routes.post("/api/v1/waitlist")
+async def join(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
+    body = await read_model(request, WaitlistRequest)
+    require_school_access(principal, body.school_id)
+    ctx = booking(request)
+    student_id = await _student_for(ctx, principal, body.school_id, body.student_id)
+    cmd = JoinWaitlist(body.school_id, student_id, body.session_type, body.first_day, body.last_day)
+    try:
+        async with ctx.unit_of_work() as uow:
+            entry_id = await join_waitlist(uow, cmd, ctx.clock())
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    return json_response(
+        WaitlistResponse(
+            id=entry_id,
+            school_id=body.school_id,
+            student_id=student_id,
+            session_type=body.session_type.value,
+        ),
+        status=201,
+    )
+
+
+class OfferResponse(BaseModel):
+    id: str
+    school_id: str
+    session_type: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    expires_at: datetime
+
+
+class OfferList(BaseModel):
+    offers: list[OfferResponse]
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/waitlist/offers",
+    summary="My open waitlist offers",
+    responses={200: OfferList},
+    tags=("waitlist",),
+)
+@routes.get("/api/v1/waitlist/offers")
+async def my_offers(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT)
+    async with booking(request).db.read_session() as s:
+        rows = await s.execute(
+            sa.select(waitlist_offers).where(
+                waitlist_offers.c.student_id == principal.user_id,
+                waitlist_offers.c.status == "open",
+            )
+        )
+        offers = [OfferResponse.model_validate(r._mapping) for r in rows]
+    return json_response(OfferList(offers=offers))
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/waitlist/offers/{offer_id}/accept",
+    summary="Accept an offer: book it",
+    responses={201: AppointmentResponse, 404: "Problem", 409: "Problem"},
+    tags=("waitlist",),
+)
+@routes.post("/api/v1/waitlist/offers/{offer_id}/accept")
+async def accept(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT)
+    ctx = booking(request)
+    try:
+        async with ctx.unit_of_work() as uow:
+            offer = await open_offer(uow, request.match_info["offer_id"], principal.user_id)
+        cmd = BookSlot(
+            offer.school_id,
+            SessionType(offer.session_type),
+            offer.starts_at,
+            principal.user_id,
+            DomainRole.STUDENT,
+        )
+        booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    return json_response(appointment_response(booked, principal), status=201)
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/waitlist/offers/{offer_id}/decline",
+    summary="Decline an offer: it passes to the next student",
+    responses={204: "Declined"},
+    tags=("waitlist",),
+)
+@routes.post("/api/v1/waitlist/offers/{offer_id}/decline")
+async def decline(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT)
+    ctx = booking(request)
+    try:
+        async with ctx.unit_of_work() as uow:
+            await decline_offer(uow, request.match_info["offer_id"], principal.user_id, ctx.clock())
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    return web.Response(status=204)
+
+
+class DropInQuery(_Body):
+    school_id: str = Field(min_length=1, max_length=36)
+    date: date
+
+
+class DropInSessionResponse(BaseModel):
+    id: str
+    school_id: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+
+
+class DropInList(BaseModel):
+    sessions: list[DropInSessionResponse]
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/dropins",
+    summary="A school's drop-in sessions on a date",
+    query=DropInQuery,
+    responses={200: DropInList},
+    tags=("dropins",),
+)
+@routes.get("/api/v1/dropins")
+async def list_dropins(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
+    query = read_query(request, DropInQuery)
+    require_school_access(principal, query.school_id)
+    ctx = booking(request)
+    async with ctx.unit_of_work() as uow:
+        found = await dropins.sessions_on(uow, query.school_id, query.date)
+    return json_response(
+        DropInList(sessions=[DropInSessionResponse.model_validate(x.__dict__) for x in found])
+    )
+
+
+class QueuePlaceResponse(BaseModel):
+    session_id: str
+    student_id: str
+    status: str
+    position: int | None
+    estimated_wait_minutes: int | None
+
+
+class QueueResponse(BaseModel):
+    session_id: str
+    waiting: list[QueuePlaceResponse]
+
+
+def _place(place: dropins.QueuePlace) -> QueuePlaceResponse:
+    wait = place.estimated_wait
+    return QueuePlaceResponse(
+        session_id=place.session.id,
+        student_id=place.entry.student_id,
+        status=place.entry.status.value,
+        position=place.position,
+        estimated_wait_minutes=round(wait.total_seconds() / 60) if wait is not None else None,
+    )
+
+
+async def _session_for(
+    ctx: BookingContext, principal: Principal, session_id: str
+) -> dropins.DropInSession:
+    try:
+        async with ctx.unit_of_work() as uow:
+            session = await dropins.get_session(uow, session_id)
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    if not can_see_school(principal, session.school_id):
+        raise not_found("drop-in session")
+    return session
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/dropins/{session_id}/queue",
+    summary="Join a live drop-in queue; answers my position and estimated wait",
+    responses={201: QueuePlaceResponse, 404: "Problem", 409: "Problem"},
+    tags=("dropins",),
+)
+@routes.post("/api/v1/dropins/{session_id}/queue")
+async def join_queue(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT)
+    ctx = booking(request)
+    session = await _session_for(ctx, principal, request.match_info["session_id"])
+    try:
+        async with ctx.unit_of_work() as uow:
+            place = await dropins.join_queue(uow, session.id, principal.user_id, ctx.clock())
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    return json_response(_place(place), status=201)
+
+
+@spec.operation(
+    "GET",
+    "/api/v1/dropins/{session_id}/queue",
+    summary="A student's place in the queue; staff see the whole queue",
+    responses={200: QueueResponse, 404: "Problem"},
+    tags=("dropins",),
+)
+@routes.get("/api/v1/dropins/{session_id}/queue")
+async def read_queue(request: web.Request) -> web.Response:
+    principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
+    ctx = booking(request)
+    session = await _session_for(ctx, principal, request.match_info["session_id"])
+    try:
+        async with ctx.unit_of_work() as uow:
+            if principal.role is Role.STUDENT:
+                place = await dropins.queue_place(uow, session.id, principal.user_id)
+                return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
+            _, queue = await dropins.queue_view(uow, session.id)
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    waiting = [
+        _place(
+            dropins.QueuePlace(
+                session, e, queue.position(e.student_id), queue.estimated_wait(e.student_id)
+            )
+        )
+        for e in queue.waiting()
+    ]
+    return json_response(QueueResponse(session_id=session.id, waiting=waiting))
+
+
+class CalledResponse(BaseModel):
+    student_id: str | None
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/dropins/{session_id}/queue/next",
+    summary="The adviser calls the next student (who is told it is their turn)",
+    responses={200: CalledResponse, 404: "Problem"},
+    tags=("dropins",),
+)
+@routes.post("/api/v1/dropins/{session_id}/queue/next")
+async def call_next(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER, Role.ADMIN)
+    ctx = booking(request)
+    session = await _session_for(ctx, principal, request.match_info["session_id"])
+    adviser_id = principal.user_id if principal.role is Role.ADVISER else session.adviser_id
+    async with ctx.unit_of_work() as uow:
+        called = await dropins.call_next(uow, session.id, adviser_id, ctx.clock())
+    return json_response(CalledResponse(student_id=called.student_id if called else None))
+
+
+@spec.operation(
+    "POST",
+    "/api/v1/dropins/{session_id}/queue/{student_id}/{outcome}",
+    summary="Mark a called student as seen (`complete`) or as not come (`skip`)",
+    responses={200: QueuePlaceResponse, 404: "Problem", 409: "Problem"},
+    tags=("dropins",),
+)
+@routes.post(r"/api/v1/dropins/{session_id}/queue/{student_id}/{outcome:complete|skip}")
+async def finish(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER, Role.ADMIN)
+    ctx = booking(request)
+    session = await _session_for(ctx, principal, request.match_info["session_id"])
+    seen = request.match_info["outcome"] == "complete"
+    try:
+        async with ctx.unit_of_work() as uow:
+            entry = await dropins.finish(
+                uow, session.id, request.match_info["student_id"], seen=seen, now=ctx.clock()
+            )
+    except BookingError as exc:
+        raise problem_for(exc) from exc
+    return json_response(_place(dropins.QueuePlace(session, entry, None, None)))

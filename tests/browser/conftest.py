@@ -1,0 +1,60 @@
+"""Real Chromium (Debian's package) driven by Playwright, against a real booking service."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from services.booking.bootstrap import create_app
+from services.booking.demo import seed
+from services.booking.settings import BookingSettings
+from shared.db import Database
+from tests.support import app_client, settings_for
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240  (a one-off check before launching)
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; run deploy/ensure-test-deps.sh")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture(scope="module")
+async def booking_site(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The booking service with the demo county, listening on a loopback port."""
+    data_dir = tmp_path_factory.mktemp("booking-site")
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{data_dir}/b.db",
+        broker=broker,
+        data_dir=data_dir,
+    )
+    async with app_client(create_app, settings) as client:
+        db = Database(settings.database_url)
+        try:
+            await seed(db, students_total=200, advisers_total=6)
+        finally:
+            await db.dispose()
+        yield str(client.make_url("/")).rstrip("/")

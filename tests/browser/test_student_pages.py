@@ -1,0 +1,81 @@
+"""A student on a phone signs in, books a careers interview and cancels it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from services.booking.demo import DEMO_PASSWORD
+
+STUDENT = "student@demo.signpost.example"
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+async def sign_in(page: Page, site: str, password: str = DEMO_PASSWORD) -> None:
+    await page.goto(f"{site}/")
+    await page.get_by_label("Email address").fill(STUDENT)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_a_student_books_an_interview_and_cancels_it(phone: Page, booking_site: str) -> None:
+    await sign_in(phone, booking_site)
+    await expect(phone.get_by_role("heading", name="Your careers appointments")).to_be_visible()
+    await expect(phone.get_by_text("You have no careers appointments booked.")).to_be_visible()
+
+    await phone.get_by_role("link", name="Careers interview").click()
+    first_time = phone.get_by_role("button", name=re.compile(r"^Book ")).first
+    chosen = (await first_time.get_attribute("aria-label") or "").removeprefix("Book ")
+    assert re.fullmatch(r"\w+day \d{1,2} \w+, \d{2}:\d{2}", chosen), chosen
+    await first_time.click()
+
+    await expect(phone.get_by_role("status")).to_contain_text("Your appointment is booked")
+    upcoming = phone.get_by_role("list", name="Upcoming appointments")
+    await expect(upcoming).to_contain_text(chosen)
+
+    await phone.get_by_role("button", name=f"Cancel the appointment on {chosen}").click()
+    await expect(phone.get_by_role("status")).to_contain_text("Your appointment is cancelled")
+    await expect(phone.get_by_text("You have no careers appointments booked.")).to_be_visible()
+
+
+async def test_a_wrong_password_is_explained_and_keeps_the_email(
+    phone: Page, booking_site: str
+) -> None:
+    await sign_in(phone, booking_site, password="not-the-password")
+    await expect(phone.get_by_role("alert")).to_contain_text("email address or password is wrong")
+    await expect(phone.get_by_label("Email address")).to_have_value(STUDENT)
+
+
+async def test_the_pages_work_from_the_keyboard(phone: Page, booking_site: str) -> None:
+    await phone.goto(f"{booking_site}/sign-in")
+    await phone.keyboard.press("Tab")
+    await expect(phone.get_by_role("link", name="Skip to main content")).to_be_focused()
+    await phone.keyboard.press("Tab")
+    await expect(phone.get_by_label("Email address")).to_be_focused()
+    await phone.keyboard.type(STUDENT)
+    await phone.keyboard.press("Tab")
+    await phone.keyboard.type(DEMO_PASSWORD)
+    await phone.keyboard.press("Enter")
+    await expect(phone.get_by_role("heading", name="Your careers appointments")).to_be_visible()
+
+
+async def test_a_page_is_not_shown_to_someone_signed_out(phone: Page, booking_site: str) -> None:
+    await phone.goto(f"{booking_site}/my")
+    await expect(phone).to_have_url(f"{booking_site}/sign-in")

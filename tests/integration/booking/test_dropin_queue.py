@@ -1,0 +1,106 @@
+"""The live drop-in queue: join, see position and wait, be called, be skipped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.booking.adapters.orm import dropin_sessions
+from services.booking.application.agreements import AttendanceTerms
+from services.booking.domain.model import SessionType
+from shared.messaging.tables import outbox
+from tests.integration.booking.world import (
+    PA_1,
+    SCHOOL_A,
+    agreement_terms,
+    first_free_morning,
+    student_id,
+    world,
+)
+
+LUNCHTIME_DROPINS = agreement_terms(
+    attendances=[
+        AttendanceTerms(adviser_id=PA_1, weekdays=[0, 1, 2, 3, 4], start=time(9), end=time(12)),
+        AttendanceTerms(
+            adviser_id=PA_1,
+            weekdays=[0, 1, 2, 3, 4],
+            start=time(12, 15),
+            end=time(13, 15),
+            session_types=[SessionType.DROPIN],
+        ),
+    ]
+)
+
+
+async def test_the_queue_gives_places_calls_the_next_and_skips_a_no_show(
+    database_url: str, broker: str, tmp_path: Path
+) -> None:
+    async with world(database_url, broker, tmp_path, terms=LUNCHTIME_DROPINS) as w:
+        listed = await w.client.get(
+            "/api/v1/dropins",
+            params={"school_id": SCHOOL_A, "date": first_free_morning().isoformat()},
+            headers=w.student(),
+        )
+        assert listed.status == 200
+        [future] = (await listed.json())["sessions"]
+        early = await w.client.post(f"/api/v1/dropins/{future['id']}/queue", headers=w.student())
+        assert early.status == 409  # the queue opens shortly before the session
+
+        now = datetime.now(UTC)
+        async with w.db.session() as s:  # a session running right now
+            await s.execute(
+                dropin_sessions.insert().values(
+                    id="live",
+                    school_id=SCHOOL_A,
+                    adviser_id=PA_1,
+                    starts_at=now - timedelta(minutes=5),
+                    ends_at=now + timedelta(minutes=55),
+                    location="Careers room",
+                    slot_minutes=15,
+                )
+            )
+        places = []
+        for n in range(3):
+            joined = await w.client.post("/api/v1/dropins/live/queue", headers=w.student(n))
+            assert joined.status == 201, await joined.text()
+            places.append(await joined.json())
+        assert [(p["position"], p["estimated_wait_minutes"]) for p in places] == [
+            (1, 15),
+            (2, 30),
+            (3, 45),
+        ]
+        twice = await w.client.post("/api/v1/dropins/live/queue", headers=w.student(0))
+        assert twice.status == 409
+        by_student = await w.client.post("/api/v1/dropins/live/queue/next", headers=w.student(0))
+        assert by_student.status == 403
+
+        called = await w.client.post("/api/v1/dropins/live/queue/next", headers=w.adviser())
+        assert (await called.json())["student_id"] == student_id(0)
+        skipped = await w.client.post(
+            f"/api/v1/dropins/live/queue/{student_id(0)}/skip", headers=w.adviser()
+        )
+        assert (await skipped.json())["status"] == "skipped"
+        mine = await (await w.client.get("/api/v1/dropins/live/queue", headers=w.student(2))).json()
+        assert mine["waiting"][0]["position"] == 2
+        whole = await (
+            await w.client.get("/api/v1/dropins/live/queue", headers=w.coordinator())
+        ).json()
+        assert [p["student_id"] for p in whole["waiting"]] == [student_id(1), student_id(2)]
+
+        async with w.db.read_session() as s:
+            bodies = (
+                (
+                    await s.execute(
+                        sa.select(outbox.c.body).where(
+                            outbox.c.event_type == "booking.dropin.your_turn"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        [turn] = [json.loads(b)["data"] for b in bodies]
+        assert (turn["student_id"], turn["session_id"]) == (student_id(0), "live")

@@ -96,7 +96,7 @@ DEMO_LOGINS = [
         Role.ADVISER,
         "adviser@demo.signpost.example",
         DEMO_PASSWORD,
-        "Personal Adviser at Ashcombe Academy and Brookfield School",
+        "Personal Adviser at Ashcombe Academy, Brookfield School and Castlemead High",
     ),
     DemoLogin(
         Role.STUDENT,

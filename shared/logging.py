@@ -10,6 +10,7 @@ import sys
 from typing import TextIO
 
 import structlog
+import structlog.tracebacks
 
 
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -23,7 +24,11 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     structlog.configure(
         processors=[
             *shared_processors,
-            structlog.processors.dict_tracebacks,
+            # Tracebacks without local variables: locals hold request bodies, rows and
+            # passwords, which must never reach a log.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.EventRenamer("message"),
             structlog.processors.JSONRenderer(),
         ],

@@ -33,8 +33,11 @@ class Env:
 
 
 def env(*names: str, default: Any = None, parse: Any = str, secret: bool = False) -> Any:
-    """Declare a settings field read from the first of `names` that is set."""
-    return field(metadata={"env": Env(names, default, parse, secret)})
+    """Declare a settings field read from the first of `names` that is set.
+
+    A secret is left out of the settings' repr, so printing or logging settings cannot leak it.
+    """
+    return field(metadata={"env": Env(names, default, parse, secret)}, repr=not secret)
 
 
 def _bool(raw: str) -> bool:
@@ -70,7 +73,7 @@ class Settings:
     environment: str = env("SIGNPOST_ENV", default="development")
     host: str = env("HTTP_HOST", default="127.0.0.1")
     port: int = env("{SERVICE}_HTTP_PORT", "HTTP_PORT", default=None, parse=int)
-    database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None)
+    database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None, secret=True)
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
     kafka_session_timeout_ms: int = env("KAFKA_SESSION_TIMEOUT_MS", default=10000, parse=int)
     kafka_topic_partitions: int = env("KAFKA_TOPIC_PARTITIONS", default=3, parse=int)

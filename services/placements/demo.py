@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from services.placements.adapters.orm import employers, placements
+from services.placements.adapters.postcode_districts import centre_of
 from shared.db import Database
 
 NAMESPACE = uuid.UUID("0b6f9d7e-3d1c-4e8a-a7d2-6c5e4b3a2f19")
@@ -25,16 +26,8 @@ SECTORS = [
     ("media", 0.06),
     ("public_services", 0.07),
 ]
-DISTRICTS = [
-    ("ME14", 51.28, 0.53),
-    ("CT1", 51.28, 1.08),
-    ("TN23", 51.14, 0.87),
-    ("DA11", 51.44, 0.36),
-    ("ME7", 51.38, 0.55),
-    ("CT20", 51.08, 1.17),
-    ("TN9", 51.19, 0.27),
-    ("CT9", 51.38, 1.38),
-]
+DISTRICTS = ["ME14", "CT1", "TN23", "DA11", "ME7", "CT20", "TN9", "CT9"]
+"""Towns of the demo county, placed by the shipped postcode-district table."""
 WEEKS = ["2027-W25", "2027-W26", "2027-W27", "2027-W28"]
 DEMO_EBP = str(uuid.uuid5(uuid.UUID("6f1b7a52-8f7e-4f0e-9b55-5b8a3c1d2e40"), "ebp-0"))
 """The demo partnership's id, as booking's demo gives it to the EBP login."""
@@ -53,7 +46,10 @@ async def seed(db: Database, *, employers_total: int = 100, today: date | None =
     sectors, weights = zip(*SECTORS, strict=True)
     employer_rows, placement_rows = [], []
     for n in range(employers_total):
-        district, lat, lon = DISTRICTS[n % len(DISTRICTS)]
+        district = DISTRICTS[n % len(DISTRICTS)]
+        centre = centre_of(district)
+        assert centre is not None, f"{district} is missing from the postcode-district table"
+        lat, lon = centre.latitude, centre.longitude
         expired = rng.random() < 0.05
         employer_id = _id("employer", n)
         employer_rows.append(

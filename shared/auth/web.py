@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from shared.auth.principal import Principal, Role
-from shared.http.middleware import PRINCIPAL, TOKEN_ERROR
+from shared.http.middleware import PRINCIPAL, SESSION_COOKIE, TOKEN_ERROR
 from shared.http.problems import forbidden, unauthorized
 
 
@@ -26,3 +26,22 @@ def require(request: web.Request, *roles: Role) -> Principal:
 def require_school(principal: Principal, school_id: str) -> None:
     if not principal.acts_for_school(school_id):
         raise forbidden("You do not act for this school.")
+
+
+def set_session_cookie(
+    response: web.StreamResponse, token: str, *, max_age: int, secure: bool
+) -> None:
+    """The page session: HttpOnly so scripts cannot read it, SameSite=Lax against other sites."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path="/")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ValidationError
 
 from shared.http.problems import Problem, bad_request
 
@@ -89,3 +90,20 @@ def _default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _within_service_years(value: Any) -> Any:
+    day = value.date() if isinstance(value, datetime) else value
+    if not _EARLIEST <= day <= _LATEST:
+        raise ValueError("must be a date between the years 2000 and 2099")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
+"""A timezone-aware instant in a range the calendars can work with (refuses year 9999)."""
+
+Day = Annotated[date, AfterValidator(_within_service_years)]
+"""A calendar date in the same range."""

@@ -92,6 +92,9 @@ def metrics_middleware(service: str) -> Middleware:
             response = await handler(request)
             status = response.status
             return response
+        except web.HTTPException as exc:  # redirects and errors raised as exceptions
+            status = exc.status
+            raise
         finally:
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"

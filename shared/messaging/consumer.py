@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import correlation_scope
@@ -136,10 +136,20 @@ class EventConsumer:
         handler: Handler,
     ) -> Outcome:
         delay = self._backoff
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = outage = 0
+        while True:
             try:
                 outcome = await self._apply(envelope, payload, handler)
             except Exception as exc:
+                if is_transient(exc):
+                    # The database is away, not the event at fault: wait for it without
+                    # committing the offset, however long it takes.
+                    outage += 1
+                    log.warning("consumer.database_unavailable", consumer=self.name,
+                                error=type(exc).__name__)
+                    await asyncio.sleep(min(delay * 2 ** min(outage, 6), 10.0))
+                    continue
+                attempt += 1
                 log.warning(
                     "consumer.handler_failed",
                     consumer=self.name,
@@ -148,16 +158,14 @@ class EventConsumer:
                     attempt=attempt,
                     error=type(exc).__name__,
                 )
-                if attempt == self._max_attempts:
+                if attempt >= self._max_attempts:
                     # Only the exception's type: its text may hold personal data (SQL parameters).
                     await self._dead_letter(record, "handler_failed", type(exc).__name__)
                     return Outcome.DEAD_LETTERED
-                await asyncio.sleep(delay)
-                delay *= 2
+                await asyncio.sleep(delay * 2 ** (attempt - 1))
                 continue
             EVENTS_CONSUMED.labels(self.name, envelope.type, outcome).inc()
             return outcome
-        raise AssertionError("unreachable")
 
     async def _apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> Outcome:
         try:
@@ -225,6 +233,13 @@ class EventConsumer:
             partition=record.partition,
             offset=record.offset,
         )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the connection to the database rather than of the event's handling."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

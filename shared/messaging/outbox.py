@@ -1,10 +1,12 @@
 """The transactional outbox: events are rows written in the same transaction as the change.
 
 `record` is called by application code inside its unit of work. `OutboxRelay` publishes rows
-to Kafka (acks=all) and marks them published. On PostgreSQL, rows are claimed with
-`FOR UPDATE SKIP LOCKED` so several replicas share the work without publishing a row twice
-at once; a crash between publishing and marking means the row is published again, which the
-consumers' inbox absorbs (at-least-once delivery, effectively-once processing).
+to Kafka (acks=all) in `seq` order and marks them published. Several replicas may run a
+relay against one PostgreSQL database: each batch is claimed with `FOR UPDATE SKIP LOCKED`
+inside a transaction that also holds an advisory lock, so replicas take turns batch by batch
+and events keep their commit order (and so their per-key order) on the topic. A crash
+between publishing and marking means the row is published again, which the consumers' inbox
+absorbs (at-least-once delivery, effectively-once processing).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from shared.messaging.tables import outbox
 from shared.metrics import OUTBOX_PENDING, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 
 log = get_logger(__name__)
+
+RELAY_LOCK = 0x5349474E  # one relay publishes at a time per database (an arbitrary key)
 
 
 class Publisher(Protocol):
@@ -94,6 +98,10 @@ class OutboxRelay:
         """Publish one batch of unpublished rows in order; return how many were published."""
         publisher = await self._ensure_publisher()
         async with self._db.session() as session:
+            if not self._db.is_sqlite and not await session.scalar(
+                sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK))
+            ):
+                return 0  # another replica is publishing a batch; its turn, then ours
             rows = (await session.execute(self._claim_query())).all()
             if not rows:
                 await self._update_pending_gauge(session)

@@ -153,3 +153,32 @@ async def test_a_restarted_consumer_resumes_after_its_committed_offset(
         },
     )
     assert replayed is None, "the second run read the first event again"
+
+
+async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: str) -> None:
+    from aiokafka import ConsumerRecord
+    from sqlalchemy.exc import OperationalError
+
+    from shared.messaging.consumer import Outcome
+
+    said = fresh_event_type()
+    failures = iter([True, True, True, True, True, True, False])
+
+    async def flaky(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+        if next(failures):
+            raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+        await record_effect(session, envelope, payload)
+
+    envelope = Envelope.wrap(said(n=31), key="k", producer="test")
+    record = ConsumerRecord(
+        topic="t", partition=0, offset=0, timestamp=0, timestamp_type=0, key=b"k",
+        value=envelope.to_bytes(), checksum=None, serialized_key_size=1,
+        serialized_value_size=1, headers=[],
+    )
+    async with messaging_database(database_url) as db:
+        consumer = EventConsumer(
+            name="outage-test", topics=["t"], handlers={said.event_type: flaky}, db=db,
+            bootstrap_servers="127.0.0.1:1", max_attempts=2, backoff_seconds=0.001,
+        )
+        assert await consumer.process(record) is Outcome.PROCESSED
+        assert await effects_for(db, 31) == 1

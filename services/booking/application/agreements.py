@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import advisers, agreements, schools
+from services.booking.application.cache import invalidate
 from services.booking.domain.agreement import (
     AdviserAttendance,
     AlternateWeeks,
@@ -204,6 +205,7 @@ async def save_agreement(
     else:
         await s.execute(agreements.update().where(agreements.c.id == existing).values(**values))
     await uow.commit()
+    invalidate(uow.session)  # reference data changed: drop what this process holds
     return terms.to_agreement(school_id, academic_year)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import advisers, appointments
+from services.booking.application import reference
 from services.booking.application.agreements import load_agreement
 from services.booking.application.availability import (
     SchoolRecord,
@@ -26,6 +27,7 @@ from services.booking.application.availability import (
     load_school,
     load_student,
 )
+from services.booking.application.booking_reads import AroundSlot, read_around
 from services.booking.application.waitlist import accept_offers_taken, offer_freed_place
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.allocation import (
@@ -41,7 +43,14 @@ from services.booking.domain.appointments import (
     Referral,
     Urgency,
 )
-from services.booking.domain.availability import Slot, check_booking_window, nearest_alternatives
+from services.booking.domain.availability import (
+    Slot,
+    check_booking_window,
+    nearest_alternatives,
+    slots_at,
+    visible_slots,
+)
+from services.booking.domain.calendar import SchoolCalendar
 from services.booking.domain.errors import (
     BookingError,
     SlotTaken,
@@ -55,6 +64,7 @@ from services.booking.domain.model import (
     Role,
     SessionType,
     Student,
+    as_utc,
 )
 from shared.events.booking import (
     AppointmentAttendanceRecorded,
@@ -186,21 +196,50 @@ def _refusal_from(exc: IntegrityError, cmd: BookSlot) -> BookingError:
 
 
 async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointment:
+    """One attempt: cached reference data, two reads, the domain's decisions, one insert.
+
+    The checks and refusals come in the same order as ever: school, student, agreement and
+    session type, booking window, then the slot itself.
+    """
     s = uow.session
-    school = await load_school(s, cmd.school_id)
+    school = await reference.school(s, cmd.school_id)
     if school is None:
         raise UnknownSchool()
-    student = await load_student(s, cmd.student_id)
-    if student is None or student.school_id != cmd.school_id:
-        raise UnknownStudent()
-    day = school.calendar.local_date(cmd.starts_at)
-    agreement = await load_agreement(s, cmd.school_id, day)
-    if agreement is None:
-        raise SlotUnavailable()
-    config = agreement.config(cmd.session_type)
+    calendar = school.calendar
+    day = calendar.local_date(cmd.starts_at)
+    agreement = await reference.agreement(s, cmd.school_id, day)
+    config = agreement.session_types.get(cmd.session_type) if agreement is not None else None
+    if agreement is None or config is None:
+        _check_student(await load_student(s, cmd.student_id), cmd)
+        if agreement is None:
+            raise SlotUnavailable()
+        agreement.config(cmd.session_type)  # refuses the session type
+        raise AssertionError("unreachable")
+    start = as_utc(cmd.starts_at)
+    grid = reference.grid(s, agreement, calendar, cmd.session_type, day)
+    offers = grid.get(start, ())
+    window = Interval(
+        start - config.buffer,
+        max((o.interval.end for o in offers), default=start + config.length) + config.buffer,
+    )
+    around = await read_around(
+        await s.connection(),
+        school_id=cmd.school_id,
+        student_id=cmd.student_id,
+        adviser_ids=sorted({o.adviser_id for o in offers}),
+        start=start,
+        window=window,
+        day=_local_day(day, calendar),
+    )
+    student = _check_student(around.student, cmd)
     check_booking_window(agreement, cmd.starts_at, now)
-    slot = await _the_slot(s, school, agreement, cmd, student, now)
-    adviser_id = await _allocate(s, agreement, school, slot, student, cmd)
+    slots = slots_at(agreement, cmd.session_type, grid, start, now, around.busy, around.seats)
+    if not cmd.booked_by.is_staff:
+        slots = visible_slots(slots, student.is_priority, now)
+    if not slots:
+        raise SlotUnavailable()
+    slot = slots[0]
+    adviser_id = await _choose_adviser(s, agreement, school, slot, student, cmd, around)
     appointment = Appointment(
         id=str(uuid.uuid4()),
         school_id=cmd.school_id,
@@ -212,66 +251,102 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
         booked_by=cmd.booked_by,
         referral=cmd.referral,
     )
-    diary = Diary(await _active_around(s, appointment), agreement.session_types)
+    diary = Diary(_diary_view(around.appointments, appointment), agreement.session_types)
     diary.book(appointment)
-    place_key, seat = await _place(s, appointment, config.capacity)
+    place_key, seat = _place_among(around.appointments, appointment, config.capacity)
     stamp = datetime.now(UTC)
     referral = appointment.referral
-    await s.execute(
-        appointments.insert().values(
-            id=appointment.id,
-            school_id=appointment.school_id,
-            student_id=appointment.student_id,
-            adviser_id=adviser_id,
-            session_type=appointment.session_type.value,
-            starts_at=appointment.interval.start,
-            ends_at=appointment.interval.end,
-            minutes=appointment.interval.minutes,
-            location=appointment.room,
-            status=appointment.status.value,
-            revision=appointment.revision,
-            place_key=place_key,
-            seat=seat,
-            capacity=config.capacity,
-            booked_by=appointment.booked_by.value,
-            referral_reason=referral.reason if referral else None,
-            referral_urgency=referral.urgency.value if referral else None,
-            required_kind=referral.required_kind.value
+    await (await s.connection()).execute(
+        _INSERT_APPOINTMENT,
+        {
+            "id": appointment.id,
+            "school_id": appointment.school_id,
+            "student_id": appointment.student_id,
+            "adviser_id": adviser_id,
+            "session_type": appointment.session_type.value,
+            "starts_at": appointment.interval.start,
+            "ends_at": appointment.interval.end,
+            "minutes": appointment.interval.minutes,
+            "location": appointment.room,
+            "status": appointment.status.value,
+            "revision": appointment.revision,
+            "place_key": place_key,
+            "seat": seat,
+            "capacity": config.capacity,
+            "booked_by": appointment.booked_by.value,
+            "referral_reason": referral.reason if referral else None,
+            "referral_urgency": referral.urgency.value if referral else None,
+            "required_kind": referral.required_kind.value
             if referral and referral.required_kind
             else None,
-            created_at=stamp,
-            updated_at=stamp,
-        )
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
     )
-    await accept_offers_taken(uow, appointment)
+    if around.holds_offer:
+        await accept_offers_taken(uow, appointment)
     await uow.emit(_event(AppointmentConfirmed, appointment, school), key=appointment.id)
     await uow.commit()
     return appointment
 
 
-async def _the_slot(
-    s: AsyncSession,
-    school: SchoolRecord,
-    agreement: PartnershipAgreement,
-    cmd: BookSlot,
-    student: Student,
-    now: datetime,
-) -> Slot:
-    slots = await find_slots(
-        s,
-        school,
-        cmd.session_type,
-        cmd.starts_at,
-        cmd.starts_at + timedelta(seconds=1),
-        now,
-        student=student,
-        staff=cmd.booked_by.is_staff,
-        agreements=[agreement],
+_INSERT_APPOINTMENT = appointments.insert()
+
+
+def _check_student(student: Student | None, cmd: BookSlot) -> Student:
+    if student is None or student.school_id != cmd.school_id:
+        raise UnknownStudent()
+    return student
+
+
+def _local_day(day: date, calendar: SchoolCalendar) -> Interval:
+    """The local date `day` as an interval of instants (23 or 25 hours at a clock change)."""
+    return Interval(
+        datetime.combine(day, datetime.min.time(), tzinfo=calendar.zone),
+        datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=calendar.zone),
     )
-    for slot in slots:
-        if slot.start == cmd.starts_at:
-            return slot
-    raise SlotUnavailable()
+
+
+async def _choose_adviser(
+    s: AsyncSession,
+    agreement: PartnershipAgreement,
+    school: SchoolRecord,
+    slot: Slot,
+    student: Student,
+    cmd: BookSlot,
+    around: AroundSlot,
+) -> str:
+    """`_allocate` fed from what the booking already read and the cached reference data."""
+    kinds = await reference.adviser_kinds(s, slot.adviser_ids)
+    day = school.calendar.local_date(slot.start)
+    agreed = reference.agreed_minutes(s, agreement, school.calendar, day)
+    loads = {
+        adviser_id: AdviserLoad(around.booked_minutes.get(adviser_id, 0), agreed[adviser_id])
+        for adviser_id in slot.adviser_ids
+    }
+    return await _allocate_with(s, agreement, slot, student, cmd, kinds, loads)
+
+
+def _diary_view(rows: list[Any], appointment: Appointment) -> list[Appointment]:
+    """Active appointments of the adviser or student overlapping the new one."""
+    interval = appointment.interval
+    return [
+        to_appointment(row)
+        for row in rows
+        if (row.adviser_id == appointment.adviser_id or row.student_id == appointment.student_id)
+        and row.starts_at < interval.end
+        and row.ends_at > interval.start
+        and row.id != appointment.id
+    ]
+
+
+def _place_among(rows: list[Any], appointment: Appointment, capacity: int) -> tuple[str, int]:
+    """`_place` from rows already read: the window read holds every seat of the session."""
+    if capacity == 1:
+        return appointment.id, 1
+    key = _place_key(appointment)
+    taken = {row.seat for row in rows if row.place_key == key}
+    return key, min(set(range(1, capacity + 1)) - taken, default=capacity + 1)
 
 
 async def _allocate(
@@ -286,6 +361,19 @@ async def _allocate(
         sa.select(advisers.c.id, advisers.c.kinds).where(advisers.c.id.in_(slot.adviser_ids))
     )
     kinds = {row.id: row.kinds for row in found}
+    loads = await _day_loads(s, agreement, school, slot)
+    return await _allocate_with(s, agreement, slot, student, cmd, kinds, loads)
+
+
+async def _allocate_with(
+    s: AsyncSession,
+    agreement: PartnershipAgreement,
+    slot: Slot,
+    student: Student,
+    cmd: BookSlot,
+    kinds: dict[str, list[str]],
+    loads: dict[str, AdviserLoad],
+) -> str:
     candidates = [
         Candidate(adviser_id, AdviserKind(kind), cmd.school_id, (slot.interval,))
         for adviser_id in slot.adviser_ids
@@ -311,7 +399,6 @@ async def _allocate(
         requested_adviser_id=cmd.requested_adviser_id,
         requests_allowed=agreement.adviser_requests_allowed,
     )
-    loads = await _day_loads(s, agreement, school, slot)
     return allocate_adviser(request, candidates, history, loads).adviser_id
 
 
@@ -367,10 +454,7 @@ async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tu
     """The shared-session key and the lowest free seat; one-to-one sessions key on their id."""
     if capacity == 1:
         return appointment.id, 1
-    key = (
-        f"{appointment.adviser_id}/{appointment.session_type.value}/"
-        f"{appointment.interval.start.isoformat()}"
-    )
+    key = _place_key(appointment)
     taken = set(
         await s.scalars(
             sa.select(appointments.c.seat).where(
@@ -380,6 +464,13 @@ async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tu
         )
     )
     return key, min(set(range(1, capacity + 1)) - taken, default=capacity + 1)
+
+
+def _place_key(appointment: Appointment) -> str:
+    return (
+        f"{appointment.adviser_id}/{appointment.session_type.value}/"
+        f"{appointment.interval.start.isoformat()}"
+    )
 
 
 def _event(event_type: Any, appointment: Appointment, school: SchoolRecord, **extra: Any) -> Any:

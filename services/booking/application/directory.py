@@ -30,6 +30,7 @@ from services.booking.adapters.orm import (
     schools,
     students,
 )
+from services.booking.application.cache import invalidate
 from services.booking.domain.model import AdviserKind, PriorityFlag
 from shared.csvimport import CsvImportError, ParsedRow, RowError
 from shared.db import upsert
@@ -446,6 +447,7 @@ async def import_directory(
     if kind == "advisers":
         await _name_leads(uow, [p.value for p in rows])
     await uow.commit()
+    invalidate(uow.session)  # reference data changed: drop what this process holds
     return ImportResult(len(rows), written, unchanged)
 
 

@@ -67,7 +67,9 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class _Offer:
+class GridSlot:
+    """One adviser's place in the day's grid, before busy time is taken out."""
+
     adviser_id: str
     interval: Interval
     room: str
@@ -100,17 +102,78 @@ def bookable_slots(
     earliest = max(as_utc(from_dt), as_utc(now) + agreement.minimum_notice)
     latest = as_utc(now) + agreement.horizon
     seats = seats_taken or {}
-    offers: list[_Offer] = []
+    offers: list[GridSlot] = []
     first, last = calendar.local_date(earliest), calendar.local_date(min(as_utc(to_dt), latest))
     for adviser_id in agreement.adviser_ids:
         for offer in _adviser_grid(agreement, calendar, adviser_id, session_type, first, last):
-            start, taken = offer.interval.start, seats.get((adviser_id, offer.interval), 0)
+            start = offer.interval.start
             if not (earliest <= start < as_utc(to_dt) and start <= latest):
                 continue
-            busy_time = busy.get(adviser_id, ())
-            if taken < config.capacity and _is_free(offer.interval, busy_time, margin, taken > 0):
-                offers.append(replace(offer, capacity_remaining=config.capacity - taken))
+            free = _free(offer, config.capacity, busy, margin, seats)
+            if free is not None:
+                offers.append(free)
     return _combine(offers, agreement, session_type)
+
+
+def day_grid(
+    agreement: PartnershipAgreement,
+    calendar: SchoolCalendar,
+    session_type: SessionType,
+    day: date,
+) -> dict[datetime, tuple[GridSlot, ...]]:
+    """Every adviser's grid of `session_type` on the local date `day`, keyed by UTC start.
+
+    It depends on the agreement and the calendar alone, so a caller may keep it while they
+    stay unchanged; `slots_at` then takes out busy time for one start.
+    """
+    by_start: dict[datetime, list[GridSlot]] = defaultdict(list)
+    for adviser_id in agreement.adviser_ids:
+        for offer in _adviser_grid(agreement, calendar, adviser_id, session_type, day, day):
+            by_start[offer.interval.start].append(offer)
+    return {start: tuple(offers) for start, offers in by_start.items()}
+
+
+def slots_at(
+    agreement: PartnershipAgreement,
+    session_type: SessionType,
+    grid: Mapping[datetime, Sequence[GridSlot]],
+    start: datetime,
+    now: datetime,
+    busy: Mapping[str, Sequence[Interval]],
+    seats_taken: SeatsTaken | None = None,
+) -> list[Slot]:
+    """The free slots starting exactly at `start`: `bookable_slots` narrowed to one start.
+
+    `grid` is `day_grid` for the local date of `start`. The same rules apply: minimum notice,
+    horizon, buffers around busy time and places left in shared sessions.
+    """
+    config = agreement.config(session_type)
+    wanted = as_utc(start)
+    if not (as_utc(now) + agreement.minimum_notice <= wanted <= as_utc(now) + agreement.horizon):
+        return []
+    seats = seats_taken or {}
+    offers = [
+        free
+        for offer in grid.get(wanted, ())
+        if (free := _free(offer, config.capacity, busy, config.buffer, seats)) is not None
+    ]
+    return _combine(offers, agreement, session_type)
+
+
+def _free(
+    offer: GridSlot,
+    capacity: int,
+    busy: Mapping[str, Sequence[Interval]],
+    margin: timedelta,
+    seats: SeatsTaken,
+) -> GridSlot | None:
+    """The offer with its places left, or None when the adviser is busy or it is full."""
+    taken = seats.get((offer.adviser_id, offer.interval), 0)
+    if taken < capacity and _is_free(
+        offer.interval, busy.get(offer.adviser_id, ()), margin, taken > 0
+    ):
+        return replace(offer, capacity_remaining=capacity - taken)
+    return None
 
 
 def visible_slots(slots: Sequence[Slot], priority_student: bool, now: datetime) -> list[Slot]:
@@ -139,7 +202,7 @@ def _adviser_grid(
     session_type: SessionType,
     first: date,
     last: date,
-) -> list[_Offer]:
+) -> list[GridSlot]:
     """Every slot of the adviser's windows for `session_type`, marked reserved or not."""
     config = agreement.config(session_type)
     step = config.length + config.buffer
@@ -149,7 +212,7 @@ def _adviser_grid(
             by_day[calendar.local_date(interval.start)].append((interval, room))
     share = Fraction(agreement.priority_share).limit_denominator(1000)
     return [
-        _Offer(adviser_id, interval, room, _is_reserved(index, share), config.capacity)
+        GridSlot(adviser_id, interval, room, _is_reserved(index, share), config.capacity)
         for day in sorted(by_day)
         for index, (interval, room) in enumerate(by_day[day])
     ]
@@ -213,10 +276,10 @@ def _is_free(interval: Interval, busy: Sequence[Interval], margin: timedelta, sh
 
 
 def _combine(
-    offers: list[_Offer], agreement: PartnershipAgreement, session_type: SessionType
+    offers: list[GridSlot], agreement: PartnershipAgreement, session_type: SessionType
 ) -> list[Slot]:
     """One slot per time, reservation and places left, listing every adviser who could take it."""
-    grouped: dict[tuple[Interval, bool, int], list[_Offer]] = defaultdict(list)
+    grouped: dict[tuple[Interval, bool, int], list[GridSlot]] = defaultdict(list)
     for offer in offers:
         grouped[(offer.interval, offer.reserved, offer.capacity_remaining)].append(offer)
     slots = []

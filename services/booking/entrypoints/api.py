@@ -10,9 +10,8 @@ from services.booking.entrypoints.appointments_api import AppointmentResponse, m
 from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
-from shared.auth.web import require
+from shared.auth.web import clear_session_cookie, require, set_session_cookie
 from shared.http.body import json_response, read_model
-from shared.http.middleware import SESSION_COOKIE
 from shared.http.problems import Problem
 
 __all__ = ["routes", "spec"]
@@ -55,14 +54,8 @@ async def login(request: web.Request) -> web.Response:
     response = json_response(
         TokenResponse(access_token=signed.token, expires_in=signed.expires_in, role=signed.role)
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        signed.token,
-        max_age=signed.expires_in,
-        httponly=True,
-        samesite="Lax",
-        secure=ctx.settings.cookie_secure,
-        path="/",
+    set_session_cookie(
+        response, signed.token, max_age=signed.expires_in, secure=ctx.settings.cookie_secure
     )
     return response
 
@@ -80,7 +73,7 @@ async def logout(request: web.Request) -> web.Response:
     if principal.session_id:
         await booking(request).identity.sign_out(principal.session_id)
     response = web.Response(status=204)
-    response.del_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response)
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.adapters.orm import appointments
 from services.booking.application.appointments import (
@@ -46,7 +46,7 @@ from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
-from shared.http.body import json_response, read_model, read_query
+from shared.http.body import Instant, json_response, read_model, read_query
 from shared.http.problems import Problem, forbidden
 
 routes = web.RouteTableDef()
@@ -59,8 +59,8 @@ class _Body(BaseModel):
 class SlotQuery(_Body):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: Instant = Field(alias="from")
+    to: Instant
 
     @model_validator(mode="after")
     def _range(self) -> SlotQuery:
@@ -134,7 +134,7 @@ async def list_slots(request: web.Request) -> web.Response:
 class SlotChoice(_Body):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
-    starts_at: AwareDatetime
+    starts_at: Instant
 
 
 class ReferralBody(_Body):
@@ -331,7 +331,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 class RescheduleRequest(_Body):
-    starts_at: AwareDatetime
+    starts_at: Instant
 
 
 @spec.operation(

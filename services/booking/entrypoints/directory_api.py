@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -26,7 +26,7 @@ from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
-from shared.http.body import json_response, read_model
+from shared.http.body import Day, json_response, read_model
 from shared.http.problems import Problem, not_found
 
 routes = web.RouteTableDef()
@@ -40,8 +40,8 @@ class RoomResponse(BaseModel):
 
 class PeriodResponse(BaseModel):
     kind: str
-    first_day: date
-    last_day: date
+    first_day: Day
+    last_day: Day
     starts: time | None
     ends: time | None
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.booking.application.appointments import (
     BookSlot,
@@ -29,8 +29,8 @@ from services.booking.domain.model import SessionType
 from services.booking.entrypoints.appointments_api import my_appointments
 from services.booking.entrypoints.context import BookingContext, booking
 from shared.auth.principal import Principal, Role
-from shared.auth.web import current_principal
-from shared.http.middleware import SESSION_COOKIE
+from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
+from shared.http.body import Instant
 from shared.http.pages import render
 
 routes = web.RouteTableDef()
@@ -45,7 +45,7 @@ SHOW_DAYS = 28
 
 class _SlotForm(BaseModel):
     session_type: SessionType
-    starts_at: AwareDatetime
+    starts_at: Instant
 
 
 def _student(request: web.Request) -> Principal | None:
@@ -86,14 +86,11 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
                 error = "These pages are for students. Staff use the Signpost staff tools."
             else:
                 response = web.HTTPSeeOther("/my")
-                response.set_cookie(
-                    SESSION_COOKIE,
+                set_session_cookie(
+                    response,
                     signed.token,
                     max_age=signed.expires_in,
-                    httponly=True,
-                    samesite="Lax",
                     secure=ctx.settings.cookie_secure,
-                    path="/",
                 )
                 raise response
     return render(request, "sign_in.html", {"email": email, "error": error}, status=400)
@@ -105,7 +102,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     if principal is not None and principal.session_id:
         await booking(request).identity.sign_out(principal.session_id)
     response = web.HTTPSeeOther("/sign-in")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    clear_session_cookie(response)
     raise response
 
 

@@ -14,7 +14,7 @@ from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
-from shared.http.body import json_response, read_query
+from shared.http.body import Day, json_response, read_query
 from shared.http.problems import not_found
 
 routes = web.RouteTableDef()
@@ -22,8 +22,8 @@ routes = web.RouteTableDef()
 
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    from_: date = Field(alias="from")
-    to: date
+    from_: Day = Field(alias="from")
+    to: Day
     format: Literal["json", "csv"] = "json"
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -34,7 +34,7 @@ from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
-from shared.http.body import json_response, read_model, read_query
+from shared.http.body import Day, json_response, read_model, read_query
 from shared.http.problems import Problem, forbidden, not_found
 
 routes = web.RouteTableDef()
@@ -48,8 +48,8 @@ class WaitlistRequest(_Body):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
     student_id: str | None = Field(default=None, max_length=36)
-    first_day: date | None = None
-    last_day: date | None = None
+    first_day: Day | None = None
+    last_day: Day | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> WaitlistRequest:
@@ -204,7 +204,7 @@ async def decline(request: web.Request) -> web.Response:
 
 class DropInQuery(_Body):
     school_id: str = Field(min_length=1, max_length=36)
-    date: date
+    date: Day
 
 
 class DropInSessionResponse(BaseModel):

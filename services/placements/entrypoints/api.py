@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.placements.adapters.repository import RoundRecord, load_placements, load_round
 from services.placements.application import pins as pin_cases
@@ -29,7 +29,7 @@ from services.placements.domain.weeks import ISO_WEEK_PATTERN, normalise
 from services.placements.entrypoints.context import placements_context
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require, require_school
-from shared.http.body import json_response, read_model, read_query
+from shared.http.body import Day, Instant, json_response, read_model, read_query
 from shared.http.openapi import ApiSpec
 from shared.http.problems import Problem, forbidden
 
@@ -103,7 +103,7 @@ class RoundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     year_group: int = Field(default=10, ge=7, le=13)
-    deadline: AwareDatetime
+    deadline: Instant
     schools: list[RoundSchool] = Field(min_length=1, max_length=300)
     ebp_id: str | None = Field(default=None, max_length=36, description="Admins only.")
 
@@ -443,8 +443,8 @@ class SelfFoundList(BaseModel):
 
 class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    health_safety_expires: date
-    insurance_expires: date
+    health_safety_expires: Day
+    insurance_expires: Day
     minimum_age: int = Field(default=14, ge=13, le=19)
     latitude: float | None = Field(default=None, ge=49.5, le=61.0)
     longitude: float | None = Field(default=None, ge=-8.5, le=2.0)

@@ -11,7 +11,9 @@ from services.booking.domain.availability import (
     Slot,
     bookable_slots,
     check_booking_window,
+    day_grid,
     nearest_alternatives,
+    slots_at,
     visible_slots,
 )
 from services.booking.domain.calendar import LocalPeriod, SchoolCalendar, local_instant
@@ -379,3 +381,35 @@ def test_nearest_alternatives_are_closest_first_then_earlier():
 
     nearest = nearest_alternatives(slots, wanted, n=3)
     assert [wall_clock(s.start)[1] for s in nearest] == [time(9, 40), time(10, 20), time(9)]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.5])
+@pytest.mark.parametrize("day", [date(2025, 3, 28), date(2025, 3, 31), date(2025, 10, 27)])
+def test_slots_at_one_start_agree_with_the_whole_grid(share: float, day: date) -> None:
+    """Booking looks at one start only; it must see exactly what the day's listing shows,
+    on both sides of the clock changes, with reservations, busy time and buffers."""
+    rules = agreement(
+        attendance(PA, weekdays=frozenset(range(5))),
+        attendance("pa-2", weekdays=frozenset(range(5)), start=time(10), end=time(14)),
+        priority_share=share,
+    )
+    calendar = school_calendar()
+    now = london(day.year, day.month, day.day) - timedelta(days=7)
+    taken = london(day.year, day.month, day.day, 10, 20)
+    busy = {PA: [Interval(taken, taken + timedelta(minutes=40))]}
+    listed = interview_slots(rules, calendar, day, day, now=now, busy=busy)
+    grid = day_grid(rules, calendar, SessionType.INTERVIEW, day)
+    assert listed, "the example day has slots"
+    for start in sorted({s.start for s in listed} | set(grid)):
+        expected = [s for s in listed if s.start == start]
+        assert slots_at(rules, SessionType.INTERVIEW, grid, start, now, busy) == expected
+    assert slots_at(rules, SessionType.INTERVIEW, grid, london(2025, 3, 31, 9, 5), now, busy) == []
+
+
+def test_slots_at_keeps_the_booking_window() -> None:
+    rules = agreement(attendance(PA), minimum_notice=timedelta(hours=24))
+    day = date(2025, 3, 3)
+    grid = day_grid(rules, school_calendar(), SessionType.INTERVIEW, day)
+    nine = london(2025, 3, 3, 9)
+    assert slots_at(rules, SessionType.INTERVIEW, grid, nine, nine - timedelta(hours=25), {})
+    assert not slots_at(rules, SessionType.INTERVIEW, grid, nine, nine - timedelta(hours=2), {})

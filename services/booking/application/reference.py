@@ -1,0 +1,108 @@
+"""Reference data every booking reads, held briefly in memory: schools, agreements, advisers.
+
+A booking needs the school's calendar, the agreement in force and the advisers' kinds; they
+change a few times a year but were read (and rebuilt) on every request. Each process now
+keeps them for `TTL`: a write through this process (a directory import, a saved agreement)
+drops them at once with `invalidate`, and the short TTL bounds how long a change made through
+another replica can go unseen. The database stays the source of truth, and its constraints
+the final guard against double booking, whatever the cache holds.
+
+The cache itself (per database, with a generation that writers bump) is in `cache`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.adapters.orm import advisers
+from services.booking.application.agreements import academic_year_of, load_agreement
+from services.booking.application.availability import SchoolRecord, load_school
+from services.booking.application.cache import entries_for, get, invalidate, load, put
+from services.booking.domain.agreement import PartnershipAgreement
+from services.booking.domain.availability import GridSlot, day_grid
+from services.booking.domain.calendar import SchoolCalendar
+from services.booking.domain.model import SessionType
+
+__all__ = ["adviser_kinds", "agreed_minutes", "agreement", "grid", "invalidate", "school"]
+
+DayGrid = Mapping[datetime, tuple[GridSlot, ...]]
+
+
+async def school(session: AsyncSession, school_id: str) -> SchoolRecord | None:
+    found: SchoolRecord | None = await load(
+        entries_for(session), ("school", school_id), lambda: load_school(session, school_id)
+    )
+    return found
+
+
+async def agreement(
+    session: AsyncSession, school_id: str, day: date
+) -> PartnershipAgreement | None:
+    """The agreement in force at the school on the local date `day`."""
+    found: PartnershipAgreement | None = await load(
+        entries_for(session),
+        ("agreement", school_id, academic_year_of(day)),
+        lambda: load_agreement(session, school_id, day),
+    )
+    return found
+
+
+async def adviser_kinds(
+    session: AsyncSession, adviser_ids: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """Each adviser's kinds, for the advisers named (unknown ones are left out)."""
+
+    async def read() -> dict[str, list[str]]:
+        rows = await session.execute(
+            sa.select(advisers.c.id, advisers.c.kinds).where(advisers.c.id.in_(adviser_ids))
+        )
+        return {row.id: list(row.kinds) for row in rows}
+
+    found: dict[str, list[str]] = await load(entries_for(session), ("kinds", adviser_ids), read)
+    return found
+
+
+def grid(
+    session: AsyncSession,
+    agreement: PartnershipAgreement,
+    calendar: SchoolCalendar,
+    session_type: SessionType,
+    day: date,
+) -> DayGrid:
+    """The agreement's slots of `session_type` on `day`, by start: pure, so kept alongside.
+
+    Held against the very agreement and calendar objects it came from, so it lives exactly
+    as long as they do in the cache.
+    """
+    entries = entries_for(session)
+    key = ("grid", agreement.school_id, agreement.academic_year, session_type, day)
+    hit, value = get(entries, key)
+    if hit and value[0] is agreement and value[1] is calendar:
+        return value[2]  # type: ignore[no-any-return]
+    found = day_grid(agreement, calendar, session_type, day)
+    put(entries, entries.generation, key, (agreement, calendar, found))
+    return found
+
+
+def agreed_minutes(
+    session: AsyncSession,
+    agreement: PartnershipAgreement,
+    calendar: SchoolCalendar,
+    day: date,
+) -> dict[str, int]:
+    """Each adviser's agreed minutes at the school on `day`: the baseline of their load."""
+    entries = entries_for(session)
+    key = ("agreed", agreement.school_id, agreement.academic_year, day)
+    hit, value = get(entries, key)
+    if hit and value[0] is agreement and value[1] is calendar:
+        return value[2]  # type: ignore[no-any-return]
+    found = {
+        adviser_id: agreement.agreed_minutes(adviser_id, day, day, calendar)
+        for adviser_id in agreement.adviser_ids
+    }
+    put(entries, entries.generation, key, (agreement, calendar, found))
+    return found

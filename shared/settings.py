@@ -76,6 +76,7 @@ class Settings:
     database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None, secret=True)
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
     kafka_session_timeout_ms: int = env("KAFKA_SESSION_TIMEOUT_MS", default=10000, parse=int)
+    kafka_group_prefix: str = env("KAFKA_GROUP_PREFIX", default="")
     kafka_topic_partitions: int = env("KAFKA_TOPIC_PARTITIONS", default=3, parse=int)
     kafka_replication_factor: int = env("KAFKA_REPLICATION_FACTOR", default=1, parse=int)
     outbox_poll_seconds: float = env("OUTBOX_POLL_SECONDS", default=0.5, parse=float)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,6 +28,8 @@ def settings_for(
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": broker,
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        # Each app in a test run has its own consumer groups on the shared broker.
+        "KAFKA_GROUP_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
         "OUTBOX_POLL_SECONDS": "0.1",
         "SIGNPOST_DATA_DIR": str(data_dir),
         **extra,

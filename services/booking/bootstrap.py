@@ -16,6 +16,7 @@ from services.booking.entrypoints import (
     reports_api,
     waitlist_api,
 )
+from services.booking.entrypoints.access import session_guard
 from services.booking.entrypoints.context import BOOKING, BookingContext
 from services.booking.entrypoints.scheduler import scheduled_jobs
 from services.booking.entrypoints.spec import spec
@@ -67,7 +68,12 @@ def create_app(settings: BookingSettings) -> web.Application:
         )
 
     app = create_service_app(
-        settings, spec=spec, routes=list(ROUTES), migrations=MIGRATIONS, wire=wire
+        settings,
+        spec=spec,
+        routes=list(ROUTES),
+        migrations=MIGRATIONS,
+        wire=wire,
+        middlewares=[session_guard()],
     )
     install_pages(app, TEMPLATES, title="Careers appointments")
     app.cleanup_ctx.append(scheduled_jobs(settings.waitlist_sweep_seconds))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.auth.tokens import TokenVerifier
@@ -43,6 +44,7 @@ def create_service_app(
     routes: Sequence[web.RouteTableDef],
     migrations: Path,
     wire: Wiring | None = None,
+    middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
     """Build a service's aiohttp application.
 
@@ -56,6 +58,7 @@ def create_service_app(
             metrics_middleware(settings.service),
             problems,
             authentication(verifier),
+            *middlewares,
         ],
         client_max_size=1 << 20,
     )

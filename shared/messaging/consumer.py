@@ -57,8 +57,12 @@ class EventConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         after_commit: Callable[[], None] | None = None,
+        group_id: str | None = None,
     ) -> None:
         self.name = name
+        # The inbox is keyed by `name`, which must stay stable; the group may be prefixed so
+        # that separate deployments (or test instances) sharing a broker do not share work.
+        self.group_id = group_id or name
         self.dead_letter_topic = f"{name}.dlq"
         self._topics = list(topics)
         self._handlers = dict(handlers)
@@ -88,7 +92,7 @@ class EventConsumer:
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._bootstrap,
-            group_id=self.name,
+            group_id=self.group_id,
             client_id=self.name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

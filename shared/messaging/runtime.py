@@ -44,6 +44,7 @@ class Messaging:
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             after_commit=self.relay.wake,
+            group_id=f"{self._settings.kafka_group_prefix}{name}",
         )
         self.consumers.append(consumer)
         return consumer

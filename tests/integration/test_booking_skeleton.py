@@ -153,3 +153,28 @@ async def test_readiness_reports_an_unreachable_broker(tmp_path: Path) -> None:
         ready = await client.get("/readyz")
         assert ready.status == 503
         assert (await ready.json())["broker"] == "unreachable"
+
+
+async def test_signing_out_ends_the_session_for_that_token(broker: str, tmp_path: Path) -> None:
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=broker,
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        db = Database(settings.database_url)
+        try:
+            await seed(db, students_total=50, advisers_total=2)
+        finally:
+            await db.dispose()
+        login = await client.post(
+            "/api/v1/auth/login",
+            json={"email": "student@demo.signpost.example", "password": DEMO_PASSWORD},
+        )
+        token = (await login.json())["access_token"]
+        assert (await client.get("/api/v1/me", headers=bearer(token))).status == 200
+        assert (await client.post("/api/v1/auth/logout", headers=bearer(token))).status == 204
+        after = await client.get("/api/v1/me", headers=bearer(token))
+        assert after.status == 401
+        assert (await after.json())["detail"] == "this session has ended; sign in again"

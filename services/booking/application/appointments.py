@@ -591,9 +591,10 @@ async def reschedule_appointment(
             else (await _allocate(s, agreement, school, slot, student, booking))
         )
         room = slot.room_for(adviser_id)
-        others = await _active_around(s, current.reschedule(slot.interval, adviser_id, now, room))
+        proposed = current.reschedule(slot.interval, adviser_id, now, room, by_role=cmd.by_role)
+        others = await _active_around(s, proposed)
         moved = Diary([*others, current], agreement.session_types).reschedule(
-            current.id, slot.interval, adviser_id, now, room
+            current.id, slot.interval, adviser_id, now, room, by_role=cmd.by_role
         )
         capacity = agreement.config(current.session_type).capacity
         place_key, seat = await _place(s, moved, capacity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,9 @@ from shared.db import Database
 # A real hash of a random password, verified when the email is unknown so that a wrong
 # email and a wrong password take the same time.
 _DUMMY_HASH_PASSWORD = uuid.uuid4().hex
+
+
+SESSION_CHECK_SECONDS = 5.0
 
 
 class InvalidCredentials(Exception):
@@ -46,6 +51,7 @@ class Identity:
         self._hasher = hasher
         self._session_ttl = session_ttl
         self._dummy_hash = hasher.hash(_DUMMY_HASH_PASSWORD)
+        self._active_sessions: dict[str, float] = {}
 
     async def sign_in(self, email: str, password: str) -> SignedIn:
         async with self._db.read_session() as s:
@@ -55,9 +61,11 @@ class Identity:
                 )
             ).first()
         if row is None or not row.active or row.password_hash is None:
-            self._hasher.verify(self._dummy_hash, password)
+            await asyncio.to_thread(self._hasher.verify, self._dummy_hash, password)
             raise InvalidCredentials
-        if not self._hasher.verify(row.password_hash, password):
+        # Argon2 takes a good tenth of a second by design: off the event loop, so that a
+        # class signing in at once does not stall everyone's bookings.
+        if not await asyncio.to_thread(self._hasher.verify, row.password_hash, password):
             raise InvalidCredentials
         now = datetime.now(UTC)
         session_id = str(uuid.uuid4())
@@ -74,7 +82,7 @@ class Identity:
                 await s.execute(
                     accounts.update()
                     .where(accounts.c.id == row.id)
-                    .values(password_hash=self._hasher.hash(password))
+                    .values(password_hash=await asyncio.to_thread(self._hasher.hash, password))
                 )
         role = Role(row.role)
         token = self._issuer.issue(
@@ -88,6 +96,7 @@ class Identity:
         return SignedIn(token, int(self._issuer.ttl.total_seconds()), row.id, role, session_id)
 
     async def sign_out(self, session_id: str) -> None:
+        self._active_sessions.pop(session_id, None)
         async with self._db.session() as s:
             await s.execute(
                 sessions.update()
@@ -96,6 +105,24 @@ class Identity:
             )
 
     async def session_active(self, session_id: str) -> bool:
+        """Whether the session behind a token is still open (not signed out, not expired).
+
+        A positive answer is remembered for a few seconds so that busy pages do not read the
+        sessions table on every request; signing out here forgets it at once, and another
+        booking process notices within those seconds.
+        """
+        now = time.monotonic()
+        remembered = self._active_sessions.get(session_id)
+        if remembered is not None and remembered > now:
+            return True
+        active = await self._read_session_active(session_id)
+        if active:
+            if len(self._active_sessions) > 10_000:
+                self._active_sessions.clear()
+            self._active_sessions[session_id] = now + SESSION_CHECK_SECONDS
+        return active
+
+    async def _read_session_active(self, session_id: str) -> bool:
         async with self._db.read_session() as s:
             row = (await s.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
         if row is None or row.revoked_at is not None:

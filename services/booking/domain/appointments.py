@@ -116,12 +116,30 @@ class Appointment:
         )
 
     def reschedule(
-        self, new_interval: Interval, new_adviser_id: str, now: datetime, room: str | None = None
+        self,
+        new_interval: Interval,
+        new_adviser_id: str,
+        now: datetime,
+        room: str | None = None,
+        *,
+        by_role: Role,
+        student_cutoff: timedelta = STUDENT_CANCELLATION_CUTOFF,
     ) -> Appointment:
-        """Move the appointment, keeping its id so reminders and feeds follow it."""
+        """Move the appointment, keeping its id so reminders and feeds follow it.
+
+        Moving is cancelling this time and booking another, so a student meets the same
+        cut-off as for cancelling; and nobody moves an appointment that has already started
+        (attendance is recorded for it instead).
+        """
         self._require_confirmed("reschedule")
-        if new_interval.start <= as_utc(now):
-            raise OutsideBookingWindow(new_interval.start, as_utc(now), as_utc(now))
+        moment = as_utc(now)
+        if moment >= self.interval.start:
+            raise InvalidTransition("reschedule", "already started")
+        cutoff = self.interval.start - student_cutoff
+        if not by_role.is_staff and moment > cutoff:
+            raise CancellationTooLate(cutoff)
+        if new_interval.start <= moment:
+            raise OutsideBookingWindow(new_interval.start, moment, moment)
         return replace(
             self,
             interval=new_interval,
@@ -212,8 +230,12 @@ class Diary:
         new_adviser_id: str,
         now: datetime,
         room: str | None = None,
+        *,
+        by_role: Role,
     ) -> Appointment:
-        moved = self.get(appointment_id).reschedule(new_interval, new_adviser_id, now, room)
+        moved = self.get(appointment_id).reschedule(
+            new_interval, new_adviser_id, now, room, by_role=by_role
+        )
         self._check_clashes(moved)
         self._remove(appointment_id)
         self._add(moved)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
 from services.booking.application.agreements import UnknownAdvisers
 from services.booking.application.appointments import (
     SlotUnavailable,
@@ -20,7 +23,10 @@ from services.booking.application.dropins import DropInNotOpen, QueueBusy, Unkno
 from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer
 from services.booking.domain import errors
 from services.booking.domain.model import Role as DomainRole
+from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
+from shared.auth.web import current_principal
+from shared.http.middleware import PRINCIPAL, TOKEN_ERROR, Handler
 from shared.http.problems import Problem, forbidden, not_found
 
 STAFF_WHO_BOOK = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
@@ -111,3 +117,24 @@ def can_see_student(principal: Principal, school_id: str, student_id: str) -> bo
 def sees_sensitive(principal: Principal) -> bool:
     """Priority flags and referral reasons are for the staff who act on them."""
     return principal.role in STAFF_WHO_SEE_FLAGS
+
+
+def session_guard() -> Middleware:
+    """Treat a token whose session was signed out (or has ended) as no sign-in at all.
+
+    Only booking holds the sessions table; the other services rely on the token's short life.
+    """
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        principal = current_principal(request)
+        if (
+            principal is not None
+            and principal.session_id
+            and not await booking(request).identity.session_active(principal.session_id)
+        ):
+            del request[PRINCIPAL]
+            request[TOKEN_ERROR] = "this session has ended; sign in again"
+        return await handler(request)
+
+    return guard

@@ -802,6 +802,9 @@ async def get_run_results(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN, Role.COORDINATOR)
     access = await _access(request, principal)
     run_id = request.match_info["run_id"]
+    if not access.manages and access.round.published_run_id != run_id:
+        # A school sees only what the EBP published, never its trial runs.
+        raise NotFound("No such published run in this round.")
     async with placements_context(request).db.read_session() as s:
         run = await runs.get_run(s, access.round, run_id)
         if run.status != runs.COMPLETED:

@@ -88,10 +88,10 @@ async def test_run_pin_publish_confirm_and_withdraw(service: Service) -> None:
     ]
     assert [u["reason"] for u in results["unplaced"]] == ["capacity_exhausted"]
 
-    school_view = await client.get(
+    trial = await client.get(
         f"{base}/runs/{first['id']}/results", headers=service.coordinator(SCHOOL_A)
     )
-    assert {a["school_id"] for a in (await school_view.json())["assignments"]} == {SCHOOL_A}
+    assert trial.status == 404, "a school never sees a run the EBP has not published"
     assert (
         await client.get(f"{base}/runs/{first['id']}", headers=service.coordinator(SCHOOL_A))
     ).status == 403
@@ -115,6 +115,10 @@ async def test_run_pin_publish_confirm_and_withdraw(service: Service) -> None:
     )
     assert student_tries.status == 403
     published = await client.post(f"{base}/runs/{first['id']}/publication", headers=ebp)
+    school_view = await client.get(
+        f"{base}/runs/{first['id']}/results", headers=service.coordinator(SCHOOL_A)
+    )
+    assert {a["school_id"] for a in (await school_view.json())["assignments"]} == {SCHOOL_A}
     assert published.status == 200, await published.text()
     assert (await published.json())["allocations"] == 5
     assert (await client.post(f"{base}/runs/{second['id']}/publication", headers=ebp)).status == 409

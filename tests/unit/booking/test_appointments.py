@@ -88,18 +88,20 @@ def test_cancelled_appointment_cannot_be_cancelled_again():
 
 def test_reschedule_keeps_the_id_and_bumps_the_revision():
     later = at_minutes(120)
-    moved = appointment().reschedule(later, "pa-b", TEN.start - timedelta(days=1), room="Room 2")
+    moved = appointment().reschedule(
+        later, "pa-b", TEN.start - timedelta(days=1), room="Room 2", by_role=Role.STUDENT
+    )
     assert (moved.id, moved.revision) == ("appt-1", 2)
     assert (moved.interval, moved.adviser_id, moved.room) == (later, "pa-b", "Room 2")
 
 
 def test_reschedule_into_the_past_or_of_a_cancelled_appointment_is_refused():
-    now = TEN.start
+    now = TEN.start - timedelta(minutes=30)
     with pytest.raises(OutsideBookingWindow, match="too soon"):
-        appointment().reschedule(at_minutes(0), "pa-a", now)
+        appointment().reschedule(at_minutes(-60), "pa-a", now, by_role=Role.COORDINATOR)
     cancelled = appointment().cancel(Role.COORDINATOR, "moved away", now)
     with pytest.raises(InvalidTransition):
-        cancelled.reschedule(at_minutes(300), "pa-a", now)
+        cancelled.reschedule(at_minutes(300), "pa-a", now, by_role=Role.COORDINATOR)
 
 
 def test_attendance_is_only_recorded_once_the_appointment_has_started():
@@ -162,9 +164,13 @@ def test_cancelling_frees_the_time_for_someone_else():
 def test_rescheduling_into_a_clash_is_refused_and_leaves_the_original():
     diary = Diary([appointment(), appointment("appt-2", student_id="s2", interval=at_minutes(120))])
     with pytest.raises(SlotTaken):
-        diary.reschedule("appt-1", at_minutes(130), "pa-a", TEN.start - timedelta(days=1))
+        diary.reschedule(
+            "appt-1", at_minutes(130), "pa-a", TEN.start - timedelta(days=1), by_role=Role.STUDENT
+        )
     assert diary.get("appt-1") == appointment()
-    moved = diary.reschedule("appt-1", at_minutes(200), "pa-a", TEN.start - timedelta(days=1))
+    moved = diary.reschedule(
+        "appt-1", at_minutes(200), "pa-a", TEN.start - timedelta(days=1), by_role=Role.STUDENT
+    )
     assert diary.get("appt-1") == moved
 
 
@@ -201,3 +207,17 @@ def test_errors_carry_a_plain_message_without_ids():
     assert refused.value.message == str(refused.value)
     assert "student-1" not in refused.value.message
     assert refused.value.code == "student_already_booked"
+
+
+def test_a_student_cannot_move_an_appointment_after_the_cancellation_cut_off():
+    late = TEN.start - timedelta(hours=2)
+    with pytest.raises(CancellationTooLate):
+        appointment().reschedule(at_minutes(24 * 60), "pa-a", late, by_role=Role.STUDENT)
+    moved = appointment().reschedule(at_minutes(24 * 60), "pa-a", late, by_role=Role.COORDINATOR)
+    assert moved.revision == 2
+
+
+def test_nobody_moves_an_appointment_that_has_started():
+    started = TEN.start + timedelta(minutes=10)
+    with pytest.raises(InvalidTransition, match="already started"):
+        appointment().reschedule(at_minutes(7 * 24 * 60), "pa-a", started, by_role=Role.ADMIN)

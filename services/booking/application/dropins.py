@@ -110,13 +110,21 @@ async def get_session(uow: UnitOfWork, session_id: str) -> DropInSession:
 
 
 async def _queue(uow: UnitOfWork, session: DropInSession) -> tuple[DropInQueue, dict[str, Any]]:
-    rows = (
-        await uow.session.execute(
-            sa.select(dropin_queue)
-            .where(dropin_queue.c.session_id == session.id)
-            .order_by(dropin_queue.c.position)
-        )
-    ).all()
+    """The session's queue, locked for this transaction on PostgreSQL.
+
+    Two advisers pressing "next" at once must not call the same student: the second waits
+    for the first to commit and then reads the queue as it left it. (SQLite serialises every
+    write transaction anyway.)
+    """
+    query = (
+        sa.select(dropin_queue)
+        .where(dropin_queue.c.session_id == session.id)
+        .order_by(dropin_queue.c.position)
+    )
+    bind = uow.session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = (await uow.session.execute(query)).all()
     entries = [
         QueueEntry(
             student_id=r.student_id,

@@ -104,3 +104,35 @@ async def test_the_queue_gives_places_calls_the_next_and_skips_a_no_show(
             )
         [turn] = [json.loads(b)["data"] for b in bodies]
         assert (turn["student_id"], turn["session_id"]) == (student_id(0), "live")
+
+
+async def test_two_advisers_pressing_next_together_call_different_students(
+    database_url: str, broker: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from tests.integration.booking.world import PA_2
+
+    async with world(database_url, broker, tmp_path, terms=LUNCHTIME_DROPINS) as w:
+        now = datetime.now(UTC)
+        async with w.db.session() as s:
+            await s.execute(
+                dropin_sessions.insert().values(
+                    id="busy",
+                    school_id=SCHOOL_A,
+                    adviser_id=PA_1,
+                    starts_at=now - timedelta(minutes=5),
+                    ends_at=now + timedelta(minutes=55),
+                    location="Careers room",
+                    slot_minutes=15,
+                )
+            )
+        for n in range(4):
+            joined = await w.client.post("/api/v1/dropins/busy/queue", headers=w.student(n))
+            assert joined.status == 201
+        first, second = await asyncio.gather(
+            w.client.post("/api/v1/dropins/busy/queue/next", headers=w.adviser(PA_1)),
+            w.client.post("/api/v1/dropins/busy/queue/next", headers=w.adviser(PA_2)),
+        )
+        called = {(await first.json())["student_id"], (await second.json())["student_id"]}
+        assert called == {student_id(0), student_id(1)}

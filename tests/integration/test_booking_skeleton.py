@@ -178,3 +178,36 @@ async def test_signing_out_ends_the_session_for_that_token(broker: str, tmp_path
         after = await client.get("/api/v1/me", headers=bearer(token))
         assert after.status == 401
         assert (await after.json())["detail"] == "this session has ended; sign in again"
+
+
+async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_path: Path) -> None:
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=broker,
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        db = Database(settings.database_url)
+        try:
+            await seed(db, students_total=50, advisers_total=2)
+        finally:
+            await db.dispose()
+        email = "student@demo.signpost.example"
+        for _ in range(5):
+            wrong = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": "guess"}
+            )
+            assert wrong.status == 401
+        locked = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+        )
+        assert locked.status == 429
+        problem = await locked.json()
+        assert problem["detail"].startswith("Too many wrong passwords: try again in")
+        assert 0 < problem["retry_after_seconds"] <= 15 * 60
+        other = await client.post(
+            "/api/v1/auth/login",
+            json={"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},
+        )
+        assert other.status == 200, "another account from the same address still signs in"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import accounts, sessions
+from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenIssuer
@@ -22,6 +23,14 @@ _DUMMY_HASH_PASSWORD = uuid.uuid4().hex
 
 
 SESSION_CHECK_SECONDS = 5.0
+
+
+class TooManyAttempts(Exception):
+    """Too many wrong passwords for this account or from this address: wait first."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__("too many sign-in attempts")
+        self.retry_after = retry_after
 
 
 class InvalidCredentials(Exception):
@@ -52,22 +61,34 @@ class Identity:
         self._session_ttl = session_ttl
         self._dummy_hash = hasher.hash(_DUMMY_HASH_PASSWORD)
         self._active_sessions: dict[str, float] = {}
+        # Per account: a handful of tries. Per address: many more, because a whole school's
+        # pupils usually reach us from one address and must not lock each other out.
+        self._account_throttle = SignInThrottle(max_failures=5)
+        self._address_throttle = SignInThrottle(max_failures=100)
 
-    async def sign_in(self, email: str, password: str) -> SignedIn:
+    async def sign_in(self, email: str, password: str, *, client: str | None = None) -> SignedIn:
+        """Check the password and open a session; `client` is the caller's network address."""
+        email = email.strip().lower()
+        now = datetime.now(UTC)
+        waits = [
+            wait
+            for throttle, key in self._throttles(email, client)
+            if (wait := throttle.retry_after([key], now)) is not None
+        ]
+        if waits:
+            raise TooManyAttempts(max(waits))
         async with self._db.read_session() as s:
-            row = (
-                await s.execute(
-                    sa.select(accounts).where(accounts.c.email == email.strip().lower())
-                )
-            ).first()
+            row = (await s.execute(sa.select(accounts).where(accounts.c.email == email))).first()
         if row is None or not row.active or row.password_hash is None:
             await asyncio.to_thread(self._hasher.verify, self._dummy_hash, password)
+            self._failed(email, client, now)
             raise InvalidCredentials
         # Argon2 takes a good tenth of a second by design: off the event loop, so that a
         # class signing in at once does not stall everyone's bookings.
         if not await asyncio.to_thread(self._hasher.verify, row.password_hash, password):
+            self._failed(email, client, now)
             raise InvalidCredentials
-        now = datetime.now(UTC)
+        self._account_throttle.succeeded(email)
         session_id = str(uuid.uuid4())
         async with self._db.session() as s:
             await s.execute(
@@ -94,6 +115,16 @@ class Identity:
             now=now,
         )
         return SignedIn(token, int(self._issuer.ttl.total_seconds()), row.id, role, session_id)
+
+    def _throttles(self, email: str, client: str | None) -> list[tuple[SignInThrottle, str]]:
+        pairs = [(self._account_throttle, email)]
+        if client:
+            pairs.append((self._address_throttle, client))
+        return pairs
+
+    def _failed(self, email: str, client: str | None, now: datetime) -> None:
+        for throttle, key in self._throttles(email, client):
+            throttle.failed([key], now)
 
     async def sign_out(self, session_id: str) -> None:
         self._active_sessions.pop(session_id, None)

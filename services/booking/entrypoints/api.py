@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.booking.application.identity import InvalidCredentials
+from services.booking.application.identity import InvalidCredentials, TooManyAttempts
 from services.booking.entrypoints.appointments_api import AppointmentResponse, my_appointments
 from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
@@ -46,7 +46,16 @@ async def login(request: web.Request) -> web.Response:
     body = await read_model(request, LoginRequest)
     ctx = booking(request)
     try:
-        signed = await ctx.identity.sign_in(body.email, body.password)
+        signed = await ctx.identity.sign_in(body.email, body.password, client=request.remote)
+    except TooManyAttempts as exc:
+        minutes = max(1, round(exc.retry_after.total_seconds() / 60))
+        raise Problem(
+            429,
+            "Too many attempts",
+            f"Too many wrong passwords: try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            type_="too-many-attempts",
+            retry_after_seconds=int(exc.retry_after.total_seconds()),
+        ) from exc
     except InvalidCredentials as exc:
         raise Problem(
             401, "Unauthorized", "The email or password is wrong.", type_="invalid-credentials"

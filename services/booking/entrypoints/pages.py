@@ -22,7 +22,7 @@ from services.booking.application.appointments import (
     get_appointment,
 )
 from services.booking.application.availability import find_slots, load_school, load_student
-from services.booking.application.identity import InvalidCredentials
+from services.booking.application.identity import InvalidCredentials, TooManyAttempts
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -78,7 +78,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         error = "Enter your email address and password."
     else:
         try:
-            signed = await ctx.identity.sign_in(email, password)
+            signed = await ctx.identity.sign_in(email, password, client=request.remote)
+        except TooManyAttempts:
+            error = "Too many wrong passwords. Wait 15 minutes, then try again."
         except InvalidCredentials:
             error = "The email address or password is wrong."
         else:

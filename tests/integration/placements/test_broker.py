@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.placements.adapters.orm import students
+from services.placements.adapters.orm import schools, students
 from services.placements.application.employers import import_employers, read_employers_file
 from services.placements.bootstrap import create_app
 from services.placements.settings import PlacementsSettings
@@ -83,11 +83,15 @@ async def test_directory_events_fill_the_read_model_and_allocations_reach_the_to
                 await (await publisher.publish("directory.events", key, envelope.to_bytes()))
 
             async def arrived() -> bool:
+                # Different keys, different partitions: wait for both, in either order.
                 async with db.read_session() as s:
-                    found = await s.scalar(
+                    student = await s.scalar(
                         sa.select(students.c.id).where(students.c.id == student_id)
                     )
-                return found is not None
+                    school = await s.scalar(
+                        sa.select(schools.c.id).where(schools.c.id == school_id)
+                    )
+                return student is not None and school is not None
 
             await eventually(arrived, timeout=30)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import dropin_queue, dropin_sessions, students
 from services.booking.application.agreements import load_agreement
@@ -98,33 +99,32 @@ async def sessions_on(uow: UnitOfWork, school_id: str, day: date) -> list[DropIn
     return sorted(found, key=lambda s: (s.starts_at, s.adviser_id))
 
 
-async def get_session(uow: UnitOfWork, session_id: str) -> DropInSession:
+async def get_session(db: AsyncSession, session_id: str) -> DropInSession:
     row = (
-        await uow.session.execute(
-            sa.select(dropin_sessions).where(dropin_sessions.c.id == session_id)
-        )
+        await db.execute(sa.select(dropin_sessions).where(dropin_sessions.c.id == session_id))
     ).first()
     if row is None:
         raise UnknownDropIn()
     return DropInSession(**row._mapping)
 
 
-async def _queue(uow: UnitOfWork, session: DropInSession) -> tuple[DropInQueue, dict[str, Any]]:
-    """The session's queue, locked for this transaction on PostgreSQL.
+async def _queue(
+    db: AsyncSession, session: DropInSession, *, lock: bool = True
+) -> tuple[DropInQueue, dict[str, Any]]:
+    """The session's queue; when about to change it, locked for this transaction on PostgreSQL.
 
     Two advisers pressing "next" at once must not call the same student: the second waits
     for the first to commit and then reads the queue as it left it. (SQLite serialises every
-    write transaction anyway.)
+    write transaction anyway.) Students polling their place read without a lock.
     """
     query = (
         sa.select(dropin_queue)
         .where(dropin_queue.c.session_id == session.id)
         .order_by(dropin_queue.c.position)
     )
-    bind = uow.session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
+    if lock and db.bind is not None and db.bind.dialect.name == "postgresql":
         query = query.with_for_update()
-    rows = (await uow.session.execute(query)).all()
+    rows = (await db.execute(query)).all()
     entries = [
         QueueEntry(
             student_id=r.student_id,
@@ -153,7 +153,7 @@ def _place(queue: DropInQueue, session: DropInSession, entry: QueueEntry) -> Que
 async def join_queue(
     uow: UnitOfWork, session_id: str, student_id: str, now: datetime
 ) -> QueuePlace:
-    session = await get_session(uow, session_id)
+    session = await get_session(uow.session, session_id)
     school_of = await uow.session.scalar(
         sa.select(students.c.school_id).where(students.c.id == student_id)
     )
@@ -161,7 +161,7 @@ async def join_queue(
         raise UnknownDropIn()
     if not session.starts_at - OPENS_BEFORE <= now < session.ends_at:
         raise DropInNotOpen()
-    queue, _ = await _queue(uow, session)
+    queue, _ = await _queue(uow.session, session)
     entry = queue.join(student_id, now)
     await uow.session.execute(
         dropin_queue.insert().values(
@@ -180,18 +180,18 @@ async def join_queue(
     return _place(queue, session, entry)
 
 
-async def queue_place(uow: UnitOfWork, session_id: str, student_id: str) -> QueuePlace:
-    session = await get_session(uow, session_id)
-    queue, open_rows = await _queue(uow, session)
+async def queue_place(db: AsyncSession, session_id: str, student_id: str) -> QueuePlace:
+    session = await get_session(db, session_id)
+    queue, open_rows = await _queue(db, session, lock=False)
     if student_id not in open_rows:
         raise NotInQueue(student_id)
     entry = next(e for e in queue.entries if e.student_id == student_id and e.is_open)
     return _place(queue, session, entry)
 
 
-async def queue_view(uow: UnitOfWork, session_id: str) -> tuple[DropInSession, DropInQueue]:
-    session = await get_session(uow, session_id)
-    queue, _ = await _queue(uow, session)
+async def queue_view(db: AsyncSession, session_id: str) -> tuple[DropInSession, DropInQueue]:
+    session = await get_session(db, session_id)
+    queue, _ = await _queue(db, session, lock=False)
     return session, queue
 
 
@@ -199,8 +199,8 @@ async def call_next(
     uow: UnitOfWork, session_id: str, adviser_id: str, now: datetime
 ) -> QueueEntry | None:
     """The adviser is ready: the first waiting student is told it is their turn."""
-    session = await get_session(uow, session_id)
-    queue, open_rows = await _queue(uow, session)
+    session = await get_session(uow.session, session_id)
+    queue, open_rows = await _queue(uow.session, session)
     called = queue.call_next(adviser_id, now)
     if called is None:
         return None
@@ -222,8 +222,8 @@ async def finish(
     uow: UnitOfWork, session_id: str, student_id: str, *, seen: bool, now: datetime
 ) -> QueueEntry:
     """Complete a student who was seen, or skip one who did not come when called."""
-    session = await get_session(uow, session_id)
-    queue, open_rows = await _queue(uow, session)
+    session = await get_session(uow.session, session_id)
+    queue, open_rows = await _queue(uow.session, session)
     entry = queue.complete(student_id, now) if seen else queue.skip(student_id, now)
     row = open_rows[student_id]
     await _store(uow, row.id, entry)

@@ -268,8 +268,8 @@ async def _session_for(
     ctx: BookingContext, principal: Principal, session_id: str
 ) -> dropins.DropInSession:
     try:
-        async with ctx.unit_of_work() as uow:
-            session = await dropins.get_session(uow, session_id)
+        async with ctx.db.read_session() as s:
+            session = await dropins.get_session(s, session_id)
     except BookingError as exc:
         raise problem_for(exc) from exc
     if not can_see_school(principal, session.school_id):
@@ -310,11 +310,11 @@ async def read_queue(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     try:
-        async with ctx.unit_of_work() as uow:
+        async with ctx.db.read_session() as s:
             if principal.role is Role.STUDENT:
-                place = await dropins.queue_place(uow, session.id, principal.user_id)
+                place = await dropins.queue_place(s, session.id, principal.user_id)
                 return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
-            _, queue = await dropins.queue_view(uow, session.id)
+            _, queue = await dropins.queue_view(s, session.id)
     except BookingError as exc:
         raise problem_for(exc) from exc
     waiting = [

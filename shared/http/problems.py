@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -24,9 +25,11 @@ class Problem(Exception):
         detail: str | None = None,
         *,
         type_: str | None = None,
+        headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail or title)
+        self.headers = dict(headers or {})
         self.status = status
         self.title = title
         self.detail = detail
@@ -54,6 +57,7 @@ def problem_response(problem: Problem, *, instance: str | None = None) -> web.Re
         status=problem.status,
         text=json.dumps(problem.to_dict(instance), default=str),
         content_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers,
     )
 
 

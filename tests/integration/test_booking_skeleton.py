@@ -206,6 +206,7 @@ async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_p
         problem = await locked.json()
         assert problem["detail"].startswith("Too many wrong passwords: try again in")
         assert 0 < problem["retry_after_seconds"] <= 15 * 60
+        assert int(locked.headers["Retry-After"]) == problem["retry_after_seconds"] + 1
         other = await client.post(
             "/api/v1/auth/login",
             json={"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},

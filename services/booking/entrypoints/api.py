@@ -54,6 +54,7 @@ async def login(request: web.Request) -> web.Response:
             "Too many attempts",
             f"Too many wrong passwords: try again in {minutes} minute{'s' if minutes > 1 else ''}.",
             type_="too-many-attempts",
+            headers={"Retry-After": str(int(exc.retry_after.total_seconds()) + 1)},
             retry_after_seconds=int(exc.retry_after.total_seconds()),
         ) from exc
     except InvalidCredentials as exc:

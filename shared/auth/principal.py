@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -31,6 +32,7 @@ class Principal:
     school_ids: frozenset[str] = field(default_factory=frozenset)
     ebp_id: str | None = None
     session_id: str | None = None
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -87,4 +87,5 @@ class TokenVerifier:
             school_ids=frozenset(str(s) for s in claims.get("schools", [])),
             ebp_id=claims.get("ebp"),
             session_id=claims.get("sid"),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )

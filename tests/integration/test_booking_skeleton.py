@@ -212,3 +212,57 @@ async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_p
             json={"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},
         )
         assert other.status == 200, "another account from the same address still signs in"
+
+
+async def test_a_page_session_in_use_gets_a_fresh_cookie_past_half_its_life(
+    broker: str, tmp_path: Path
+) -> None:
+    import jwt as pyjwt
+
+    from shared.auth.keys import ensure_dev_keypair
+    from shared.auth.principal import Role
+    from shared.auth.tokens import TokenIssuer
+
+    settings = settings_for(
+        BookingSettings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        broker=broker,
+        data_dir=tmp_path,
+    )
+    async with app_client(create_app, settings) as client:
+        db = Database(settings.database_url)
+        try:
+            await seed(db, students_total=50, advisers_total=2)
+        finally:
+            await db.dispose()
+        login = await client.post(
+            "/api/v1/auth/login",
+            json={"email": "student@demo.signpost.example", "password": DEMO_PASSWORD},
+        )
+        claims = pyjwt.decode(
+            (await login.json())["access_token"], options={"verify_signature": False}
+        )
+        issuer = TokenIssuer(
+            ensure_dev_keypair(tmp_path / "keys").private_pem,
+            issuer="signpost-booking",
+            ttl=timedelta(minutes=15),
+        )
+        ageing = issuer.issue(
+            user_id=claims["sub"],
+            role=Role.STUDENT,
+            school_ids=claims["schools"],
+            session_id=claims["sid"],
+            now=datetime.now(UTC) - timedelta(minutes=10),
+        )
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies({"signpost_session": ageing})
+
+        page = await client.get("/my", allow_redirects=False)
+        assert page.status == 200
+        fresh = page.cookies["signpost_session"].value
+        assert fresh != ageing
+        assert pyjwt.decode(fresh, options={"verify_signature": False})["exp"] > claims["exp"] - 5
+
+        young = await client.get("/my", allow_redirects=False)
+        assert young.status == 200
+        assert "signpost_session" not in young.cookies, "a young token is left alone"

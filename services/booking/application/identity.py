@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from services.booking.adapters.orm import accounts, sessions
 from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
-from shared.auth.principal import Role
+from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenIssuer
 from shared.db import Database
 
@@ -125,6 +125,17 @@ class Identity:
     def _failed(self, email: str, client: str | None, now: datetime) -> None:
         for throttle, key in self._throttles(email, client):
             throttle.failed([key], now)
+
+    def reissue(self, principal: Principal) -> tuple[str, int]:
+        """A fresh token for a session still in use (the caller checked it is active)."""
+        token = self._issuer.issue(
+            user_id=principal.user_id,
+            role=principal.role,
+            school_ids=principal.school_ids,
+            ebp_id=principal.ebp_id,
+            session_id=principal.session_id,
+        )
+        return token, int(self._issuer.ttl.total_seconds())
 
     async def sign_out(self, session_id: str) -> None:
         self._active_sessions.pop(session_id, None)

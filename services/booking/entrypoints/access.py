@@ -8,6 +8,7 @@ but not take answer 403.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +26,8 @@ from services.booking.domain import errors
 from services.booking.domain.model import Role as DomainRole
 from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
-from shared.auth.web import current_principal
-from shared.http.middleware import PRINCIPAL, TOKEN_ERROR, Handler
+from shared.auth.web import current_principal, set_session_cookie
+from shared.http.middleware import PRINCIPAL, SESSION_COOKIE, TOKEN_ERROR, Handler
 from shared.http.problems import Problem, forbidden, not_found
 
 STAFF_WHO_BOOK = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
@@ -120,7 +121,8 @@ def sees_sensitive(principal: Principal) -> bool:
 
 
 def session_guard() -> Middleware:
-    """Treat a token whose session was signed out (or has ended) as no sign-in at all.
+    """Treat a token whose session was signed out (or has ended) as no sign-in at all, and
+    keep a page session that is still in use signed in past one token's short life.
 
     Only booking holds the sessions table; the other services rely on the token's short life.
     """
@@ -135,6 +137,31 @@ def session_guard() -> Middleware:
         ):
             del request[PRINCIPAL]
             request[TOKEN_ERROR] = "this session has ended; sign in again"
-        return await handler(request)
+            return await handler(request)
+        if principal is None or not _needs_fresh_cookie(request, principal):
+            return await handler(request)
+        token, max_age = booking(request).identity.reissue(principal)
+        secure = booking(request).settings.cookie_secure
+        try:
+            response = await handler(request)
+        except web.HTTPException as raised:  # redirects after a form post are raised
+            set_session_cookie(raised, token, max_age=max_age, secure=secure)
+            raise
+        set_session_cookie(response, token, max_age=max_age, secure=secure)
+        return response
 
     return guard
+
+
+def _needs_fresh_cookie(request: web.Request, principal: Principal) -> bool:
+    """A page session slides: past half its life, a cookie's token is replaced.
+
+    Only cookies (pages) slide; a bearer token's holder asks for a new one by signing in.
+    """
+    if principal.expires_at is None or principal.session_id is None:
+        return False
+    if "Authorization" in request.headers or SESSION_COOKIE not in request.cookies:
+        return False
+    remaining = principal.expires_at - datetime.now(UTC)
+    lifetime = timedelta(seconds=booking(request).settings.token_ttl_seconds)
+    return remaining < lifetime / 2

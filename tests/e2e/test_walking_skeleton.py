@@ -2,57 +2,64 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from services.booking.demo import DEMO_PASSWORD, demo_id
 from shared.devbroker import free_port
+from tests.conftest import eventually
 
 SERVICES = ("booking", "placements", "notifications")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+class Http:
+    """A small JSON client for the running services."""
 
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    async def call(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        token: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self._session.request(
+            method,
+            url,
+            json=body,
+            headers=headers,
+            params=params,
+            timeout=aiohttp.ClientTimeout(total=5),
+        ) as response:
+            return response.status, await response.json(content_type=None)
+
+    async def answers(self, url: str) -> Any:
+        """The JSON body when `url` answers 200, otherwise None (not up yet)."""
         try:
-            result = check()
-        except OSError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not within {timeout}s")
+            status, body = await self.call("GET", url)
+        except aiohttp.ClientError:
+            return None
+        return body if status == 200 else None
 
 
-@pytest.fixture(scope="module")
-def system(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    data_dir = tmp_path_factory.mktemp("system")
+def start_system(
+    broker: str, data_dir: Path
+) -> tuple[dict[str, str], list[subprocess.Popen[bytes]]]:
+    """Seed the demo county, then start each service as its own process on a free port."""
     env = {
         **os.environ,
         "SIGNPOST_ENV": "development",
@@ -86,55 +93,76 @@ def system(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
                     stderr=subprocess.STDOUT,
                 )
             )
+    return urls, processes
+
+
+def stop_system(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        assert process.wait(timeout=20) == 0, "a service did not shut down cleanly"
+
+
+@pytest.fixture(scope="module")
+async def system(
+    broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Http, dict[str, str]]]:
+    urls, processes = start_system(broker, tmp_path_factory.mktemp("system"))
     try:
-        for name, url in urls.items():
-            wait_for(lambda url=url: call("GET", f"{url}/healthz")[0] == 200, 60, f"{name} healthy")
-        yield urls
+        async with aiohttp.ClientSession() as session:
+            http = Http(session)
+            for url in urls.values():
+                await eventually(lambda url=url: http.answers(f"{url}/healthz"), timeout=60)
+            yield http, urls
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            assert process.wait(timeout=20) == 0, "a service did not shut down cleanly"
+        stop_system(processes)
 
 
-def test_every_service_is_ready_with_database_and_broker(system: dict[str, str]) -> None:
-    for url in system.values():
-        _, body = wait_for(
-            lambda url=url: (r := call("GET", f"{url}/readyz"))[0] == 200 and r, 30, "ready"
-        )
+async def test_every_service_is_ready_with_database_and_broker(
+    system: tuple[Http, dict[str, str]],
+) -> None:
+    http, urls = system
+    for url in urls.values():
+        body = await eventually(lambda url=url: http.answers(f"{url}/readyz"), timeout=30)
         assert body == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
-def test_an_appointment_booked_through_booking_appears_as_reminders(
-    system: dict[str, str],
+async def test_an_appointment_booked_through_booking_appears_as_reminders(
+    system: tuple[Http, dict[str, str]],
 ) -> None:
-    status, login = call(
+    http, urls = system
+    status, login = await http.call(
         "POST",
-        f"{system['booking']}/api/v1/auth/login",
+        f"{urls['booking']}/api/v1/auth/login",
         {"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},
     )
     assert status == 200
     token = login["access_token"]
     school_id = demo_id("school", 0)
     now = datetime.now(UTC)
-    query = urllib.parse.urlencode(
-        {
-            "school_id": school_id,
-            "from": now.isoformat(),
-            "to": (now + timedelta(days=28)).isoformat(),
-        }
+    window = {
+        "school_id": school_id,
+        "from": now.isoformat(),
+        "to": (now + timedelta(days=28)).isoformat(),
+    }
+    status, listed = await http.call(
+        "GET", f"{urls['booking']}/api/v1/slots", token=token, params=window
     )
-    status, listed = call("GET", f"{system['booking']}/api/v1/slots?{query}", token=token)
     assert status == 200 and listed["slots"], listed
     body = {
         "slot": {"school_id": school_id, "starts_at": listed["slots"][0]["starts_at"]},
         "student_id": demo_id("student", 40),
     }
-    status, created = call("POST", f"{system['booking']}/api/v1/appointments", body, token)
+    status, created = await http.call("POST", f"{urls['booking']}/api/v1/appointments", body, token)
     assert status == 201, created
-    url = f"{system['notifications']}/api/v1/reminders?appointment_id={created['id']}"
+    url = f"{urls['notifications']}/api/v1/reminders?appointment_id={created['id']}"
     booked_at = time.monotonic()
-    items = wait_for(lambda: call("GET", url, token=token)[1]["items"], 5, "reminders")
+
+    async def reminders() -> list[Any]:
+        items: list[Any] = (await http.call("GET", url, token=token))[1]["items"]
+        return items
+
+    items = await eventually(reminders, timeout=5)
     assert time.monotonic() - booked_at < 5
     assert {item["kind"] for item in items} == {"day_before", "same_day"}
     assert all(item["status"] == "scheduled" for item in items)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from services.booking.adapters.orm import students
 from services.booking.bootstrap import create_app
@@ -15,6 +19,23 @@ from shared.db import Database
 from shared.events import decode
 from shared.messaging.tables import outbox
 from tests.support import app_client, bearer, settings_for
+
+
+@asynccontextmanager
+async def booking_service(
+    tmp_path: Path, broker: str, *, demo: bool = False
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """Booking on a fresh SQLite file, optionally holding the demo county's logins."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/b.db"
+    settings = settings_for(BookingSettings, database_url=url, broker=broker, data_dir=tmp_path)
+    async with app_client(create_app, settings) as client:
+        if demo:
+            db = Database(url)
+            try:
+                await seed(db, students_total=50, advisers_total=2)
+            finally:
+                await db.dispose()
+        yield client
 
 
 async def test_login_book_and_the_event_waits_in_the_outbox(
@@ -79,13 +100,7 @@ async def test_login_book_and_the_event_waits_in_the_outbox(
 
 
 async def test_bad_json_gets_a_problem_naming_the_fault(broker: str, tmp_path: Path) -> None:
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=broker,
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
+    async with booking_service(tmp_path, broker) as client:
         response = await client.post(
             "/api/v1/auth/login",
             data=b'{"email": "a@b.c",',
@@ -119,13 +134,7 @@ async def test_bad_json_gets_a_problem_naming_the_fault(broker: str, tmp_path: P
 async def test_operational_routes_report_health_readiness_metrics_and_openapi(
     broker: str, tmp_path: Path
 ) -> None:
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=broker,
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
+    async with booking_service(tmp_path, broker) as client:
         assert (await client.get("/healthz")).status == 200
         ready = await client.get("/readyz")
         assert ready.status == 200
@@ -143,31 +152,14 @@ async def test_operational_routes_report_health_readiness_metrics_and_openapi(
 async def test_readiness_reports_an_unreachable_broker(tmp_path: Path) -> None:
     from shared.devbroker import free_port
 
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=f"127.0.0.1:{free_port()}",
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
+    async with booking_service(tmp_path, f"127.0.0.1:{free_port()}") as client:
         ready = await client.get("/readyz")
         assert ready.status == 503
         assert (await ready.json())["broker"] == "unreachable"
 
 
 async def test_signing_out_ends_the_session_for_that_token(broker: str, tmp_path: Path) -> None:
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=broker,
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
-        db = Database(settings.database_url)
-        try:
-            await seed(db, students_total=50, advisers_total=2)
-        finally:
-            await db.dispose()
+    async with booking_service(tmp_path, broker, demo=True) as client:
         login = await client.post(
             "/api/v1/auth/login",
             json={"email": "student@demo.signpost.example", "password": DEMO_PASSWORD},
@@ -181,18 +173,7 @@ async def test_signing_out_ends_the_session_for_that_token(broker: str, tmp_path
 
 
 async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_path: Path) -> None:
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=broker,
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
-        db = Database(settings.database_url)
-        try:
-            await seed(db, students_total=50, advisers_total=2)
-        finally:
-            await db.dispose()
+    async with booking_service(tmp_path, broker, demo=True) as client:
         email = "student@demo.signpost.example"
         for _ in range(5):
             wrong = await client.post(
@@ -223,18 +204,7 @@ async def test_a_page_session_in_use_gets_a_fresh_cookie_past_half_its_life(
     from shared.auth.principal import Role
     from shared.auth.tokens import TokenIssuer
 
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
-        broker=broker,
-        data_dir=tmp_path,
-    )
-    async with app_client(create_app, settings) as client:
-        db = Database(settings.database_url)
-        try:
-            await seed(db, students_total=50, advisers_total=2)
-        finally:
-            await db.dispose()
+    async with booking_service(tmp_path, broker, demo=True) as client:
         login = await client.post(
             "/api/v1/auth/login",
             json={"email": "student@demo.signpost.example", "password": DEMO_PASSWORD},

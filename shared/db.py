@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -51,6 +52,30 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# SQLSTATEs for "this transaction lost a race with another; run it again from the start".
+SERIALIZATION_FAILURE = "40001"
+DEADLOCK_DETECTED = "40P01"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the connection to the database rather than of the work being done."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
+
+
+def lost_to_concurrent_transaction(exc: BaseException) -> bool:
+    """True when PostgreSQL aborted the transaction because of another one (a deadlock, or a
+    serialization failure) and running it again from the start is the remedy.
+
+    Concurrent inserts that clash on an exclusion constraint can wait on each other; the
+    server then aborts one of them as a deadlock.
+    """
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -80,18 +105,25 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
+    """An engine for `url`; on PostgreSQL a pool of `pool_size` connections and as many more
+    at a peak.
+
+    No ping on checkout: with asyncpg it is a transaction of its own (three round trips) in
+    front of every unit of work. A connection the server dropped fails the one statement
+    that meets it, SQLAlchemy then discards every connection opened before the failure, and
+    callers treat the failure as transient (`is_transient`): the HTTP layer answers 503 with
+    Retry-After, consumers and the outbox relay try again.
+    """
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, echo=echo
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, echo=echo)
 
 
 class Database:
     """One engine and its session factories; opened once per process by the composition root."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = is_sqlite(url)

@@ -9,13 +9,14 @@ domain's check, and SQLite's `BEGIN IMMEDIATE` makes the check and the insert on
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import advisers, appointments
@@ -66,6 +67,7 @@ from services.booking.domain.model import (
     Student,
     as_utc,
 )
+from shared.db import lost_to_concurrent_transaction
 from shared.events.booking import (
     AppointmentAttendanceRecorded,
     AppointmentCancelled,
@@ -75,7 +77,10 @@ from shared.events.booking import (
 )
 from shared.uow import UnitOfWork
 
-ATTEMPTS = 3
+# Each lost race means another booking committed (or the database broke a deadlock), and the
+# next attempt re-reads, so attempts run out only under a storm on one slot; the cap keeps a
+# pathological case from looping.
+ATTEMPTS = 10
 
 
 class SlotUnavailable(BookingError):
@@ -175,8 +180,9 @@ async def get_appointment(
 async def book_slot(new_uow: Callable[[], UnitOfWork], cmd: BookSlot, now: datetime) -> Appointment:
     """Book `cmd`'s slot, retrying when a concurrent booking took the adviser first.
 
-    A retry re-reads everything, so a slot offered by several advisers still goes to a free
-    one; when none is left the refusal is `SlotTaken`.
+    A retry re-reads everything, so a slot offered by several advisers (or a group session
+    with seats left) still goes to a free place; when none is left, the domain's own check
+    refuses it. A deadlock between two clashing inserts is a lost race like any other.
     """
     for attempt in range(ATTEMPTS):
         async with new_uow() as uow:
@@ -186,6 +192,11 @@ async def book_slot(new_uow: Callable[[], UnitOfWork], cmd: BookSlot, now: datet
                 refusal = _refusal_from(exc, cmd)
                 if isinstance(refusal, StudentAlreadyBooked) or attempt == ATTEMPTS - 1:
                     raise refusal from exc
+            except DBAPIError as exc:
+                if not lost_to_concurrent_transaction(exc):
+                    raise
+                if attempt == ATTEMPTS - 1:
+                    raise SlotTaken("", cmd.starts_at) from exc
     raise AssertionError("unreachable")
 
 
@@ -346,7 +357,7 @@ def _place_among(rows: list[Any], appointment: Appointment, capacity: int) -> tu
         return appointment.id, 1
     key = _place_key(appointment)
     taken = {row.seat for row in rows if row.place_key == key}
-    return key, min(set(range(1, capacity + 1)) - taken, default=capacity + 1)
+    return key, _free_seat(taken, capacity, appointment.student_id)
 
 
 async def _allocate(
@@ -451,7 +462,7 @@ async def _active_around(s: AsyncSession, appointment: Appointment) -> list[Appo
 
 
 async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tuple[str, int]:
-    """The shared-session key and the lowest free seat; one-to-one sessions key on their id."""
+    """The shared-session key and a free seat; one-to-one sessions key on their id."""
     if capacity == 1:
         return appointment.id, 1
     key = _place_key(appointment)
@@ -463,7 +474,21 @@ async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tu
             )
         )
     )
-    return key, min(set(range(1, capacity + 1)) - taken, default=capacity + 1)
+    return key, _free_seat(taken, capacity, appointment.student_id)
+
+
+def _free_seat(taken: set[int], capacity: int, student_id: str) -> int:
+    """One of the free seats, chosen by the student's id; `capacity + 1` (which the seat
+    check refuses) when the session is full.
+
+    Seat numbers only make the unique index count heads. Students joining at the same moment
+    would all take the lowest free number and all but one would lose the race; spreading
+    them over the free numbers lets most of them in at the first attempt.
+    """
+    free = sorted(set(range(1, capacity + 1)) - taken)
+    if not free:
+        return capacity + 1
+    return free[zlib.crc32(student_id.encode()) % len(free)]
 
 
 def _place_key(appointment: Appointment) -> str:

@@ -6,10 +6,13 @@ a targeted (priority) student keeps the adviser they saw before; otherwise a req
 is honoured where the agreement allows it; otherwise the least-loaded adviser (booked minutes
 over agreed minutes in the period) gets it.
 
-Ties are broken by a hash of the student and adviser ids: the same inputs always give the same
-answer, yet students booking the same time at once are spread over the equally loaded
-advisers instead of all reaching for the first one (which would make all but one of them
-lose the race at the database and retry).
+"Least loaded" is a band, not a single adviser: every adviser whose share of agreed time is
+below what the lightest one's would be after taking this appointment counts as level, so
+loads stay within about one appointment of each other. Within the band a hash of the student
+and adviser ids decides: the same inputs always give the same answer, yet students booking
+the same time at once spread over the level advisers. Picking the single lightest instead
+would send every simultaneous booking to the same adviser, and all but one of them would
+lose the race at the database and start again.
 """
 
 from __future__ import annotations
@@ -119,14 +122,26 @@ def allocate_adviser(
     if request.requests_allowed and requested in eligible:
         return AllocationDecision(requested, AllocationReason.REQUESTED)
     chosen = min(
-        eligible,
-        key=lambda adviser_id: (
-            _ratio(loads, adviser_id),
-            _tie_break(request.student_id, adviser_id),
-            adviser_id,
-        ),
+        _least_loaded(eligible, loads, request.interval.minutes),
+        key=lambda adviser_id: (_tie_break(request.student_id, adviser_id), adviser_id),
     )
     return AllocationDecision(chosen, AllocationReason.LEAST_LOADED)
+
+
+def _least_loaded(
+    eligible: Mapping[str, Candidate], loads: Mapping[str, AdviserLoad], minutes: int
+) -> list[str]:
+    """The advisers within one appointment of the lightest (see the module's docstring).
+
+    With no agreed time anywhere every share is infinite; then they are all equally 'full'.
+    """
+    now = {adviser_id: _ratio(loads, adviser_id) for adviser_id in eligible}
+    lightest_after = min(_ratio(loads, adviser_id, minutes) for adviser_id in eligible)
+    band = [adviser_id for adviser_id, ratio in now.items() if ratio < lightest_after]
+    if band:
+        return band
+    fewest = min(now.values())
+    return [adviser_id for adviser_id, ratio in now.items() if ratio == fewest]
 
 
 def _eligible(request: AllocationRequest, candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -164,6 +179,14 @@ def _tie_break(student_id: str, adviser_id: str) -> bytes:
     return hashlib.blake2b(f"{student_id}|{adviser_id}".encode(), digest_size=8).digest()
 
 
-def _ratio(loads: Mapping[str, AdviserLoad], adviser_id: str) -> float:
+def _ratio(loads: Mapping[str, AdviserLoad], adviser_id: str, extra_minutes: int = 0) -> float:
+    """The adviser's share of agreed time, with `extra_minutes` more booked.
+
+    An adviser without a load entry counts as having nothing booked against ample time.
+    """
     load = loads.get(adviser_id)
-    return 0.0 if load is None else load.ratio
+    if load is None:
+        return 0.0
+    if extra_minutes:
+        load = AdviserLoad(load.booked_minutes + extra_minutes, load.agreed_minutes)
+    return load.ratio

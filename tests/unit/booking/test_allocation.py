@@ -5,6 +5,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.booking.domain.allocation import (
     AdviserLoad,
@@ -87,6 +89,48 @@ def test_students_booking_the_same_time_are_spread_over_equally_loaded_advisers(
         for n in range(30)
     }
     assert chosen == {"pa-a", "pa-b", "pa-c"}
+
+
+def test_loads_within_one_appointment_of_the_lightest_count_as_level():
+    # The 40-minute request would take pa-a to 100 of 600 minutes; pa-b (90) and pa-c (99)
+    # are below that, so all three are level; pa-d (100) is a whole appointment ahead.
+    loads = {
+        "pa-a": AdviserLoad(60, 600),
+        "pa-b": AdviserLoad(90, 600),
+        "pa-c": AdviserLoad(99, 600),
+        "pa-d": AdviserLoad(100, 600),
+    }
+    candidates = [candidate(a) for a in loads]
+    chosen = {
+        allocate_adviser(replace(request(), student_id=f"s{n}"), candidates, [], loads).adviser_id
+        for n in range(60)
+    }
+    assert chosen == {"pa-a", "pa-b", "pa-c"}
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["pa-a", "pa-b", "pa-c", "pa-d", "pa-e"]),
+        st.tuples(st.integers(0, 900), st.integers(0, 900)),
+        min_size=1,
+    ),
+    st.text(min_size=1, max_size=8),
+)
+def test_the_chosen_adviser_is_never_a_whole_appointment_ahead_of_the_lightest(
+    raw: dict[str, tuple[int, int]], student_id: str
+):
+    loads = {a: AdviserLoad(booked, agreed) for a, (booked, agreed) in raw.items()}
+    candidates = [candidate(a) for a in loads]
+    chosen = allocate_adviser(
+        replace(request(), student_id=student_id), candidates, [], loads
+    ).adviser_id
+    minutes = WANTED.minutes
+    lightest_after = min(
+        AdviserLoad(load.booked_minutes + minutes, load.agreed_minutes).ratio
+        for load in loads.values()
+    )
+    ratio = loads[chosen].ratio
+    assert ratio < lightest_after or ratio == min(load.ratio for load in loads.values())
 
 
 def test_adviser_with_no_agreed_time_is_chosen_last():

@@ -74,6 +74,10 @@ class Settings:
     host: str = env("HTTP_HOST", default="127.0.0.1")
     port: int = env("{SERVICE}_HTTP_PORT", "HTTP_PORT", default=None, parse=int)
     database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None, secret=True)
+    # Connections each process keeps open to PostgreSQL (and as many more at a peak). Fewer
+    # than one might think is fastest: the database does best with a few busy connections
+    # per core of its own, and every process (and replica) brings its own pool.
+    database_pool_size: int = env("DATABASE_POOL_SIZE", default=5, parse=int)
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
     kafka_session_timeout_ms: int = env("KAFKA_SESSION_TIMEOUT_MS", default=10000, parse=int)
     kafka_group_prefix: str = env("KAFKA_GROUP_PREFIX", default="")
@@ -144,6 +148,8 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if not 1 <= self.database_pool_size <= 100:
+            raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
         if self.is_production:
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL pointing at PostgreSQL")

@@ -14,6 +14,7 @@ from yarl import URL
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
 from shared.context import correlation_scope, new_id
+from shared.db import is_transient
 from shared.http.problems import Problem, problem_response
 from shared.logging import get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -66,6 +67,15 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
         return response
     except Exception as exc:
+        if is_transient(exc):
+            log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
+            away = Problem(
+                503,
+                "Service unavailable",
+                "The database could not be reached just now; try again shortly.",
+                headers={"Retry-After": "2"},
+            )
+            return problem_response(away, instance=request.path)
         log.exception("http.unhandled_error", path=request.path, error=type(exc).__name__)
         failure = Problem(
             500, "Internal server error", "Something went wrong on our side; try again shortly."

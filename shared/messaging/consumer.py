@@ -21,11 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import correlation_scope
-from shared.db import Database
+from shared.db import Database, is_transient
 from shared.events import Envelope, EventPayload, UndecodableEvent, decode
 from shared.logging import get_logger
 from shared.messaging.kafka import KafkaPublisher
@@ -237,13 +237,6 @@ class EventConsumer:
             partition=record.partition,
             offset=record.offset,
         )
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure of the connection to the database rather than of the event's handling."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.exc import OperationalError
 
 from shared.auth.keys import generate_keypair
 from shared.auth.principal import Role
@@ -24,12 +25,22 @@ async def whoami(request: web.Request) -> web.Response:
     return web.json_response({"user": principal.user_id})
 
 
+async def database_away(request: web.Request) -> web.Response:
+    raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+async def bug(request: web.Request) -> web.Response:
+    raise KeyError("oops")
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
     verifier = TokenVerifier(KEYS.public_pem, issuer="signpost-booking")
     app = web.Application(middlewares=[request_context, problems, authentication(verifier)])
     app.router.add_get("/me", whoami)
     app.router.add_post("/me", whoami)
+    app.router.add_get("/database-away", database_away)
+    app.router.add_get("/bug", bug)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -81,3 +92,17 @@ async def test_request_and_correlation_ids_are_returned(client: TestClient) -> N
     assert response.headers["X-Request-ID"]
     spoofed = await client.get("/me", headers={"X-Correlation-ID": "bad id with spaces"})
     assert spoofed.headers["X-Correlation-ID"] != "bad id with spaces"
+
+
+async def test_an_unreachable_database_is_503_with_retry_after(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/database-away")
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.content_type == "application/problem+json"
+    assert "database" in (await response.json())["detail"]
+
+
+async def test_a_bug_is_500_without_its_details(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/bug")
+    assert response.status == 500
+    assert "oops" not in await response.text()

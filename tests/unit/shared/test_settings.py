@@ -56,7 +56,13 @@ def test_production_does_not_migrate_at_start_unless_asked() -> None:
 
 @pytest.mark.parametrize(
     "name, value",
-    [("HTTP_PORT", "eighty"), ("SIGNPOST_ENV", "staging"), ("MIGRATE_ON_START", "perhaps")],
+    [
+        ("HTTP_PORT", "eighty"),
+        ("SIGNPOST_ENV", "staging"),
+        ("MIGRATE_ON_START", "perhaps"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("DATABASE_POOL_SIZE", "lots"),
+    ],
 )
 def test_malformed_values_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError):

@@ -60,6 +60,7 @@ class OutboxRelay:
         service: str,
         batch_size: int = 200,
         poll_seconds: float = 0.5,
+        linger_seconds: float = 0.02,
         max_backoff_seconds: float = 5.0,
     ) -> None:
         self._db = db
@@ -68,6 +69,7 @@ class OutboxRelay:
         self._service = service
         self._batch_size = batch_size
         self._poll = poll_seconds
+        self._linger = linger_seconds
         self._max_backoff = max_backoff_seconds
         self._wake = asyncio.Event()
         self.failures = 0
@@ -93,6 +95,10 @@ class OutboxRelay:
             if published < self._batch_size:
                 self._wake.clear()
                 await _wait_any(stop, self._wake, self._poll)
+                if self._wake.is_set():
+                    # Let a burst of commits gather into one batch: under load this turns a
+                    # relay transaction and a broker round trip per event into one per burst.
+                    await _wait(stop, self._linger)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were published."""

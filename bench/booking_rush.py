@@ -61,12 +61,12 @@ from shared.csvimport import ParsedRow
 from shared.db import Database
 from shared.devbroker import LocalBroker, free_port
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
+from shared.http.app import new_event_loop
 from shared.migrations import upgrade
 from shared.uow import UnitOfWork
 
 SCHOOL = "bench-school"
 SLOTS_PER_ADVISER_WEEK = 50  # 08:30-15:30 in 40-minute interviews, Monday to Friday
-WARM_UP = 20  # bookings in the week after, before the clock starts (statement caches, pools)
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -76,6 +76,7 @@ class Figures:
     students: int
     clients: int
     workers: int
+    pool_size: int
     advisers: int
     booked: int
     refused: int
@@ -123,7 +124,7 @@ def _dsn(url: str) -> str:
 
 
 async def seed(url: str, n_students: int, n_advisers: int) -> None:
-    """One school, its advisers every weekday all day, and a year group of students."""
+    """One school, its advisers every weekday all day, and `n_students` students."""
     db = Database(url)
     try:
         await upgrade(db, MIGRATIONS)
@@ -162,7 +163,7 @@ async def seed(url: str, n_students: int, n_advisers: int) -> None:
                         "year_group": 11,
                         "priority_flags": [],
                     }
-                    for n in range(n_students + WARM_UP)
+                    for n in range(n_students)
                 ],
             )
         terms = AgreementTerms(
@@ -183,7 +184,7 @@ async def seed(url: str, n_students: int, n_advisers: int) -> None:
 
 
 def start_service(
-    url: str, broker: str, data_dir: Path, port: int, workers: int
+    url: str, broker: str, data_dir: Path, port: int, workers: int, pool_size: int
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -194,6 +195,7 @@ def start_service(
         "SIGNPOST_DATA_DIR": str(data_dir),
         "LOG_LEVEL": "WARNING",
         "BOOKING_WORKERS": str(workers),
+        "DATABASE_POOL_SIZE": str(pool_size),
     }
     log = (data_dir / "booking.log").open("wb")
     return subprocess.Popen(
@@ -225,75 +227,71 @@ async def rush(
     keys = ensure_dev_keypair(data_dir / "keys")
     issuer = TokenIssuer(keys.private_pem, issuer="signpost-booking", ttl=timedelta(minutes=30))
     staff = issuer.issue(user_id="bench-coordinator", role=Role.COORDINATOR, school_ids=[SCHOOL])
-    week = released_week()
-    start = datetime.combine(week, time(0), tzinfo=UTC)
+    week = datetime.combine(released_week(), time(0), tzinfo=UTC)
+    tokens = [
+        issuer.issue(user_id=student_id(n), role=Role.STUDENT, school_ids=[SCHOOL])
+        for n in range(n_students + warm_up_size(n_clients))
+    ]
     connector = aiohttp.TCPConnector(limit=n_clients)
     async with aiohttp.ClientSession(connector=connector) as http:
-        async with http.get(
-            f"{base}/api/v1/slots",
-            params={
-                "school_id": SCHOOL,
-                "from": start.isoformat(),
-                "to": (start + timedelta(days=5)).isoformat(),
-            },
-            headers={"Authorization": f"Bearer {staff}"},
-        ) as response:
-            times = [s["starts_at"] for s in (await response.json())["slots"]]
-        tokens = [
-            issuer.issue(user_id=student_id(n), role=Role.STUDENT, school_ids=[SCHOOL])
-            for n in range(n_students + WARM_UP)
-        ]
-        await warm_up(http, base, staff, tokens[n_students:], start + timedelta(days=7))
-        work: asyncio.Queue[int] = asyncio.Queue()
-        for n in range(n_students):
-            work.put_nowait(n)
-        statuses: Counter[int] = Counter()
-        latencies: list[float] = []
-
-        async def client() -> None:
-            while not work.empty():
-                n = work.get_nowait()
-                body = {"slot": {"school_id": SCHOOL, "starts_at": times[n % len(times)]}}
-                began = clock.perf_counter()
-                try:
-                    async with http.post(
-                        f"{base}/api/v1/appointments",
-                        json=body,
-                        headers={"Authorization": f"Bearer {tokens[n]}"},
-                    ) as response:
-                        await response.read()
-                        statuses[response.status] += 1
-                except aiohttp.ClientError:
-                    statuses[0] += 1
-                latencies.append(clock.perf_counter() - began)
-
-        began = clock.perf_counter()
-        await asyncio.gather(*(client() for _ in range(n_clients)))
-        elapsed = clock.perf_counter() - began
-    return statuses, latencies, elapsed
+        # The warm-up books the week after at full concurrency, so that the measured rush
+        # meets a service in its steady state (every pooled connection open, statements
+        # prepared), as a rush in term time would, rather than one that has just started.
+        later = await week_of_slots(http, base, staff, week + timedelta(days=7))
+        await book_all(http, base, later, tokens[n_students:], n_clients)
+        times = await week_of_slots(http, base, staff, week)
+        return await book_all(http, base, times, tokens[:n_students], n_clients)
 
 
-async def warm_up(
-    http: aiohttp.ClientSession, base: str, staff: str, tokens: list[str], week: datetime
-) -> None:
+def warm_up_size(n_clients: int) -> int:
+    return 2 * n_clients
+
+
+async def week_of_slots(
+    http: aiohttp.ClientSession, base: str, staff: str, monday: datetime
+) -> list[str]:
     async with http.get(
         f"{base}/api/v1/slots",
         params={
             "school_id": SCHOOL,
-            "from": week.isoformat(),
-            "to": (week + timedelta(days=5)).isoformat(),
+            "from": monday.isoformat(),
+            "to": (monday + timedelta(days=5)).isoformat(),
         },
         headers={"Authorization": f"Bearer {staff}"},
     ) as response:
-        times = [s["starts_at"] for s in (await response.json())["slots"]]
-    for n, token in enumerate(tokens):
-        body = {"slot": {"school_id": SCHOOL, "starts_at": times[n % len(times)]}}
-        async with http.post(
-            f"{base}/api/v1/appointments",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response:
-            await response.read()
+        return [s["starts_at"] for s in (await response.json())["slots"]]
+
+
+async def book_all(
+    http: aiohttp.ClientSession, base: str, times: list[str], tokens: list[str], n_clients: int
+) -> tuple[Counter[int], list[float], float]:
+    """Each token books one of `times` (round robin) through `n_clients` concurrent clients."""
+    work: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(len(tokens)):
+        work.put_nowait(n)
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+
+    async def client() -> None:
+        while not work.empty():
+            n = work.get_nowait()
+            body = {"slot": {"school_id": SCHOOL, "starts_at": times[n % len(times)]}}
+            began = clock.perf_counter()
+            try:
+                async with http.post(
+                    f"{base}/api/v1/appointments",
+                    json=body,
+                    headers={"Authorization": f"Bearer {tokens[n]}"},
+                ) as response:
+                    await response.read()
+                    statuses[response.status] += 1
+            except aiohttp.ClientError:
+                statuses[0] += 1
+            latencies.append(clock.perf_counter() - began)
+
+    began = clock.perf_counter()
+    await asyncio.gather(*(client() for _ in range(n_clients)))
+    return statuses, latencies, clock.perf_counter() - began
 
 
 DOUBLE_BOOKINGS = """
@@ -316,9 +314,9 @@ def pgbench_script(n_students: int, n_advisers: int) -> str:
     """The statements one booking runs (see application/booking_reads.py), in one transaction.
 
     With the school, its calendar, the agreement and the advisers' kinds held in memory for
-    a few seconds, a booking reads twice (a UNION ALL of the student, calendar time, waitlist
-    offers and the day's loads; then the appointments around the slot), inserts the
-    appointment and its outbox event, and commits. Times are random minutes over ten years
+    a few seconds, a booking reads once (a UNION ALL of the student, calendar time, waitlist
+    offers, the day's loads and the appointments around the slot), inserts the appointment
+    and its outbox event, and commits. Times are random minutes over ten years
     and advisers are per client, so the inserts rarely collide; a collision is absorbed by
     ON CONFLICT DO NOTHING, which still costs the exclusion-constraint check a real booking
     pays. (A student without priority flags reads no history, as in the rush.)
@@ -343,8 +341,9 @@ UNION ALL SELECT 'offer', student_id, adviser_id, starts_at, ends_at, NULL, NULL
 UNION ALL SELECT 'load', NULL, adviser_id, NULL, NULL, sum(minutes), NULL FROM appointments
   WHERE school_id = '{SCHOOL}' AND adviser_id = ANY({advisers}) AND status != 'cancelled'
   AND starts_at >= {day} AND starts_at < {day} + interval '1 day'
-  GROUP BY adviser_id;
-SELECT * FROM appointments WHERE status = 'confirmed' AND starts_at < {end} AND ends_at > {slot}
+  GROUP BY adviser_id
+UNION ALL SELECT 'appointment', id, adviser_id, starts_at, ends_at, capacity, student_id
+  FROM appointments WHERE status = 'confirmed' AND starts_at < {end} AND ends_at > {slot}
   AND (adviser_id = ANY({advisers}) OR student_id = {student});
 INSERT INTO appointments (id, school_id, student_id, adviser_id, session_type, starts_at,
   ends_at, minutes, location, status, revision, place_key, seat, capacity, booked_by,
@@ -423,9 +422,9 @@ async def main_async(args: argparse.Namespace) -> Figures:
             if not bootstrap:
                 broker = LocalBroker()
                 bootstrap = broker.start()
-            await seed(url, args.students, advisers)
+            await seed(url, args.students + warm_up_size(args.clients), advisers)
             port = free_port()
-            service = start_service(url, bootstrap, work, port, args.workers)
+            service = start_service(url, bootstrap, work, port, args.workers, args.pool_size)
             base = f"http://127.0.0.1:{port}"
             await wait_healthy(base)
             statuses, latencies, elapsed = await rush(base, work, args.students, args.clients)
@@ -449,6 +448,7 @@ async def main_async(args: argparse.Namespace) -> Figures:
         students=args.students,
         clients=args.clients,
         workers=args.workers,
+        pool_size=args.pool_size,
         advisers=advisers,
         booked=booked,
         refused=statuses.get(409, 0),
@@ -477,15 +477,24 @@ def main(argv: list[str] | None = None) -> int:
         default=os.cpu_count() or 1,
         help="booking processes sharing the port (default: one per core)",
     )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="database connections per booking process (default: cores + 1; the database "
+        "shares this machine's cores)",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.students, args.clients, args.pgbench_seconds = 60, 20, 3
-    figures = asyncio.run(main_async(args))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        figures = runner.run(main_async(args))
     print(
         f"students {figures.students}, clients {figures.clients}, "
-        f"booking workers {figures.workers}, advisers {figures.advisers}"
+        f"booking workers {figures.workers} with {figures.pool_size} database connections "
+        f"each, advisers {figures.advisers}"
     )
     print(
         f"booked {figures.booked}, refused {figures.refused}, errors {figures.errors} "

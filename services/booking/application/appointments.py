@@ -28,7 +28,11 @@ from services.booking.application.availability import (
     load_school,
     load_student,
 )
-from services.booking.application.booking_reads import AroundSlot, read_around
+from services.booking.application.booking_reads import (
+    AroundSlot,
+    appointment_rows,
+    read_around,
+)
 from services.booking.application.waitlist import accept_offers_taken, offer_freed_place
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.allocation import (
@@ -262,9 +266,12 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
         booked_by=cmd.booked_by,
         referral=cmd.referral,
     )
-    diary = Diary(_diary_view(around.appointments, appointment), agreement.session_types)
+    rows = await appointment_rows(
+        await s.connection(), around.meeting(adviser_id, cmd.student_id, slot.interval)
+    )
+    diary = Diary(_diary_view(rows, appointment), agreement.session_types)
     diary.book(appointment)
-    place_key, seat = _place_among(around.appointments, appointment, config.capacity)
+    place_key, seat = _place_among(rows, appointment, config.capacity)
     stamp = datetime.now(UTC)
     referral = appointment.referral
     await (await s.connection()).execute(

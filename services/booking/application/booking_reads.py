@@ -1,13 +1,17 @@
-"""What one booking reads, in two statements built once.
+"""What one booking reads, in one statement built once.
 
 Booking a slot needs the student, what already holds each adviser offering that start
 (appointments, imported calendar time, waitlist offers held for somebody else), the seats
 taken in shared sessions, the student's own appointments then (the diary's view), whether the
 student holds an offer for that start, and each adviser's booked minutes that day (the load
-the allocation balances). Read one by one that was nine round trips; here it is two:
+the allocation balances). Read one by one that was nine round trips; here it is one UNION
+ALL of the student, calendar time, waitlist offers, the day's loads and the confirmed
+appointments around the slot of those advisers or of the student (their times, capacity and
+student only).
 
-1. a UNION ALL of the student, calendar time, waitlist offers and the day's loads;
-2. the confirmed appointments around the slot of those advisers or of the student.
+Whole appointment rows are needed only when the new appointment meets existing ones (a seat
+in a shared session, or a clash the diary must explain): `appointment_rows` reads those few
+by id, a second round trip that the common case never makes.
 
 The statements are module constants with bound parameters, so SQLAlchemy compiles each once
 per process and the database prepares it once per connection.
@@ -53,7 +57,7 @@ def _among(postgres: bool) -> Callable[[sa.ColumnElement[str]], sa.ColumnElement
     return lambda column: column.in_(listed)
 
 
-def _statements(postgres: bool) -> tuple[sa.CompoundSelect[Any], sa.Select[Any]]:
+def _statements(postgres: bool) -> sa.CompoundSelect[Any]:
     among = _among(postgres)
     facts = sa.union_all(
         # The first branch fixes the column types the results are read back with.
@@ -118,17 +122,35 @@ def _statements(postgres: bool) -> tuple[sa.CompoundSelect[Any], sa.Select[Any]]
             appointments.c.starts_at < _DAY_END,
         )
         .group_by(appointments.c.adviser_id),
+        sa.select(
+            sa.literal_column("'appointment'"),
+            appointments.c.id,
+            appointments.c.adviser_id,
+            appointments.c.starts_at,
+            appointments.c.ends_at,
+            appointments.c.capacity,
+            appointments.c.student_id,
+        ).where(
+            appointments.c.status == AppointmentStatus.CONFIRMED.value,
+            appointments.c.starts_at < _HI,
+            appointments.c.ends_at > _LO,
+            sa.or_(among(appointments.c.adviser_id), appointments.c.student_id == _STUDENT),
+        ),
     )
-    around = sa.select(appointments).where(
-        appointments.c.status == AppointmentStatus.CONFIRMED.value,
-        appointments.c.starts_at < _HI,
-        appointments.c.ends_at > _LO,
-        sa.or_(among(appointments.c.adviser_id), appointments.c.student_id == _STUDENT),
-    )
-    return facts, around
+    return facts
 
 
 _STATEMENTS = {True: _statements(True), False: _statements(False)}
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A confirmed appointment of one of the advisers, or of the student, near the slot."""
+
+    id: str
+    adviser_id: str
+    student_id: str
+    interval: Interval
 
 
 @dataclass(frozen=True)
@@ -136,8 +158,8 @@ class AroundSlot:
     """What holds the advisers and the student around one start, and the day's loads.
 
     `busy` is per adviser (appointments, calendar time, offers held for others); `seats`
-    counts students in shared sessions by (adviser, interval); `appointments` are the rows of
-    confirmed appointments of those advisers or of the student over the window read.
+    counts students in shared sessions by (adviser, interval); `nearby` are the confirmed
+    appointments of those advisers or of the student over the window read.
     """
 
     student: Student | None
@@ -145,7 +167,25 @@ class AroundSlot:
     seats: dict[tuple[str, Interval], int]
     booked_minutes: dict[str, int]
     holds_offer: bool
-    appointments: list[Any]
+    nearby: list[Nearby]
+
+    def meeting(self, adviser_id: str, student_id: str, interval: Interval) -> list[str]:
+        """Ids of the nearby appointments of `adviser_id` or `student_id` overlapping
+        `interval`: the ones a new appointment there must be checked against."""
+        return [
+            a.id
+            for a in self.nearby
+            if (a.adviser_id == adviser_id or a.student_id == student_id)
+            and a.interval.overlaps(interval)
+        ]
+
+
+async def appointment_rows(conn: AsyncConnection, ids: Sequence[str]) -> list[Any]:
+    """Whole rows of the appointments `ids` (see the module's docstring)."""
+    if not ids:
+        return []
+    found = await conn.execute(sa.select(appointments).where(appointments.c.id.in_(ids)))
+    return list(found)
 
 
 async def read_around(
@@ -174,9 +214,18 @@ async def read_around(
     seats: dict[tuple[str, Interval], int] = defaultdict(int)
     booked: dict[str, int] = {}
     holds_offer = False
-    facts, around = _STATEMENTS[conn.dialect.name == "postgresql"]
+    nearby: list[Nearby] = []
+    chosen = set(adviser_ids)
+    facts = _STATEMENTS[conn.dialect.name == "postgresql"]
     for kind, ref, adviser_id, starts_at, ends_at, n, extra in await conn.execute(facts, params):
-        if kind == "busy":
+        if kind == "appointment":
+            interval = Interval(starts_at, ends_at)
+            nearby.append(Nearby(ref, adviser_id, extra, interval))
+            if adviser_id in chosen:
+                busy[adviser_id].append(interval)
+                if n > 1:
+                    seats[(adviser_id, interval)] += 1
+        elif kind == "busy":
             busy[adviser_id].append(Interval(starts_at, ends_at))
         elif kind == "offer":
             if ref != student_id:
@@ -188,13 +237,4 @@ async def read_around(
         else:
             flags = json.loads(extra) if extra else []
             student = Student(ref, adviser_id, n, frozenset(PriorityFlag(f) for f in flags))
-    rows = (await conn.execute(around, params)).all()
-    chosen = set(adviser_ids)
-    for row in rows:
-        if row.adviser_id not in chosen:
-            continue
-        interval = Interval(row.starts_at, row.ends_at)
-        busy[row.adviser_id].append(interval)
-        if row.capacity > 1:
-            seats[(row.adviser_id, interval)] += 1
-    return AroundSlot(student, dict(busy), dict(seats), booked, holds_offer, list(rows))
+    return AroundSlot(student, dict(busy), dict(seats), booked, holds_offer, nearby)

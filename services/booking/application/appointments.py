@@ -554,20 +554,33 @@ async def alternatives(
 async def cancel_appointment(
     uow: UnitOfWork, cmd: CancelAppointment, now: datetime, offer_ttl: timedelta
 ) -> Appointment:
-    s = uow.session
-    row = await get_appointment(s, cmd.appointment_id, for_update=True)
+    row = await get_appointment(uow.session, cmd.appointment_id, for_update=True)
     if row is None:
         raise UnknownAppointment(cmd.appointment_id)
-    cancelled = to_appointment(row).cancel(cmd.by_role, cmd.reason, now)
+    cancelled = await cancel_within(uow, row, cmd.by_role, cmd.reason, now, offer_ttl)
+    await uow.commit()
+    return cancelled
+
+
+async def cancel_within(
+    uow: UnitOfWork,
+    row: Any,
+    by_role: Role,
+    reason: str | None,
+    now: datetime,
+    offer_ttl: timedelta,
+) -> Appointment:
+    """Cancel the appointment `row` inside the caller's unit of work (which commits)."""
+    s = uow.session
+    cancelled = to_appointment(row).cancel(by_role, reason, now)
     school = await load_school(s, cancelled.school_id)
     assert school is not None
-    await _save(s, cancelled, cancel_reason=cancelled.cancel_reason, cancelled_by=cmd.by_role.value)
+    await _save(s, cancelled, cancel_reason=cancelled.cancel_reason, cancelled_by=by_role.value)
     await uow.emit(
-        _event(AppointmentCancelled, cancelled, school, cancelled_by=cmd.by_role.value),
+        _event(AppointmentCancelled, cancelled, school, cancelled_by=by_role.value),
         key=cancelled.id,
     )
     await offer_freed_place(uow, cancelled, now, offer_ttl)
-    await uow.commit()
     return cancelled
 
 

@@ -1,4 +1,5 @@
 """`signpost directory import KIND FILE`: load a directory CSV into booking's database.
+`signpost directory erase-student ID --by NAME`: erase a student's record.
 
 Import in this order, since later files name records from earlier ones: providers,
 consortia, schools, periods, rooms, advisers, students, staff. A file with any bad row is
@@ -12,19 +13,26 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from services.booking.application.appointments import UnknownStudent
 from services.booking.application.directory import KINDS, ImportResult, import_directory
+from services.booking.application.erasure import Erasure, erase_student
 from services.booking.bootstrap import MIGRATIONS
+from services.booking.domain.model import Role
 from services.booking.settings import BookingSettings
 from shared.csvimport import CsvImportError, ParsedRow, parse_csv
 from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
+from shared.logging import configure_logging, get_logger
 from shared.migrations import upgrade
 from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
 
 
 def register(commands: Any) -> None:
@@ -39,6 +47,49 @@ def register(commands: Any) -> None:
     load.add_argument("kind", choices=list(KINDS))
     load.add_argument("file", type=Path)
     load.set_defaults(handler=run_import)
+    erase = actions.add_parser(
+        "erase-student",
+        help="erase a student's record (upcoming appointments cancelled, history anonymised)",
+    )
+    erase.add_argument("student_id")
+    erase.add_argument(
+        "--by", required=True, help="who asked for the erasure (recorded in the audit log)"
+    )
+    erase.set_defaults(handler=run_erase)
+
+
+def run_erase(args: argparse.Namespace) -> int:
+    settings = BookingSettings.from_env()
+    configure_logging(settings.service, settings.log_level)
+    try:
+        erased = asyncio.run(erase(args.student_id, settings))
+    except UnknownStudent:
+        print(f"{args.student_id}: no such student; nothing was changed", file=sys.stderr)
+        return 1
+    log.info("directory.student_erased", student_id=erased.student_id, by=args.by, role="cli")
+    print(
+        f"{erased.student_id}: erased; {erased.cancelled_appointments} upcoming appointments "
+        f"cancelled, {erased.kept_anonymously} kept anonymously",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def erase(student_id: str, settings: BookingSettings) -> Erasure:
+    db = Database(settings.database_url)
+    try:
+        if settings.should_migrate_on_start:
+            await upgrade(db, MIGRATIONS)
+        async with UnitOfWork(db, producer="booking") as uow:
+            return await erase_student(
+                uow,
+                student_id,
+                Role.ADMIN,
+                datetime.now(UTC),
+                timedelta(seconds=settings.waitlist_offer_seconds),
+            )
+    finally:
+        await db.dispose()
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -16,8 +16,11 @@ from services.booking.application.agreements import (
     load_terms,
     save_agreement,
 )
+from services.booking.application.erasure import erase_student, student_school
 from services.booking.entrypoints.access import (
+    can_see_school,
     can_see_student,
+    domain_role,
     require_school_access,
     sees_sensitive,
     unknown_advisers,
@@ -28,7 +31,9 @@ from shared.auth.principal import Role
 from shared.auth.web import require
 from shared.http.body import Day, json_response, read_model
 from shared.http.problems import Problem, not_found
+from shared.logging import get_logger
 
+log = get_logger(__name__)
 routes = web.RouteTableDef()
 YEAR_IN_PATH = r"{academic_year:\d{4}-\d{2}}"
 
@@ -172,6 +177,48 @@ async def read_student(request: web.Request) -> web.Response:
             year_group=row.year_group,
             display_name=row.display_name,
             priority_flags=list(row.priority_flags) if sees_sensitive(principal) else None,
+        )
+    )
+
+
+class ErasureResponse(BaseModel):
+    student_id: str
+    cancelled_appointments: int
+    kept_anonymously: int
+
+
+@spec.operation(
+    "DELETE",
+    "/api/v1/students/{student_id}",
+    summary="Erase a student's record (coordinators of the school, admins): upcoming "
+    "appointments are cancelled, past ones kept only anonymously, every copy told to go",
+    responses={200: ErasureResponse, 403: "Problem", 404: "Problem"},
+    tags=("directory",),
+)
+@routes.delete("/api/v1/students/{student_id}")
+async def delete_student(request: web.Request) -> web.Response:
+    principal = require(request, Role.COORDINATOR, Role.ADMIN)
+    student_id = request.match_info["student_id"]
+    ctx = booking(request)
+    async with ctx.unit_of_work() as uow:
+        school_id = await student_school(uow, student_id)
+        if school_id is None or not can_see_school(principal, school_id):
+            raise not_found("student")
+        erased = await erase_student(
+            uow, student_id, domain_role(principal), ctx.clock(), ctx.offer_ttl
+        )
+    log.info(
+        "directory.student_erased",
+        student_id=student_id,
+        school_id=erased.school_id,
+        by=principal.user_id,
+        role=principal.role.value,
+    )
+    return json_response(
+        ErasureResponse(
+            student_id=student_id,
+            cancelled_appointments=erased.cancelled_appointments,
+            kept_anonymously=erased.kept_anonymously,
         )
     )
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import contacts, schools, students
-from services.booking.application.directory import KINDS, import_directory
+from services.booking.application.directory import KINDS, import_directory, natural_id
 from services.booking.bootstrap import MIGRATIONS
 from shared.csvimport import CsvImportError, parse_csv
 from shared.db import Database
@@ -147,3 +147,38 @@ def test_the_command_reports_faults_and_imports_a_good_file(tmp_path: Path) -> N
     assert "line 3, field 'year_group'" in bad.stderr
     again = signpost("schools", str(tmp_path / "schools.csv"))
     assert "0 written, 2 unchanged" in again.stderr
+
+
+def test_the_command_erases_a_student_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/booking.db",
+        "SIGNPOST_DATA_DIR": str(tmp_path),
+        "SIGNPOST_ENV": "test",
+    }
+    (tmp_path / "schools.csv").write_text(SCHOOLS)
+    (tmp_path / "students.csv").write_text(HEADER + "sch-1,A001,11,Sam,,+447700900001,true,,,\n")
+
+    def signpost(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", "directory", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    for kind in ("schools", "students"):
+        loaded = signpost("import", kind, str(tmp_path / f"{kind}.csv"))
+        assert loaded.returncode == 0, loaded.stderr
+    sam = natural_id("student", "sch-1", "A001")
+
+    unknown = signpost("erase-student", "nobody", "--by", "J. Smith (DPO)")
+    assert unknown.returncode == 1
+    assert "no such student; nothing was changed" in unknown.stderr
+    erased = signpost("erase-student", sam, "--by", "J. Smith (DPO)")
+    assert erased.returncode == 0, erased.stderr
+    assert f"{sam}: erased; 0 upcoming appointments cancelled" in erased.stderr
+    again = signpost("erase-student", sam, "--by", "J. Smith (DPO)")
+    assert again.returncode == 1

@@ -149,8 +149,11 @@ class EventConsumer:
                     # The database is away, not the event at fault: wait for it without
                     # committing the offset, however long it takes.
                     outage += 1
-                    log.warning("consumer.database_unavailable", consumer=self.name,
-                                error=type(exc).__name__)
+                    log.warning(
+                        "consumer.database_unavailable",
+                        consumer=self.name,
+                        error=type(exc).__name__,
+                    )
                     await asyncio.sleep(min(delay * 2 ** min(outage, 6), 10.0))
                     continue
                 attempt += 1

@@ -76,9 +76,11 @@ def test_known_variables_include_the_service_specific_names() -> None:
 
 
 def test_secrets_never_appear_when_settings_are_printed() -> None:
-    settings = BookingSettings.from_env({
-        "DATABASE_URL": "postgresql+asyncpg://signpost:hunter2@db/booking",
-        "JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----secret",
-    })
+    settings = BookingSettings.from_env(
+        {
+            "DATABASE_URL": "postgresql+asyncpg://signpost:hunter2@db/booking",
+            "JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----secret",
+        }
+    )
     printed = repr(settings)
     assert "hunter2" not in printed and "secret" not in printed

@@ -92,12 +92,20 @@ async def healthy(port: int) -> bool:
         return False
 
 
+async def both_listening(port: int) -> set[int]:
+    """The two processes serving `port`, once both are listening."""
+    found: set[int] = await eventually(
+        lambda: len(listening_pids(port)) == 2 and listening_pids(port), timeout=60
+    )
+    return found
+
+
 async def test_two_processes_serve_the_one_port(
     booking_with_two_workers: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     process, port = booking_with_two_workers
     await eventually(lambda: healthy(port), timeout=60)
-    pids = await eventually(lambda: len(listening_pids(port)) == 2 and listening_pids(port))
+    pids = await both_listening(port)
     assert process.pid in pids
 
 
@@ -105,9 +113,7 @@ async def test_the_workers_stop_with_the_service(
     booking_with_two_workers: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     process, port = booking_with_two_workers
-    pids = await eventually(
-        lambda: len(listening_pids(port)) == 2 and listening_pids(port), timeout=60
-    )
+    pids = await both_listening(port)
     process.terminate()
     assert process.wait(timeout=30) == 0
     await eventually(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids))
@@ -117,9 +123,7 @@ async def test_the_service_stops_when_a_worker_dies(
     booking_with_two_workers: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     process, port = booking_with_two_workers
-    pids = await eventually(
-        lambda: len(listening_pids(port)) == 2 and listening_pids(port), timeout=60
-    )
+    pids = await both_listening(port)
     (worker,) = pids - {process.pid}
     os.kill(worker, signal.SIGKILL)
     await eventually(lambda: process.poll() is not None, timeout=30)

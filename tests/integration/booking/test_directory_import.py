@@ -118,25 +118,30 @@ async def test_re_importing_the_same_file_changes_nothing(database_url: str) -> 
         await db.dispose()
 
 
-def test_the_command_reports_faults_and_imports_a_good_file(tmp_path: Path) -> None:
+def directory_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`signpost directory ARGS` as a process, on a SQLite database under `tmp_path`."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/booking.db",
         "SIGNPOST_DATA_DIR": str(tmp_path),
         "SIGNPOST_ENV": "test",
     }
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "directory", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_reports_faults_and_imports_a_good_file(tmp_path: Path) -> None:
     (tmp_path / "schools.csv").write_text(SCHOOLS)
     (tmp_path / "bad.csv").write_text(BAD_STUDENTS)
 
     def signpost(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "services.cli", "directory", "import", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return directory_command(tmp_path, "import", *args)
 
     good = signpost("schools", str(tmp_path / "schools.csv"))
     assert good.returncode == 0, good.stderr
@@ -150,24 +155,11 @@ def test_the_command_reports_faults_and_imports_a_good_file(tmp_path: Path) -> N
 
 
 def test_the_command_erases_a_student_and_refuses_an_unknown_one(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/booking.db",
-        "SIGNPOST_DATA_DIR": str(tmp_path),
-        "SIGNPOST_ENV": "test",
-    }
     (tmp_path / "schools.csv").write_text(SCHOOLS)
     (tmp_path / "students.csv").write_text(HEADER + "sch-1,A001,11,Sam,,+447700900001,true,,,\n")
 
     def signpost(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "services.cli", "directory", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return directory_command(tmp_path, *args)
 
     for kind in ("schools", "students"):
         loaded = signpost("import", kind, str(tmp_path / f"{kind}.csv"))

@@ -26,8 +26,11 @@ from shared.db import Database
 from shared.logging import configure_logging
 from shared.migrations import upgrade
 
-SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli",
-                "services.notifications.entrypoints.cli")
+SERVICE_CLIS = (
+    "services.booking.entrypoints.cli",
+    "services.placements.entrypoints.cli",
+    "services.notifications.entrypoints.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

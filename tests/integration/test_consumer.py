@@ -171,14 +171,27 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
 
     envelope = Envelope.wrap(said(n=31), key="k", producer="test")
     record = ConsumerRecord(
-        topic="t", partition=0, offset=0, timestamp=0, timestamp_type=0, key=b"k",
-        value=envelope.to_bytes(), checksum=None, serialized_key_size=1,
-        serialized_value_size=1, headers=[],
+        topic="t",
+        partition=0,
+        offset=0,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=envelope.to_bytes(),
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=1,
+        headers=[],
     )
     async with messaging_database(database_url) as db:
         consumer = EventConsumer(
-            name="outage-test", topics=["t"], handlers={said.event_type: flaky}, db=db,
-            bootstrap_servers="127.0.0.1:1", max_attempts=2, backoff_seconds=0.001,
+            name="outage-test",
+            topics=["t"],
+            handlers={said.event_type: flaky},
+            db=db,
+            bootstrap_servers="127.0.0.1:1",
+            max_attempts=2,
+            backoff_seconds=0.001,
         )
         assert await consumer.process(record) is Outcome.PROCESSED
         assert await effects_for(db, 31) == 1

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.events import Envelope, EventPayload
-from shared.messaging.outbox import record
+from shared.messaging.outbox import OUTBOX_WRITTEN, record, wrote_to_outbox
 
 
 class UnitOfWork:
@@ -28,12 +28,10 @@ class UnitOfWork:
         self._db = db
         self._producer = producer
         self._on_commit = on_commit
-        self._emitted = 0
 
     async def __aenter__(self) -> Self:
         self.session = self._db.sessions()
         await self.session.begin()
-        self._emitted = 0
         return self
 
     async def __aexit__(
@@ -51,15 +49,14 @@ class UnitOfWork:
     async def emit(self, payload: EventPayload, *, key: str) -> Envelope:
         envelope = Envelope.wrap(payload, key=key, producer=self._producer)
         await record(self.session, envelope)
-        self._emitted += 1
         return envelope
 
     async def commit(self) -> None:
         await self.session.commit()
-        if self._emitted and self._on_commit is not None:
+        if wrote_to_outbox(self.session) and self._on_commit is not None:
             self._on_commit()
-        self._emitted = 0
+        self.session.info.pop(OUTBOX_WRITTEN, None)
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self._emitted = 0
+        self.session.info.pop(OUTBOX_WRITTEN, None)

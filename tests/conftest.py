@@ -83,18 +83,23 @@ async def drop_postgres_database(server_url: str, url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = await create_postgres_database(server)
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database."""
+    url = await create_postgres_database(postgres_server)
     try:
         yield url
     finally:
-        await drop_postgres_database(server, url)
+        await drop_postgres_database(postgres_server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 async def eventually(check, *, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]

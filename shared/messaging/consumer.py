@@ -29,6 +29,7 @@ from shared.db import Database, is_transient
 from shared.events import Envelope, EventPayload, UndecodableEvent, decode
 from shared.logging import get_logger
 from shared.messaging.kafka import KafkaPublisher
+from shared.messaging.outbox import wrote_to_outbox
 from shared.messaging.tables import inbox
 from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 
@@ -72,19 +73,22 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._after_commit = after_commit
+        self._stopping = asyncio.Event()  # replaced by `run`'s stop event
+        self._broker_backoff = 0.2
         self._dead_letters: KafkaPublisher | None = None
-        self.assigned = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.2
+        self._stopping = stop
+        self._broker_backoff = 0.2
         while not stop.is_set():
             try:
                 await self._consume(stop)
-                backoff = 0.2
             except (KafkaError, OSError) as exc:
                 log.warning("consumer.broker_unavailable", consumer=self.name, error=repr(exc))
-                await _sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, 5.0)
+                await _sleep_unless(stop, self._broker_backoff)
+                self._broker_backoff = min(self._broker_backoff * 2, 5.0)
+            except _Stopped:
+                break
         if self._dead_letters is not None:
             await self._dead_letters.close()
 
@@ -101,17 +105,15 @@ class EventConsumer:
             rebalance_timeout_ms=self._session_timeout_ms,
         )
         await consumer.start()
+        self._broker_backoff = 0.2  # connected again: the next outage starts waiting afresh
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=200)
-                if consumer.assignment():
-                    self.assigned.set()
                 for tp, records in batches.items():
                     for record in records:
                         await self.process(record)
                     await consumer.commit({tp: records[-1].offset + 1})
         finally:
-            self.assigned.clear()
             await consumer.stop()
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> Outcome:
@@ -127,7 +129,7 @@ class EventConsumer:
             return Outcome.IGNORED
         if payload is None:
             reason = f"no schema for {envelope.type} v{envelope.version}"
-            await self._dead_letter(record, "unknown_version", reason)
+            await self._dead_letter(record, "unknown_version", reason, envelope.type)
             return Outcome.DEAD_LETTERED
         with correlation_scope(envelope.correlation_id or str(envelope.id), str(envelope.id)):
             return await self._process_with_retries(record, envelope, payload, handler)
@@ -154,7 +156,9 @@ class EventConsumer:
                         consumer=self.name,
                         error=type(exc).__name__,
                     )
-                    await asyncio.sleep(min(delay * 2 ** min(outage, 6), 10.0))
+                    await _sleep_unless(self._stopping, min(delay * 2 ** min(outage, 6), 10.0))
+                    if self._stopping.is_set():
+                        raise _Stopped from exc  # leave the offset uncommitted for next time
                     continue
                 attempt += 1
                 log.warning(
@@ -167,7 +171,9 @@ class EventConsumer:
                 )
                 if attempt >= self._max_attempts:
                     # Only the exception's type: its text may hold personal data (SQL parameters).
-                    await self._dead_letter(record, "handler_failed", type(exc).__name__)
+                    await self._dead_letter(
+                        record, "handler_failed", type(exc).__name__, envelope.type
+                    )
                     return Outcome.DEAD_LETTERED
                 await asyncio.sleep(delay * 2 ** (attempt - 1))
                 continue
@@ -185,6 +191,7 @@ class EventConsumer:
                 if seen:
                     return Outcome.DUPLICATE
                 await handler(session, envelope, payload)
+                wrote = wrote_to_outbox(session)
                 await session.execute(
                     inbox.insert().values(
                         consumer=self.name,
@@ -197,8 +204,8 @@ class EventConsumer:
             if await self._already_processed(envelope):
                 return Outcome.DUPLICATE  # another replica processed it at the same time
             raise
-        if self._after_commit is not None:
-            self._after_commit()
+        if wrote and self._after_commit is not None:
+            self._after_commit()  # the handler emitted events: publish them soon
         return Outcome.PROCESSED
 
     async def _already_processed(self, envelope: Envelope) -> bool:
@@ -211,7 +218,11 @@ class EventConsumer:
         return bool(found)
 
     async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        reason: str,
+        detail: str,
+        event_type: str = "?",
     ) -> None:
         if self._dead_letters is None:
             self._dead_letters = await KafkaPublisher.connect(
@@ -230,7 +241,7 @@ class EventConsumer:
         )
         await delivery
         DEAD_LETTERS.labels(self.name).inc()
-        EVENTS_CONSUMED.labels(self.name, "?", Outcome.DEAD_LETTERED).inc()
+        EVENTS_CONSUMED.labels(self.name, event_type, Outcome.DEAD_LETTERED).inc()
         log.error(
             "consumer.dead_lettered",
             consumer=self.name,
@@ -240,6 +251,10 @@ class EventConsumer:
             partition=record.partition,
             offset=record.offset,
         )
+
+
+class _Stopped(Exception):
+    """The service is stopping while a record waits for the database."""
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -37,8 +37,17 @@ class Publisher(Protocol):
     async def publish(self, topic: str, key: str, value: bytes) -> Awaitable[object]: ...
 
 
+OUTBOX_WRITTEN = "signpost.outbox_written"
+
+
+def wrote_to_outbox(session: AsyncSession) -> bool:
+    """Whether `record` was called in `session` (so the relay should be woken after commit)."""
+    return bool(session.info.get(OUTBOX_WRITTEN))
+
+
 async def record(session: AsyncSession, envelope: Envelope) -> None:
     """Add `envelope` to the outbox within the caller's transaction."""
+    session.info[OUTBOX_WRITTEN] = True
     await session.execute(
         outbox.insert().values(
             event_id=str(envelope.id),
@@ -81,6 +90,9 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.1
         while not stop.is_set():
+            # Cleared before the pass, not after: a commit that wakes us while a batch is
+            # being published is picked up by the next pass instead of waiting a whole poll.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 backoff = 0.1
@@ -89,16 +101,18 @@ class OutboxRelay:
                 self.failures += 1
                 log.warning("outbox.publish_failed", error=type(exc).__name__, detail=str(exc))
                 self._publisher = None
+                await self._count_pending()
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
-            if published < self._batch_size:
-                self._wake.clear()
+            if published == self._batch_size:
+                continue  # more are waiting
+            if not self._wake.is_set():
                 await _wait_any(stop, self._wake, self._poll)
-                if self._wake.is_set():
-                    # Let a burst of commits gather into one batch: under load this turns a
-                    # relay transaction and a broker round trip per event into one per burst.
-                    await _wait(stop, self._linger)
+            if self._wake.is_set():
+                # Let a burst of commits gather into one batch: under load this turns a
+                # relay transaction and a broker round trip per event into one per burst.
+                await _wait(stop, self._linger)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were published."""
@@ -110,7 +124,7 @@ class OutboxRelay:
                 return 0  # another replica is publishing a batch; its turn, then ours
             rows = (await session.execute(self._claim_query())).all()
             if not rows:
-                await self._update_pending_gauge(session)
+                OUTBOX_PENDING.labels(self._service).set(0)
                 return 0
             deliveries = [await publisher.publish(r.topic, r.key, r.body.encode()) for r in rows]
             await asyncio.gather(*deliveries)
@@ -135,10 +149,17 @@ class OutboxRelay:
             query = query.with_for_update(skip_locked=True)
         return query
 
-    async def _update_pending_gauge(self, session: AsyncSession) -> None:
-        pending = await session.scalar(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        )
+    async def _count_pending(self) -> None:
+        """While publishing fails, show how many events are waiting (if the database answers)."""
+        try:
+            async with self._db.read_session() as session:
+                pending = await session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(outbox)
+                    .where(outbox.c.published_at.is_(None))
+                )
+        except Exception:  # the database may be what is away
+            return
         OUTBOX_PENDING.labels(self._service).set(pending or 0)
 
     async def _ensure_publisher(self) -> Publisher:

@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from shared.devbroker import free_port
-from tests.conftest import create_postgres_database, drop_postgres_database, eventually
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -42,15 +41,6 @@ def listening_pids(port: int) -> set[int]:
         except OSError:  # gone, or not ours to read
             continue
     return pids
-
-
-@pytest.fixture
-async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
-    url = await create_postgres_database(postgres_server)
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(postgres_server, url)
 
 
 @pytest.fixture

@@ -118,3 +118,40 @@ async def test_two_relays_sharing_an_outbox_publish_every_event_once_in_order(
         # Ask for one more than was written: only 60 ever arrive.
         records = await read_topic(broker, topic, expected=61, timeout_ms=3000)
     assert [str(decode(r.value)[0].id) for r in records] == ids
+
+
+async def test_an_event_committed_during_a_publishing_pass_goes_out_without_waiting_a_poll(
+    postgres_url: str,
+) -> None:
+    # PostgreSQL only: on SQLite a writer waits behind the relay's own write transaction, so
+    # nothing can commit while a pass is publishing.
+    said = fresh_event_type()
+    published: list[bytes] = []
+    async with messaging_database(postgres_url) as db:
+        relay: OutboxRelay
+
+        class Recording:
+            """Records what is published; the first time, another event commits meanwhile."""
+
+            async def publish(self, topic: str, key: str, value: bytes) -> asyncio.Future[None]:
+                if not published:
+                    await write_events(db, relay, said, 1)
+                published.append(value)
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                done.set_result(None)
+                return done
+
+        async def connect() -> Recording:
+            return Recording()
+
+        # A poll far longer than the test may take: only the wake-up can publish the second.
+        relay = OutboxRelay(db, connect, service="test", poll_seconds=3600)
+        await write_events(db, relay, said, 1)
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            await eventually(lambda: len(published) == 2, timeout=10)
+        finally:
+            stop.set()
+            await task
+        assert await unpublished(db) == 0

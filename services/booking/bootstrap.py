@@ -16,7 +16,7 @@ from services.booking.entrypoints import (
     reports_api,
     waitlist_api,
 )
-from services.booking.entrypoints.access import session_guard
+from services.booking.entrypoints.access import session_guard, translate_booking_error
 from services.booking.entrypoints.context import BOOKING, BookingContext
 from services.booking.entrypoints.scheduler import scheduled_jobs
 from services.booking.entrypoints.spec import spec
@@ -74,6 +74,7 @@ def create_app(settings: BookingSettings) -> web.Application:
         migrations=MIGRATIONS,
         wire=wire,
         middlewares=[session_guard()],
+        translate_error=translate_booking_error,
     )
     install_pages(app, TEMPLATES, title="Careers appointments")
     app.cleanup_ctx.append(scheduled_jobs(settings.waitlist_sweep_seconds))

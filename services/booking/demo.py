@@ -29,6 +29,7 @@ from services.booking.application.agreements import (
     PromiseTerms,
     academic_year_bounds,
     academic_year_of,
+    agreement_values,
 )
 from services.booking.domain.model import AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
@@ -192,12 +193,7 @@ async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) ->
             await uow.session.execute(
                 agreements.insert().values(
                     id=demo_id("agreement", f"{school_id}-{year}"),
-                    school_id=school_id,
-                    academic_year=year,
-                    first_day=first,
-                    last_day=academic_year_bounds(year)[1],
-                    updated_at=datetime.now(UTC),
-                    **terms.model_dump(mode="json"),
+                    **agreement_values(school_id, year, terms),
                 )
             )
 

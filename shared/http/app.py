@@ -19,7 +19,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.auth.tokens import TokenVerifier
 from shared.db import Database
 from shared.http.body import json_response
-from shared.http.middleware import authentication, metrics_middleware, problems, request_context
+from shared.http.middleware import (
+    ErrorTranslator,
+    authentication,
+    metrics_middleware,
+    problems_middleware,
+    request_context,
+)
 from shared.http.openapi import ApiSpec
 from shared.logging import configure_logging, get_logger
 from shared.messaging.runtime import Messaging
@@ -46,18 +52,20 @@ def create_service_app(
     migrations: Path,
     wire: Wiring | None = None,
     middlewares: Sequence[Middleware] = (),
+    translate_error: ErrorTranslator | None = None,
 ) -> web.Application:
     """Build a service's aiohttp application.
 
     `wire(app)` is called once the database and messaging objects exist (before anything
     connects) so the service can register consumers and put its own context on the app.
+    `translate_error` turns the service's domain errors into problem documents.
     """
     verifier = TokenVerifier(settings.public_key_pem(), issuer=settings.token_issuer)
     app = web.Application(
         middlewares=[
             request_context,
             metrics_middleware(settings.service),
-            problems,
+            problems_middleware(translate_error),
             authentication(verifier),
             *middlewares,
         ],

@@ -51,36 +51,56 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         return response
 
 
-@web.middleware
-async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Problem as raised:
-        return problem_response(raised, instance=request.path)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        response = problem_response(
-            Problem(exc.status, exc.reason, _http_detail(exc)), instance=request.path
-        )
-        if isinstance(exc, web.HTTPMethodNotAllowed):
-            response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
-        return response
-    except Exception as exc:
-        if is_transient(exc):
-            log.warning("http.database_unavailable", path=request.path, error=type(exc).__name__)
-            away = Problem(
-                503,
-                "Service unavailable",
-                "The database could not be reached just now; try again shortly.",
-                headers={"Retry-After": "2"},
+ErrorTranslator = Callable[[Exception], Problem | None]
+
+
+def problems_middleware(translate: ErrorTranslator | None = None) -> Middleware:
+    """Every failure becomes an `application/problem+json` response.
+
+    `translate` maps a service's own domain errors to problems (None for anything else), so
+    no handler needs a try/except of its own and none can forget one.
+    """
+
+    @web.middleware
+    async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as raised:
+            return problem_response(raised, instance=request.path)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = problem_response(
+                Problem(exc.status, exc.reason, _http_detail(exc)), instance=request.path
             )
-            return problem_response(away, instance=request.path)
-        log.exception("http.unhandled_error", path=request.path, error=type(exc).__name__)
-        failure = Problem(
-            500, "Internal server error", "Something went wrong on our side; try again shortly."
-        )
-        return problem_response(failure, instance=request.path)
+            if isinstance(exc, web.HTTPMethodNotAllowed):
+                response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+            return response
+        except Exception as exc:
+            translated = translate(exc) if translate is not None else None
+            if translated is not None:
+                return problem_response(translated, instance=request.path)
+            if is_transient(exc):
+                log.warning(
+                    "http.database_unavailable", path=request.path, error=type(exc).__name__
+                )
+                away = Problem(
+                    503,
+                    "Service unavailable",
+                    "The database could not be reached just now; try again shortly.",
+                    headers={"Retry-After": "2"},
+                )
+                return problem_response(away, instance=request.path)
+            log.exception("http.unhandled_error", path=request.path, error=type(exc).__name__)
+            failure = Problem(
+                500, "Internal server error", "Something went wrong on our side; try again shortly."
+            )
+            return problem_response(failure, instance=request.path)
+
+    return problems
+
+
+problems = problems_middleware()
 
 
 def _http_detail(exc: web.HTTPException) -> str:

@@ -174,6 +174,19 @@ class UnknownSchool(Exception):
     pass
 
 
+def agreement_values(school_id: str, academic_year: str, terms: AgreementTerms) -> dict[str, Any]:
+    """The agreements row for the school's year, but its id: the terms and the year's bounds."""
+    first, last = academic_year_bounds(academic_year)
+    return {
+        "school_id": school_id,
+        "academic_year": academic_year,
+        "first_day": first,
+        "last_day": last,
+        **terms.model_dump(mode="json"),
+        "updated_at": datetime.now(UTC),
+    }
+
+
 async def save_agreement(
     uow: UnitOfWork, school_id: str, academic_year: str, terms: AgreementTerms
 ) -> PartnershipAgreement:
@@ -185,16 +198,7 @@ async def save_agreement(
     known = set(await s.scalars(sa.select(advisers.c.id).where(advisers.c.id.in_(sorted(named)))))
     if named - known:
         raise UnknownAdvisers(sorted(named - known))
-    first, last = academic_year_bounds(academic_year)
-    document = terms.model_dump(mode="json")
-    values: dict[str, Any] = {
-        "school_id": school_id,
-        "academic_year": academic_year,
-        "first_day": first,
-        "last_day": last,
-        **document,
-        "updated_at": datetime.now(UTC),
-    }
+    values = agreement_values(school_id, academic_year, terms)
     existing = await s.scalar(
         sa.select(agreements.c.id).where(
             agreements.c.school_id == school_id, agreements.c.academic_year == academic_year

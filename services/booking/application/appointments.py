@@ -10,29 +10,24 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import advisers, appointments
+from services.booking.adapters.orm import appointments
 from services.booking.application import reference
-from services.booking.application.agreements import load_agreement
-from services.booking.application.availability import (
-    SchoolRecord,
-    find_slots,
-    load_school,
-    load_student,
-)
+from services.booking.application.availability import find_slots
 from services.booking.application.booking_reads import (
     AroundSlot,
     appointment_rows,
     read_around,
 )
+from services.booking.application.schools import SchoolRecord, load_student
 from services.booking.application.waitlist import accept_offers_taken, offer_freed_place
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.allocation import (
@@ -55,12 +50,13 @@ from services.booking.domain.availability import (
     slots_at,
     visible_slots,
 )
-from services.booking.domain.calendar import SchoolCalendar
 from services.booking.domain.errors import (
     BookingError,
     SlotTaken,
     StudentAlreadyBooked,
     UnknownAppointment,
+    UnknownSchool,
+    UnknownStudent,
 )
 from services.booking.domain.model import (
     AdviserKind,
@@ -68,6 +64,7 @@ from services.booking.domain.model import (
     Interval,
     Role,
     SessionType,
+    SessionTypeConfig,
     Student,
     as_utc,
 )
@@ -92,20 +89,6 @@ class SlotUnavailable(BookingError):
 
     def __init__(self) -> None:
         super().__init__("That time is not free to book. Please pick one of the other times.")
-
-
-class UnknownStudent(BookingError):
-    code = "unknown_student"
-
-    def __init__(self) -> None:
-        super().__init__("There is no such student at this school.")
-
-
-class UnknownSchool(BookingError):
-    code = "unknown_school"
-
-    def __init__(self) -> None:
-        super().__init__("There is no such school.")
 
 
 @dataclass(frozen=True)
@@ -182,7 +165,16 @@ async def get_appointment(
 
 
 async def book_slot(new_uow: Callable[[], UnitOfWork], cmd: BookSlot, now: datetime) -> Appointment:
-    """Book `cmd`'s slot, retrying when a concurrent booking took the adviser first.
+    """Book `cmd`'s slot, retrying when a concurrent booking took the adviser first."""
+    return await _with_retries(new_uow, cmd, lambda uow: _book_once(uow, cmd, now))
+
+
+async def _with_retries(
+    new_uow: Callable[[], UnitOfWork],
+    cmd: BookSlot,
+    attempt_in: Callable[[UnitOfWork], Awaitable[Appointment]],
+) -> Appointment:
+    """Run `attempt_in` in a fresh unit of work until it is not beaten to the place.
 
     A retry re-reads everything, so a slot offered by several advisers (or a group session
     with seats left) still goes to a free place; when none is left, the domain's own check
@@ -191,7 +183,7 @@ async def book_slot(new_uow: Callable[[], UnitOfWork], cmd: BookSlot, now: datet
     for attempt in range(ATTEMPTS):
         async with new_uow() as uow:
             try:
-                return await _book_once(uow, cmd, now)
+                return await attempt_in(uow)
             except IntegrityError as exc:
                 refusal = _refusal_from(exc, cmd)
                 if isinstance(refusal, StudentAlreadyBooked) or attempt == ATTEMPTS - 1:
@@ -210,11 +202,32 @@ def _refusal_from(exc: IntegrityError, cmd: BookSlot) -> BookingError:
     return SlotTaken("", cmd.starts_at)
 
 
-async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointment:
-    """One attempt: cached reference data, two reads, the domain's decisions, one insert.
+@dataclass(frozen=True)
+class _Placing:
+    """Where an appointment would go: the slot, its adviser, and what is around it there."""
 
-    The checks and refusals come in the same order as ever: school, student, agreement and
-    session type, booking window, then the slot itself.
+    school: SchoolRecord
+    agreement: PartnershipAgreement
+    config: SessionTypeConfig
+    slot: Slot
+    adviser_id: str
+    around: AroundSlot
+    meeting: list[Any]  # whole rows of the appointments the new one meets (seats, clashes)
+
+    @property
+    def room(self) -> str:
+        return self.slot.room_for(self.adviser_id)
+
+
+async def _place_for(
+    uow: UnitOfWork, cmd: BookSlot, now: datetime, moving: Appointment | None = None
+) -> _Placing:
+    """Decide where `cmd` goes (for a new appointment, or for `moving` to move to).
+
+    Cached reference data, one read, the domain's decisions. The checks and refusals come in
+    the same order as ever: school, student, agreement and session type, booking window,
+    then the slot itself. An appointment being moved keeps its adviser when they are free at
+    the new time, and does not stand in its own way.
     """
     s = uow.session
     school = await reference.school(s, cmd.school_id)
@@ -237,14 +250,16 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
         start - config.buffer,
         max((o.interval.end for o in offers), default=start + config.length) + config.buffer,
     )
+    conn = await s.connection()
     around = await read_around(
-        await s.connection(),
+        conn,
         school_id=cmd.school_id,
         student_id=cmd.student_id,
         adviser_ids=sorted({o.adviser_id for o in offers}),
         start=start,
         window=window,
-        day=_local_day(day, calendar),
+        day=calendar.whole_day(day),
+        ignore=moving.id if moving is not None else None,
     )
     student = _check_student(around.student, cmd)
     check_booking_window(agreement, cmd.starts_at, now)
@@ -254,33 +269,41 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
     if not slots:
         raise SlotUnavailable()
     slot = slots[0]
-    adviser_id = await _choose_adviser(s, agreement, school, slot, student, cmd, around)
+    if moving is not None and moving.adviser_id in slot.adviser_ids:
+        adviser_id = moving.adviser_id
+    else:
+        adviser_id = await _choose_adviser(s, agreement, school, slot, student, cmd, around)
+    meeting = await appointment_rows(
+        conn, around.meeting(adviser_id, cmd.student_id, slot.interval)
+    )
+    return _Placing(school, agreement, config, slot, adviser_id, around, meeting)
+
+
+async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointment:
+    """One attempt: decide the place, let the diary check it, insert, emit, commit."""
+    placing = await _place_for(uow, cmd, now)
     appointment = Appointment(
         id=str(uuid.uuid4()),
         school_id=cmd.school_id,
         student_id=cmd.student_id,
-        adviser_id=adviser_id,
+        adviser_id=placing.adviser_id,
         session_type=cmd.session_type,
-        interval=slot.interval,
-        room=slot.room_for(adviser_id),
+        interval=placing.slot.interval,
+        room=placing.room,
         booked_by=cmd.booked_by,
         referral=cmd.referral,
     )
-    rows = await appointment_rows(
-        await s.connection(), around.meeting(adviser_id, cmd.student_id, slot.interval)
-    )
-    diary = Diary(_diary_view(rows, appointment), agreement.session_types)
-    diary.book(appointment)
-    place_key, seat = _place_among(rows, appointment, config.capacity)
+    Diary(_appointments(placing.meeting), placing.agreement.session_types).book(appointment)
+    place_key, seat = _seat(placing, appointment)
     stamp = datetime.now(UTC)
     referral = appointment.referral
-    await (await s.connection()).execute(
+    await (await uow.session.connection()).execute(
         _INSERT_APPOINTMENT,
         {
             "id": appointment.id,
             "school_id": appointment.school_id,
             "student_id": appointment.student_id,
-            "adviser_id": adviser_id,
+            "adviser_id": appointment.adviser_id,
             "session_type": appointment.session_type.value,
             "starts_at": appointment.interval.start,
             "ends_at": appointment.interval.end,
@@ -290,7 +313,7 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
             "revision": appointment.revision,
             "place_key": place_key,
             "seat": seat,
-            "capacity": config.capacity,
+            "capacity": placing.config.capacity,
             "booked_by": appointment.booked_by.value,
             "referral_reason": referral.reason if referral else None,
             "referral_urgency": referral.urgency.value if referral else None,
@@ -301,9 +324,9 @@ async def _book_once(uow: UnitOfWork, cmd: BookSlot, now: datetime) -> Appointme
             "updated_at": stamp,
         },
     )
-    if around.holds_offer:
+    if placing.around.holds_offer:
         await accept_offers_taken(uow, appointment)
-    await uow.emit(_event(AppointmentConfirmed, appointment, school), key=appointment.id)
+    await uow.emit(_event(AppointmentConfirmed, appointment, placing.school), key=appointment.id)
     await uow.commit()
     return appointment
 
@@ -317,12 +340,8 @@ def _check_student(student: Student | None, cmd: BookSlot) -> Student:
     return student
 
 
-def _local_day(day: date, calendar: SchoolCalendar) -> Interval:
-    """The local date `day` as an interval of instants (23 or 25 hours at a clock change)."""
-    return Interval(
-        datetime.combine(day, datetime.min.time(), tzinfo=calendar.zone),
-        datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=calendar.zone),
-    )
+def _appointments(rows: list[Any]) -> list[Appointment]:
+    return [to_appointment(row) for row in rows]
 
 
 async def _choose_adviser(
@@ -334,7 +353,7 @@ async def _choose_adviser(
     cmd: BookSlot,
     around: AroundSlot,
 ) -> str:
-    """`_allocate` fed from what the booking already read and the cached reference data."""
+    """The domain's allocation, fed from the one read and the cached reference data."""
     kinds = await reference.adviser_kinds(s, slot.adviser_ids)
     day = school.calendar.local_date(slot.start)
     agreed = reference.agreed_minutes(s, agreement, school.calendar, day)
@@ -342,72 +361,12 @@ async def _choose_adviser(
         adviser_id: AdviserLoad(around.booked_minutes.get(adviser_id, 0), agreed[adviser_id])
         for adviser_id in slot.adviser_ids
     }
-    return await _allocate_with(s, agreement, slot, student, cmd, kinds, loads)
-
-
-def _diary_view(rows: list[Any], appointment: Appointment) -> list[Appointment]:
-    """Active appointments of the adviser or student overlapping the new one."""
-    interval = appointment.interval
-    return [
-        to_appointment(row)
-        for row in rows
-        if (row.adviser_id == appointment.adviser_id or row.student_id == appointment.student_id)
-        and row.starts_at < interval.end
-        and row.ends_at > interval.start
-        and row.id != appointment.id
-    ]
-
-
-def _place_among(rows: list[Any], appointment: Appointment, capacity: int) -> tuple[str, int]:
-    """`_place` from rows already read: the window read holds every seat of the session."""
-    if capacity == 1:
-        return appointment.id, 1
-    key = _place_key(appointment)
-    taken = {row.seat for row in rows if row.place_key == key}
-    return key, _free_seat(taken, capacity, appointment.student_id)
-
-
-async def _allocate(
-    s: AsyncSession,
-    agreement: PartnershipAgreement,
-    school: SchoolRecord,
-    slot: Slot,
-    student: Student,
-    cmd: BookSlot,
-) -> str:
-    found = await s.execute(
-        sa.select(advisers.c.id, advisers.c.kinds).where(advisers.c.id.in_(slot.adviser_ids))
-    )
-    kinds = {row.id: row.kinds for row in found}
-    loads = await _day_loads(s, agreement, school, slot)
-    return await _allocate_with(s, agreement, slot, student, cmd, kinds, loads)
-
-
-async def _allocate_with(
-    s: AsyncSession,
-    agreement: PartnershipAgreement,
-    slot: Slot,
-    student: Student,
-    cmd: BookSlot,
-    kinds: dict[str, list[str]],
-    loads: dict[str, AdviserLoad],
-) -> str:
     candidates = [
         Candidate(adviser_id, AdviserKind(kind), cmd.school_id, (slot.interval,))
         for adviser_id in slot.adviser_ids
         for kind in kinds.get(adviser_id, [AdviserKind.GUIDANCE.value])
     ]
-    history = []
-    if student.is_priority:  # continuity is kept for targeted students only
-        history = [
-            to_appointment(row)
-            for row in await s.execute(
-                sa.select(appointments).where(
-                    appointments.c.student_id == student.student_id,
-                    appointments.c.status == AppointmentStatus.ATTENDED.value,
-                )
-            )
-        ]
+    history = await _seen(s, student, slot.adviser_ids) if student.is_priority else []
     request = AllocationRequest(
         school_id=cmd.school_id,
         student_id=student.student_id,
@@ -420,67 +379,43 @@ async def _allocate_with(
     return allocate_adviser(request, candidates, history, loads).adviser_id
 
 
-async def _day_loads(
-    s: AsyncSession, agreement: PartnershipAgreement, school: SchoolRecord, slot: Slot
-) -> dict[str, AdviserLoad]:
-    """Booked against agreed minutes on the slot's day: the balance the allocation keeps.
+@dataclass(frozen=True)
+class _Seen:
+    """A session the student attended with one of the candidate advisers."""
 
-    A day, not a term: advisers come on different days, and balancing each day balances the
-    term without the allocation having to read a term of appointments on every booking.
+    adviser_id: str
+    student_id: str
+    interval: Interval
+    status: AppointmentStatus = AppointmentStatus.ATTENDED
+
+
+async def _seen(s: AsyncSession, student: Student, adviser_ids: Sequence[str]) -> list[_Seen]:
+    """Continuity is kept for targeted students only: who among these advisers they saw."""
+    rows = await s.execute(
+        sa.select(
+            appointments.c.adviser_id, appointments.c.starts_at, appointments.c.ends_at
+        ).where(
+            appointments.c.student_id == student.student_id,
+            appointments.c.status == AppointmentStatus.ATTENDED.value,
+            appointments.c.adviser_id.in_(adviser_ids),
+        )
+    )
+    return [
+        _Seen(row.adviser_id, student.student_id, Interval(row.starts_at, row.ends_at))
+        for row in rows
+    ]
+
+
+def _seat(placing: _Placing, appointment: Appointment) -> tuple[str, int]:
+    """The shared-session key and a free seat; one-to-one sessions key on their id.
+
+    The rows the appointment meets hold every seat of its session.
     """
-    calendar = school.calendar
-    day = calendar.local_date(slot.start)
-    start = datetime.combine(day, datetime.min.time(), tzinfo=calendar.zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=calendar.zone)
-    rows = await s.execute(
-        sa.select(appointments.c.adviser_id, sa.func.sum(appointments.c.minutes))
-        .where(
-            appointments.c.school_id == school.school_id,
-            appointments.c.adviser_id.in_(slot.adviser_ids),
-            appointments.c.status != AppointmentStatus.CANCELLED.value,
-            appointments.c.starts_at >= start,
-            appointments.c.starts_at < end,
-        )
-        .group_by(appointments.c.adviser_id)
-    )
-    booked: dict[str, int] = dict.fromkeys(slot.adviser_ids, 0)
-    for adviser_id, minutes in rows:
-        booked[adviser_id] = int(minutes or 0)
-    return {
-        adviser_id: AdviserLoad(minutes, agreement.agreed_minutes(adviser_id, day, day, calendar))
-        for adviser_id, minutes in booked.items()
-    }
-
-
-async def _active_around(s: AsyncSession, appointment: Appointment) -> list[Appointment]:
-    """Active appointments of the adviser or student overlapping the new one: the diary's view."""
-    rows = await s.execute(
-        sa.select(appointments).where(
-            sa.or_(
-                appointments.c.adviser_id == appointment.adviser_id,
-                appointments.c.student_id == appointment.student_id,
-            ),
-            appointments.c.status == AppointmentStatus.CONFIRMED.value,
-            appointments.c.starts_at < appointment.interval.end,
-            appointments.c.ends_at > appointment.interval.start,
-        )
-    )
-    return [to_appointment(row) for row in rows if row.id != appointment.id]
-
-
-async def _place(s: AsyncSession, appointment: Appointment, capacity: int) -> tuple[str, int]:
-    """The shared-session key and a free seat; one-to-one sessions key on their id."""
+    capacity = placing.config.capacity
     if capacity == 1:
         return appointment.id, 1
     key = _place_key(appointment)
-    taken = set(
-        await s.scalars(
-            sa.select(appointments.c.seat).where(
-                appointments.c.place_key == key,
-                appointments.c.status == AppointmentStatus.CONFIRMED.value,
-            )
-        )
-    )
+    taken = {row.seat for row in placing.meeting if row.place_key == key}
     return key, _free_seat(taken, capacity, appointment.student_id)
 
 
@@ -534,7 +469,7 @@ async def alternatives(
     n: int = 3,
 ) -> list[Slot]:
     """The free slots nearest the time that was refused, as the caller could book them."""
-    school = await load_school(session, school_id)
+    school = await reference.school(session, school_id)
     if school is None:
         return []
     student = await load_student(session, student_id) if student_id else None
@@ -573,7 +508,7 @@ async def cancel_within(
     """Cancel the appointment `row` inside the caller's unit of work (which commits)."""
     s = uow.session
     cancelled = to_appointment(row).cancel(by_role, reason, now)
-    school = await load_school(s, cancelled.school_id)
+    school = await reference.school(s, cancelled.school_id)
     assert school is not None
     await _save(s, cancelled, cancel_reason=cancelled.cancel_reason, cancelled_by=by_role.value)
     await uow.emit(
@@ -590,78 +525,71 @@ async def reschedule_appointment(
     now: datetime,
     offer_ttl: timedelta,
 ) -> Appointment:
-    """Move to another free slot of the same type; same id, revision bumped, events follow."""
+    """Move to another free slot of the same type; same id, revision bumped, events follow.
+
+    The move decides its place exactly as a booking does, and retries the same way when a
+    concurrent booking takes it first.
+    """
     async with new_uow() as uow:
-        s = uow.session
-        row = await get_appointment(s, cmd.appointment_id, for_update=True)
-        if row is None:
-            raise UnknownAppointment(cmd.appointment_id)
-        current = to_appointment(row)
-        school = await load_school(s, current.school_id)
-        student = await load_student(s, current.student_id)
-        assert school is not None and student is not None
-        agreement = await load_agreement(
-            s, current.school_id, school.calendar.local_date(cmd.starts_at)
-        )
-        if agreement is None:
-            raise SlotUnavailable()
-        if not cmd.by_role.is_staff:
-            check_booking_window(agreement, cmd.starts_at, now)
-        slots = await find_slots(
-            s,
-            school,
-            current.session_type,
-            cmd.starts_at,
-            cmd.starts_at + timedelta(seconds=1),
-            now,
-            student=student,
-            staff=cmd.by_role.is_staff,
-            ignore_appointment=current.id,
-        )
-        slot = next((x for x in slots if x.start == cmd.starts_at), None)
-        if slot is None:
-            raise SlotUnavailable()
-        booking = BookSlot(
-            current.school_id,
-            current.session_type,
-            cmd.starts_at,
-            current.student_id,
-            cmd.by_role,
-            requested_adviser_id=current.adviser_id,
-            referral=current.referral,
-        )
-        adviser_id = (
-            current.adviser_id
-            if current.adviser_id in slot.adviser_ids
-            else (await _allocate(s, agreement, school, slot, student, booking))
-        )
-        room = slot.room_for(adviser_id)
-        proposed = current.reschedule(slot.interval, adviser_id, now, room, by_role=cmd.by_role)
-        others = await _active_around(s, proposed)
-        moved = Diary([*others, current], agreement.session_types).reschedule(
-            current.id, slot.interval, adviser_id, now, room, by_role=cmd.by_role
-        )
-        capacity = agreement.config(current.session_type).capacity
-        place_key, seat = await _place(s, moved, capacity)
-        await _save(
-            s,
-            moved,
-            adviser_id=adviser_id,
-            starts_at=moved.interval.start,
-            ends_at=moved.interval.end,
-            minutes=moved.interval.minutes,
-            location=moved.room,
-            place_key=place_key,
-            seat=seat,
-            capacity=capacity,
-        )
-        await uow.emit(_event(AppointmentRescheduled, moved, school), key=moved.id)
-        await offer_freed_place(uow, current, now, offer_ttl)
-        try:
-            await uow.commit()
-        except IntegrityError as exc:
-            raise SlotTaken(adviser_id, cmd.starts_at) from exc
-        return moved
+        row = await get_appointment(uow.session, cmd.appointment_id)
+    if row is None:
+        raise UnknownAppointment(cmd.appointment_id)
+    as_booking = BookSlot(
+        row.school_id,
+        SessionType(row.session_type),
+        cmd.starts_at,
+        row.student_id,
+        cmd.by_role,
+    )
+    return await _with_retries(
+        new_uow, as_booking, lambda uow: _reschedule_once(uow, cmd, now, offer_ttl)
+    )
+
+
+async def _reschedule_once(
+    uow: UnitOfWork, cmd: RescheduleAppointment, now: datetime, offer_ttl: timedelta
+) -> Appointment:
+    row = await get_appointment(uow.session, cmd.appointment_id, for_update=True)
+    if row is None:
+        raise UnknownAppointment(cmd.appointment_id)
+    current = to_appointment(row)
+    booking = BookSlot(
+        current.school_id,
+        current.session_type,
+        cmd.starts_at,
+        current.student_id,
+        cmd.by_role,
+        referral=current.referral,
+    )
+    placing = await _place_for(uow, booking, now, moving=current)
+    diary = Diary([*_appointments(placing.meeting), current], placing.agreement.session_types)
+    moved = diary.reschedule(
+        current.id,
+        placing.slot.interval,
+        placing.adviser_id,
+        now,
+        placing.room,
+        by_role=cmd.by_role,
+    )
+    place_key, seat = _seat(placing, moved)
+    await _save(
+        uow.session,
+        moved,
+        adviser_id=moved.adviser_id,
+        starts_at=moved.interval.start,
+        ends_at=moved.interval.end,
+        minutes=moved.interval.minutes,
+        location=moved.room,
+        place_key=place_key,
+        seat=seat,
+        capacity=placing.config.capacity,
+    )
+    if placing.around.holds_offer:
+        await accept_offers_taken(uow, moved)
+    await uow.emit(_event(AppointmentRescheduled, moved, placing.school), key=moved.id)
+    await offer_freed_place(uow, current, now, offer_ttl)
+    await uow.commit()
+    return moved
 
 
 async def record_attendance(uow: UnitOfWork, cmd: RecordAttendance, now: datetime) -> Appointment:
@@ -671,7 +599,7 @@ async def record_attendance(uow: UnitOfWork, cmd: RecordAttendance, now: datetim
     if row is None:
         raise UnknownAppointment(cmd.appointment_id)
     updated, chase = to_appointment(row).mark_attendance(cmd.attended, now)
-    school = await load_school(s, updated.school_id)
+    school = await reference.school(s, updated.school_id)
     assert school is not None
     await _save(s, updated, attendance_recorded_at=now)
     await uow.emit(

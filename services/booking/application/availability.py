@@ -11,101 +11,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import (
-    adviser_busy,
-    appointments,
-    school_periods,
-    schools,
-    students,
-    waitlist_offers,
-)
-from services.booking.application.agreements import (
-    academic_year_bounds,
-    academic_year_of,
-    load_agreement,
-)
+from services.booking.adapters.orm import adviser_busy, appointments, waitlist_offers
+from services.booking.application import reference
+from services.booking.application.agreements import academic_year_bounds, academic_year_of
+from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.availability import Slot, bookable_slots, visible_slots
-from services.booking.domain.calendar import LocalPeriod, SchoolCalendar
-from services.booking.domain.model import (
-    DateRange,
-    Interval,
-    PriorityFlag,
-    SessionType,
-    Student,
-)
+from services.booking.domain.model import Interval, SessionType, Student
 
 MAX_RANGE = timedelta(days=62)
-
-
-@dataclass(frozen=True)
-class SchoolRecord:
-    school_id: str
-    name: str
-    calendar: SchoolCalendar
-    coordinator_id: str | None
-    lead_adviser_id: str | None
-
-
-async def load_school(session: AsyncSession, school_id: str) -> SchoolRecord | None:
-    row = (await session.execute(sa.select(schools).where(schools.c.id == school_id))).first()
-    if row is None:
-        return None
-    periods = (
-        await session.execute(
-            sa.select(school_periods).where(school_periods.c.school_id == school_id)
-        )
-    ).all()
-
-    def ranges(kind: str) -> tuple[DateRange, ...]:
-        return tuple(
-            DateRange(p.first_day, p.last_day)
-            for p in periods
-            if p.kind == kind and p.starts is None
-        )
-
-    part_days = tuple(
-        LocalPeriod(datetime.combine(p.first_day, p.starts), datetime.combine(p.last_day, p.ends))
-        for p in periods
-        if p.starts is not None
-    )
-    calendar = SchoolCalendar(
-        school_id=school_id,
-        terms=ranges("term"),
-        holidays=ranges("holiday"),
-        blocked_days=ranges("exam") + ranges("blocked"),
-        blocked_periods=part_days,
-        day_start=row.day_starts,
-        day_end=row.day_ends,
-        zone=ZoneInfo(row.time_zone),
-    )
-    return SchoolRecord(school_id, row.name, calendar, row.coordinator_id, row.lead_adviser_id)
-
-
-async def load_student(session: AsyncSession, student_id: str) -> Student | None:
-    row = (
-        await session.execute(
-            sa.select(
-                students.c.id,
-                students.c.school_id,
-                students.c.year_group,
-                students.c.priority_flags,
-            ).where(students.c.id == student_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    return Student(
-        row.id,
-        row.school_id,
-        row.year_group,
-        frozenset(PriorityFlag(f) for f in row.priority_flags),
-    )
 
 
 @dataclass(frozen=True)
@@ -121,7 +39,6 @@ async def busy_time(
     end: datetime,
     *,
     student_id: str | None = None,
-    ignore_appointment: str | None = None,
 ) -> BusyTime:
     """What holds each adviser in [start, end), and the seats taken in shared sessions.
 
@@ -135,7 +52,6 @@ async def busy_time(
     ids = list(adviser_ids)
     held = await session.execute(
         sa.select(
-            appointments.c.id,
             appointments.c.adviser_id,
             appointments.c.starts_at,
             appointments.c.ends_at,
@@ -148,8 +64,6 @@ async def busy_time(
         )
     )
     for row in held:
-        if row.id == ignore_appointment:
-            continue
         interval = Interval(row.starts_at, row.ends_at)
         by_adviser[row.adviser_id].append(interval)
         if row.capacity > 1:
@@ -185,7 +99,7 @@ async def agreements_between(
     found = []
     day = first
     while day <= last:
-        agreement = await load_agreement(session, school_id, day)
+        agreement = await reference.agreement(session, school_id, day)
         if agreement is not None:
             found.append(agreement)
         day = academic_year_bounds(academic_year_of(day))[1] + timedelta(days=1)
@@ -202,7 +116,6 @@ async def find_slots(
     *,
     student: Student | None,
     staff: bool = False,
-    ignore_appointment: str | None = None,
     agreements: Sequence[PartnershipAgreement] | None = None,
 ) -> list[Slot]:
     """Free slots starting in [start, end).
@@ -220,8 +133,8 @@ async def find_slots(
         if session_type not in agreement.session_types:
             continue
         first, last = academic_year_bounds(agreement.academic_year)
-        lower = max(start, _midnight(first, calendar))
-        upper = min(end, _midnight(last + timedelta(days=1), calendar))
+        lower = max(start, calendar.whole_day(first).start)
+        upper = min(end, calendar.whole_day(last).end)
         if lower >= upper:
             continue
         config = agreement.config(session_type)
@@ -231,7 +144,6 @@ async def find_slots(
             lower - config.buffer,
             upper + config.length + config.buffer,
             student_id=student.student_id if student else None,
-            ignore_appointment=ignore_appointment,
         )
         found += bookable_slots(
             agreement,
@@ -246,7 +158,3 @@ async def find_slots(
     if student is not None and not staff:
         found = visible_slots(found, student.is_priority, now)
     return sorted(found, key=lambda slot: slot.start)
-
-
-def _midnight(day: date, calendar: SchoolCalendar) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=calendar.zone)

@@ -197,8 +197,12 @@ async def read_around(
     start: datetime,
     window: Interval,
     day: Interval,
+    ignore: str | None = None,
 ) -> AroundSlot:
-    """Everything around `start` for `adviser_ids` over `window`, loads over `day`."""
+    """Everything around `start` for `adviser_ids` over `window`, loads over `day`.
+
+    The appointment `ignore` (one being moved) does not hold anyone.
+    """
     params = {
         "student": student_id,
         "school": school_id,
@@ -219,6 +223,8 @@ async def read_around(
     facts = _STATEMENTS[conn.dialect.name == "postgresql"]
     for kind, ref, adviser_id, starts_at, ends_at, n, extra in await conn.execute(facts, params):
         if kind == "appointment":
+            if ref == ignore:
+                continue
             interval = Interval(starts_at, ends_at)
             nearby.append(Nearby(ref, adviser_id, extra, interval))
             if adviser_id in chosen:

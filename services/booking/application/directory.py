@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import (
     accounts,
@@ -50,6 +51,9 @@ from shared.uow import UnitOfWork
 
 NAMESPACE = uuid.UUID("3d0d7f0e-3c1a-4f43-9d7e-0b6f2f5a9c11")
 PHONE = r"^\+[1-9]\d{6,14}$"
+# Ids per `IN (...)` when reading back what an import may overwrite: well under the bound
+# parameter limits of both SQLite and PostgreSQL.
+CHUNK = 500
 
 
 def natural_id(kind: str, *key: object) -> str:
@@ -281,14 +285,7 @@ def _adviser(row: AdviserRow, _ctx: dict[str, Any]) -> list[Write]:
         "phone": row.phone,
         "provider_id": row.provider_id,
     }
-    route = ContactRoute(
-        role=ContactRole.ADVISER,
-        email=row.email.lower(),
-        phone=row.phone,
-        email_consent=True,
-        sms_consent=row.phone is not None,
-        preferred=[Channel.EMAIL],
-    )
+    route = _work_route(ContactRole.ADVISER, row.email, row.phone)
     event = AdviserUpserted(adviser_id=row.id, school_ids=sorted(row.schools), contacts=[route])
     account = _account(row.id, row.email, "adviser", sorted(row.schools), row.name, row.phone)
     return [Write(advisers, values, event, row.id), Write(accounts, account)]
@@ -351,18 +348,24 @@ def _staff(row: StaffRow, _ctx: dict[str, Any]) -> list[Write]:
     schools_for = sorted(row.schools)
     account = _account(staff_id, row.email, row.role.value, schools_for, row.name, row.phone)
     account["ebp_id"] = row.ebp_id
-    route = ContactRoute(
-        role=ContactRole.STAFF,
-        email=row.email.lower(),
-        phone=row.phone,
-        email_consent=True,
-        sms_consent=row.phone is not None,
-        preferred=[Channel.EMAIL],
-    )
+    route = _work_route(ContactRole.STAFF, row.email, row.phone)
     event = StaffUpserted(
         staff_id=staff_id, role=row.role.value, school_ids=sorted(row.schools), contacts=[route]
     )
     return [Write(accounts, account, event, staff_id)]
+
+
+def _work_route(role: ContactRole, email: str, phone: str | None) -> ContactRoute:
+    """How to reach an adviser or member of staff at work: email first; texts when a phone
+    is given (work contact needs no consent)."""
+    return ContactRoute(
+        role=role,
+        email=email.lower(),
+        phone=phone,
+        email_consent=True,
+        sms_consent=phone is not None,
+        preferred=[Channel.EMAIL],
+    )
 
 
 def _account(
@@ -429,12 +432,14 @@ async def import_directory(
         raise CsvImportError(errors)
     ctx = {"coordinators": await _named(uow, schools.c.coordinator_id)}
     ctx["leads"] = await _named(uow, schools.c.lead_adviser_id)
+    writes = [spec.writes(parsed.value, ctx) for parsed in rows]
+    stored = await _stored(uow, [write for row_writes in writes for write in row_writes])
     written = unchanged = 0
     now = datetime.now(UTC)
-    for parsed in rows:
+    for row_writes in writes:
         changed = False
-        for write in spec.writes(parsed.value, ctx):
-            if await _apply(uow, write, now):
+        for write in row_writes:
+            if await _apply(uow, write, stored[write.table], now):
                 changed = True
                 if write.event is not None:
                     await uow.emit(write.event, key=write.key)
@@ -451,14 +456,39 @@ async def import_directory(
     return ImportResult(len(rows), written, unchanged)
 
 
-async def _apply(uow: UnitOfWork, write: Write, now: datetime) -> bool:
-    """Upsert one record; True when it was new or different."""
+async def _stored(uow: UnitOfWork, writes: Sequence[Write]) -> dict[sa.Table, dict[str, Any]]:
+    """What each table now holds under the ids about to be written: one read per table
+    (per `CHUNK` ids), not one per row."""
+    ids: dict[sa.Table, set[str]] = {}
+    for write in writes:
+        ids.setdefault(write.table, set()).add(write.values["id"])
+    stored: dict[sa.Table, dict[str, Any]] = {}
+    for table, wanted in ids.items():
+        found = stored[table] = {}
+        ordered = sorted(wanted)
+        for n in range(0, len(ordered), CHUNK):
+            rows = await uow.session.execute(
+                sa.select(table).where(table.c.id.in_(ordered[n : n + CHUNK]))
+            )
+            found.update((row.id, dict(row._mapping)) for row in rows)
+    return stored
+
+
+async def _apply(
+    uow: UnitOfWork, write: Write, stored: dict[str, dict[str, Any]], now: datetime
+) -> bool:
+    """Upsert one record; True when it was new or different.
+
+    `stored` is the table's rows by id as read before the import, kept up to date with what
+    the import itself writes.
+    """
     table, values = write.table, write.values
-    existing = (
-        await uow.session.execute(sa.select(table).where(table.c.id == values["id"]))
-    ).first()
-    if existing is not None and all(_same(getattr(existing, k), v) for k, v in values.items()):
+    existing = stored.get(values["id"])
+    if existing is not None and all(
+        k in existing and _same(existing[k], v) for k, v in values.items()
+    ):
         return False
+    stored[values["id"]] = {**(existing or {}), **values}
     if table is accounts:
         if existing is None:
             await uow.session.execute(accounts.insert().values(**values, created_at=now))
@@ -515,6 +545,14 @@ async def _existing_ids(uow: UnitOfWork, table: sa.Table, ids: set[str]) -> set[
         return set()
     found = await uow.session.scalars(sa.select(table.c.id).where(table.c.id.in_(sorted(ids))))
     return set(found)
+
+
+async def student_school(session: AsyncSession, student_id: str) -> str | None:
+    """The school of `student_id`, or None when there is no such student."""
+    found: str | None = await session.scalar(
+        sa.select(students.c.school_id).where(students.c.id == student_id)
+    )
+    return found
 
 
 async def _named(uow: UnitOfWork, column: sa.Column[Any]) -> dict[str, str]:

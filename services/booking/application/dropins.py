@@ -7,6 +7,7 @@ with an id derived from school, adviser and start, so every replica names it the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import dropin_queue, dropin_sessions, students
-from services.booking.application.agreements import load_agreement
-from services.booking.application.availability import load_school
+from services.booking.adapters.orm import dropin_queue, dropin_sessions
+from services.booking.application import reference
+from services.booking.application.directory import student_school
 from services.booking.domain.dropin_queue import DropInQueue, QueueEntry, QueueStatus
 from services.booking.domain.errors import BookingError, NotInQueue
 from services.booking.domain.model import SessionType
-from shared.db import upsert
+from shared.db import Database, upsert
 from shared.events.booking import DropInTurn
 from shared.uow import UnitOfWork
 
@@ -71,10 +72,32 @@ class QueuePlace:
     estimated_wait: timedelta | None
 
 
-async def sessions_on(uow: UnitOfWork, school_id: str, day: date) -> list[DropInSession]:
-    """The school's drop-in sessions on local date `day`, as stored rows."""
-    school = await load_school(uow.session, school_id)
-    agreement = await load_agreement(uow.session, school_id, day)
+async def sessions_on(
+    db: Database, new_uow: Callable[[], UnitOfWork], school_id: str, day: date
+) -> list[DropInSession]:
+    """The school's drop-in sessions on local date `day`, each stored as a row.
+
+    The sessions come from the cached agreement and are read back by id; a unit of work
+    opens only to store the ones not stored yet (or changed since), which is normally the
+    first call for a school and day. Two replicas storing the same session at once agree,
+    as the id is derived and the write is an upsert.
+    """
+    async with db.read_session() as s:
+        found = await _planned(s, school_id, day)
+        stored = await _stored(s, [session.id for session in found])
+    unstored = [session for session in found if stored.get(session.id) != session]
+    if unstored:
+        async with new_uow() as uow:
+            for session in unstored:
+                await upsert(uow.session, dropin_sessions, session.__dict__)
+            await uow.commit()
+    return found
+
+
+async def _planned(db: AsyncSession, school_id: str, day: date) -> list[DropInSession]:
+    """The drop-in sessions the agreement in force sets on `day`, by start and adviser."""
+    school = await reference.school(db, school_id)
+    agreement = await reference.agreement(db, school_id, day)
     if school is None or agreement is None or SessionType.DROPIN not in agreement.session_types:
         return []
     found = []
@@ -84,19 +107,25 @@ async def sessions_on(uow: UnitOfWork, school_id: str, day: date) -> list[DropIn
             if SessionType.DROPIN not in window.session_types:
                 continue
             key = f"{school_id}|{adviser_id}|{window.interval.start.isoformat()}"
-            session = DropInSession(
-                id=str(uuid.uuid5(NAMESPACE, key)),
-                school_id=school_id,
-                adviser_id=adviser_id,
-                starts_at=window.interval.start,
-                ends_at=window.interval.end,
-                location=window.room,
-                slot_minutes=slot_minutes,
+            found.append(
+                DropInSession(
+                    id=str(uuid.uuid5(NAMESPACE, key)),
+                    school_id=school_id,
+                    adviser_id=adviser_id,
+                    starts_at=window.interval.start,
+                    ends_at=window.interval.end,
+                    location=window.room,
+                    slot_minutes=slot_minutes,
+                )
             )
-            await upsert(uow.session, dropin_sessions, session.__dict__)
-            found.append(session)
-    await uow.commit()
     return sorted(found, key=lambda s: (s.starts_at, s.adviser_id))
+
+
+async def _stored(db: AsyncSession, ids: Sequence[str]) -> dict[str, DropInSession]:
+    if not ids:
+        return {}
+    rows = await db.execute(sa.select(dropin_sessions).where(dropin_sessions.c.id.in_(ids)))
+    return {row.id: DropInSession(**row._mapping) for row in rows}
 
 
 async def get_session(db: AsyncSession, session_id: str) -> DropInSession:
@@ -136,7 +165,9 @@ async def _queue(
         )
         for r in rows
     ]
-    open_rows = {r.student_id: r for r in rows if r.status in ("waiting", "called")}
+    open_rows = {
+        entry.student_id: row for entry, row in zip(entries, rows, strict=True) if entry.is_open
+    }
     return DropInQueue(session.id, session.slot_minutes, 1, entries), open_rows
 
 
@@ -154,10 +185,7 @@ async def join_queue(
     uow: UnitOfWork, session_id: str, student_id: str, now: datetime
 ) -> QueuePlace:
     session = await get_session(uow.session, session_id)
-    school_of = await uow.session.scalar(
-        sa.select(students.c.school_id).where(students.c.id == student_id)
-    )
-    if school_of != session.school_id:
+    if await student_school(uow.session, student_id) != session.school_id:
         raise UnknownDropIn()
     if not session.starts_at - OPENS_BEFORE <= now < session.ends_at:
         raise DropInNotOpen()

@@ -34,7 +34,8 @@ from services.booking.adapters.orm import (
     waitlist_entries,
     waitlist_offers,
 )
-from services.booking.application.appointments import UnknownStudent, cancel_within
+from services.booking.application.appointments import cancel_within
+from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.events.directory import StudentErased
 from shared.uow import UnitOfWork
@@ -48,14 +49,6 @@ class Erasure:
     school_id: str
     cancelled_appointments: int
     kept_anonymously: int
-
-
-async def student_school(uow: UnitOfWork, student_id: str) -> str | None:
-    """The school of `student_id`, or None when there is no such student."""
-    found: str | None = await uow.session.scalar(
-        sa.select(students.c.school_id).where(students.c.id == student_id)
-    )
-    return found
 
 
 async def erase_student(

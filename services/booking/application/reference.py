@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import advisers
 from services.booking.application.agreements import academic_year_of, load_agreement
-from services.booking.application.availability import SchoolRecord, load_school
 from services.booking.application.cache import entries_for, get, invalidate, load, put
+from services.booking.application.schools import SchoolRecord, load_school
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.availability import GridSlot, day_grid
 from services.booking.domain.calendar import SchoolCalendar

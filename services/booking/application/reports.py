@@ -10,18 +10,16 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import appointments, students, waitlist_entries
+from services.booking.application import reference
 from services.booking.application.appointments import to_appointment
-from services.booking.application.availability import (
-    agreements_between,
-    load_school,
-)
+from services.booking.application.availability import agreements_between
 from services.booking.domain.model import PriorityFlag, SessionType, Student
 from services.booking.domain.reports import (
     adviser_minutes,
@@ -69,12 +67,11 @@ def _cell(value: Any) -> str:
 async def school_report(
     session: AsyncSession, school_id: str, first: date, last: date
 ) -> SchoolReport | None:
-    school = await load_school(session, school_id)
+    school = await reference.school(session, school_id)
     if school is None:
         return None
-    zone = school.calendar.zone
-    start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    start = school.calendar.whole_day(first).start
+    end = school.calendar.whole_day(last).end
     rows = await session.execute(
         sa.select(appointments).where(
             appointments.c.school_id == school_id,

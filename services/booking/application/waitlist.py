@@ -14,11 +14,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import students, waitlist_entries, waitlist_offers
+from services.booking.application.directory import student_school
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.availability import Slot
-from services.booking.domain.errors import BookingError
+from services.booking.domain.errors import BookingError, UnknownStudent
 from services.booking.domain.model import DateRange, Interval, PriorityFlag, SessionType
 from services.booking.domain.waitlist import Offer, WaitlistEntry, decline, expire, next_offer
 from shared.events.booking import WaitlistOfferEnded, WaitlistOfferMade
@@ -49,16 +51,11 @@ class JoinWaitlist:
 
 
 async def join_waitlist(uow: UnitOfWork, cmd: JoinWaitlist, now: datetime) -> str:
+    """Put the student on the school's waitlist; answers the new entry's id."""
     s = uow.session
-    waiting = await s.scalar(
-        sa.select(waitlist_entries.c.id).where(
-            waitlist_entries.c.student_id == cmd.student_id,
-            waitlist_entries.c.school_id == cmd.school_id,
-            waitlist_entries.c.session_type == cmd.session_type.value,
-            waitlist_entries.c.status == "waiting",
-        )
-    )
-    if waiting is not None:
+    if await student_school(s, cmd.student_id) != cmd.school_id:
+        raise UnknownStudent()
+    if await _waiting_entry_id(uow, cmd.student_id, cmd.school_id, cmd.session_type) is not None:
         raise AlreadyWaiting()
     entry_id = str(uuid.uuid4())
     await s.execute(
@@ -77,17 +74,39 @@ async def join_waitlist(uow: UnitOfWork, cmd: JoinWaitlist, now: datetime) -> st
     return entry_id
 
 
-async def _entries(uow: UnitOfWork, school_id: str, session_type: str) -> list[WaitlistEntry]:
-    rows = await uow.session.execute(
-        sa.select(waitlist_entries, students.c.priority_flags)
-        .join(students, students.c.id == waitlist_entries.c.student_id)
-        .where(
+async def _waiting_entry_id(
+    uow: UnitOfWork, student_id: str, school_id: str, session_type: SessionType
+) -> str | None:
+    found: str | None = await uow.session.scalar(
+        sa.select(waitlist_entries.c.id).where(
+            waitlist_entries.c.student_id == student_id,
             waitlist_entries.c.school_id == school_id,
-            waitlist_entries.c.session_type == session_type,
+            waitlist_entries.c.session_type == session_type.value,
             waitlist_entries.c.status == "waiting",
         )
     )
-    return [
+    return found
+
+
+async def _entries(
+    uow: UnitOfWork, school_id: str, session_type: str
+) -> tuple[list[WaitlistEntry], dict[str, str]]:
+    """The students waiting for `session_type` at the school, and each one's entry id.
+
+    A student waits at most once per school and session type, so the ids are by student.
+    """
+    rows = (
+        await uow.session.execute(
+            sa.select(waitlist_entries, students.c.priority_flags)
+            .join(students, students.c.id == waitlist_entries.c.student_id)
+            .where(
+                waitlist_entries.c.school_id == school_id,
+                waitlist_entries.c.session_type == session_type,
+                waitlist_entries.c.status == "waiting",
+            )
+        )
+    ).all()
+    entries = [
         WaitlistEntry(
             student_id=row.student_id,
             school_id=row.school_id,
@@ -100,6 +119,7 @@ async def _entries(uow: UnitOfWork, school_id: str, session_type: str) -> list[W
         )
         for row in rows
     ]
+    return entries, {row.student_id: row.id for row in rows}
 
 
 async def offer_freed_place(
@@ -113,24 +133,16 @@ async def offer_freed_place(
         adviser_ids=(freed.adviser_id,),
         rooms=(freed.room,),
     )
-    entries = await _entries(uow, freed.school_id, freed.session_type.value)
+    entries, entry_ids = await _entries(uow, freed.school_id, freed.session_type.value)
     offer = next_offer(entries, slot, now, ttl)
     if offer is not None:
-        await _record_offer(uow, offer)
+        await _record_offer(uow, offer, entry_ids[offer.student_id])
     return offer
 
 
-async def _record_offer(uow: UnitOfWork, offer: Offer) -> str:
+async def _record_offer(uow: UnitOfWork, offer: Offer, entry_id: str) -> str:
     offer_id = str(uuid.uuid4())
     slot = offer.slot
-    entry_id = await uow.session.scalar(
-        sa.select(waitlist_entries.c.id).where(
-            waitlist_entries.c.student_id == offer.student_id,
-            waitlist_entries.c.school_id == slot.school_id,
-            waitlist_entries.c.session_type == slot.session_type.value,
-            waitlist_entries.c.status == "waiting",
-        )
-    )
     await uow.session.execute(
         waitlist_offers.insert().values(
             id=offer_id,
@@ -164,9 +176,10 @@ async def _record_offer(uow: UnitOfWork, offer: Offer) -> str:
     return offer_id
 
 
-async def open_offer(uow: UnitOfWork, offer_id: str, student_id: str) -> Any:
+async def open_offer(db: AsyncSession, offer_id: str, student_id: str) -> Any:
+    """The student's open offer `offer_id`; refused when it is not theirs or has ended."""
     row = (
-        await uow.session.execute(
+        await db.execute(
             sa.select(waitlist_offers).where(
                 waitlist_offers.c.id == offer_id,
                 waitlist_offers.c.student_id == student_id,
@@ -217,7 +230,7 @@ async def accept_offers_taken(uow: UnitOfWork, booked: Appointment) -> None:
 
 
 async def decline_offer(uow: UnitOfWork, offer_id: str, student_id: str, now: datetime) -> None:
-    row = await open_offer(uow, offer_id, student_id)
+    row = await open_offer(uow.session, offer_id, student_id)
     await _end_and_pass_on(uow, row, "declined", now)
     await uow.commit()
 
@@ -254,7 +267,7 @@ async def _end_and_pass_on(uow: UnitOfWork, row: Any, outcome: str, now: datetim
         ),
         key=row.student_id,
     )
-    entries = await _entries(uow, row.school_id, row.session_type)
+    entries, entry_ids = await _entries(uow, row.school_id, row.session_type)
     slot = Slot(
         interval=Interval(row.starts_at, row.ends_at),
         school_id=row.school_id,
@@ -276,4 +289,4 @@ async def _end_and_pass_on(uow: UnitOfWork, row: Any, outcome: str, now: datetim
         expire(offer, entries, now) if outcome == "expired" else decline(offer, entries, now)
     )
     if following is not None:
-        await _record_offer(uow, following)
+        await _record_offer(uow, following, entry_ids[following.student_id])

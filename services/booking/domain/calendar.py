@@ -71,19 +71,13 @@ class SchoolCalendar:
             and not any(day in holiday for holiday in self.holidays)
         )
 
-    def day_window(self, day: date) -> Interval | None:
-        """The school day on `day` in UTC, or None when `day` is not a school day."""
-        if not self.is_school_day(day):
-            return None
-        return local_interval(day, self.day_start, self.day_end, self.zone)
-
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
 
     def blocked_intervals(self, first: date, last: date) -> list[Interval]:
         """Blocked days and periods touching the local dates `first`..`last`, in UTC."""
         blocked = [
-            self._whole_day(day)
+            self.whole_day(day)
             for day in days(first, last)
             if any(day in period for period in self.blocked_days)
         ]
@@ -97,7 +91,7 @@ class SchoolCalendar:
                 )
         return sorted(blocked)
 
-    def _whole_day(self, day: date) -> Interval:
+    def whole_day(self, day: date) -> Interval:
         """Local midnight to midnight: 23 or 25 hours long on the days the clocks change."""
         start = local_instant(day, time(0), self.zone)
         return Interval(start, local_instant(day + timedelta(days=1), time(0), self.zone))

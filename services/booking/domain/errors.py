@@ -127,3 +127,17 @@ class NotInQueue(BookingError):
     def __init__(self, student_id: str) -> None:
         super().__init__("You are not waiting in this drop-in session's queue.")
         self.student_id = student_id
+
+
+class UnknownStudent(BookingError):
+    code = "unknown_student"
+
+    def __init__(self) -> None:
+        super().__init__("There is no such student at this school.")
+
+
+class UnknownSchool(BookingError):
+    code = "unknown_school"
+
+    def __init__(self) -> None:
+        super().__init__("There is no such school.")

@@ -15,11 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from services.booking.application.agreements import UnknownAdvisers
-from services.booking.application.appointments import (
-    SlotUnavailable,
-    UnknownSchool,
-    UnknownStudent,
-)
+from services.booking.application.appointments import SlotUnavailable
 from services.booking.application.dropins import DropInNotOpen, QueueBusy, UnknownDropIn
 from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer
 from services.booking.domain import errors
@@ -45,8 +41,8 @@ _STATUS: dict[type[errors.BookingError], int] = {
     errors.ReasonRequired: 422,
     errors.InvalidTransition: 409,
     errors.UnknownAppointment: 404,
-    UnknownStudent: 422,
-    UnknownSchool: 404,
+    errors.UnknownStudent: 422,
+    errors.UnknownSchool: 404,
     AlreadyWaiting: 409,
     UnknownOffer: 404,
     errors.AlreadyQueued: 409,
@@ -73,6 +69,13 @@ def problem_for(error: errors.BookingError, **extra: Any) -> Problem:
     )
 
 
+def translate_booking_error(error: Exception) -> Problem | None:
+    """The shared problems middleware's translator: any `BookingError` a handler lets out."""
+    if isinstance(error, errors.BookingError):
+        return problem_for(error)
+    return None
+
+
 def unknown_advisers(exc: UnknownAdvisers) -> Problem:
     return Problem(
         422,
@@ -93,6 +96,25 @@ def can_see_school(principal: Principal, school_id: str) -> bool:
 def require_school_access(principal: Principal, school_id: str) -> None:
     if not can_see_school(principal, school_id):
         raise forbidden("You do not act for this school.")
+
+
+def acting_student(principal: Principal, school_id: str, student_id: str | None) -> str:
+    """The student a booking action at `school_id` is for.
+
+    The caller must act for the school (403). A student acts for themself: naming anyone
+    else is refused (403). Staff must name the student (422); whether that student is at
+    the school is the use case's to check.
+    """
+    require_school_access(principal, school_id)
+    if principal.role is Role.STUDENT:
+        if student_id not in (None, principal.user_id):
+            raise forbidden("A student can act only for themselves.")
+        return principal.user_id
+    if student_id is None:
+        raise Problem(
+            422, "Invalid request", "student_id: staff must name the student", type_="validation"
+        )
+    return student_id
 
 
 def can_see_appointment(principal: Principal, row: Any) -> bool:

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.booking.adapters.orm import appointments
+from services.booking.application import reference
 from services.booking.application.appointments import (
     BookSlot,
     CancelAppointment,
@@ -23,12 +24,8 @@ from services.booking.application.appointments import (
     reschedule_appointment,
     to_appointment,
 )
-from services.booking.application.availability import (
-    MAX_RANGE,
-    find_slots,
-    load_school,
-    load_student,
-)
+from services.booking.application.availability import MAX_RANGE, find_slots
+from services.booking.application.schools import load_student
 from services.booking.domain.appointments import Appointment, Referral, Urgency
 from services.booking.domain.availability import Slot
 from services.booking.domain.errors import BookingError
@@ -36,6 +33,7 @@ from services.booking.domain.model import AdviserKind, SessionType
 from services.booking.entrypoints.access import (
     REFUSED_BOOKING,
     STAFF_WHO_BOOK,
+    acting_student,
     domain_role,
     problem_for,
     require_school_access,
@@ -47,7 +45,7 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
 from shared.http.body import Instant, json_response, read_model, read_query
-from shared.http.problems import Problem, forbidden
+from shared.http.problems import Problem, forbidden, not_found
 
 routes = web.RouteTableDef()
 
@@ -113,9 +111,9 @@ async def list_slots(request: web.Request) -> web.Response:
     ctx = booking(request)
     staff = principal.role is not Role.STUDENT
     async with ctx.db.read_session() as s:
-        school = await load_school(s, query.school_id)
+        school = await reference.school(s, query.school_id)
         if school is None:
-            raise Problem(404, "Not found", "No such school.", type_="not-found")
+            raise not_found("school")
         student = None if staff else await load_student(s, principal.user_id)
         slots = await find_slots(
             s,
@@ -241,20 +239,10 @@ async def refused(
 async def create_appointment(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, AppointmentRequest)
-    require_school_access(principal, body.slot.school_id)
+    student_id = acting_student(principal, body.slot.school_id, body.student_id)
     staff = principal.role is not Role.STUDENT
-    if not staff:
-        if body.student_id not in (None, principal.user_id):
-            raise forbidden("A student can book only for themselves.")
-        if body.referral is not None:
-            raise forbidden("Only staff can make a referral.")
-        student_id = principal.user_id
-    elif body.student_id is None:
-        raise Problem(
-            422, "Invalid request", "student_id: staff must name the student", type_="validation"
-        )
-    else:
-        student_id = body.student_id
+    if not staff and body.referral is not None:
+        raise forbidden("Only staff can make a referral.")
     referral = (
         Referral(
             reason=body.referral.reason,
@@ -322,11 +310,8 @@ async def cancel(request: web.Request) -> web.Response:
     ctx = booking(request)
     row = await _visible(ctx, principal, request.match_info["appointment_id"])
     cmd = CancelAppointment(row.id, domain_role(principal), body.reason)
-    try:
-        async with ctx.unit_of_work() as uow:
-            cancelled = await cancel_appointment(uow, cmd, ctx.clock(), ctx.offer_ttl)
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        cancelled = await cancel_appointment(uow, cmd, ctx.clock(), ctx.offer_ttl)
     return json_response(appointment_response(cancelled, principal))
 
 
@@ -383,11 +368,6 @@ async def attendance(request: web.Request) -> web.Response:
     body = await read_model(request, AttendanceRequest)
     ctx = booking(request)
     row = await _visible(ctx, principal, request.match_info["appointment_id"])
-    try:
-        async with ctx.unit_of_work() as uow:
-            updated = await record_attendance(
-                uow, RecordAttendance(row.id, body.attended), ctx.clock()
-            )
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        updated = await record_attendance(uow, RecordAttendance(row.id, body.attended), ctx.clock())
     return json_response(appointment_response(updated, principal))

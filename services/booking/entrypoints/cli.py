@@ -19,10 +19,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from services.booking.application.appointments import UnknownStudent
 from services.booking.application.directory import KINDS, ImportResult, import_directory
 from services.booking.application.erasure import Erasure, erase_student
 from services.booking.bootstrap import MIGRATIONS
+from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import Role
 from services.booking.settings import BookingSettings
 from shared.csvimport import CsvImportError, ParsedRow, parse_csv

@@ -16,7 +16,8 @@ from services.booking.application.agreements import (
     load_terms,
     save_agreement,
 )
-from services.booking.application.erasure import erase_student, student_school
+from services.booking.application.directory import student_school
+from services.booking.application.erasure import erase_student
 from services.booking.entrypoints.access import (
     can_see_school,
     can_see_student,
@@ -28,9 +29,9 @@ from services.booking.entrypoints.access import (
 from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
-from shared.auth.web import require
+from shared.auth.web import require, require_school
 from shared.http.body import Day, json_response, read_model
-from shared.http.problems import Problem, not_found
+from shared.http.problems import not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -68,6 +69,10 @@ class SchoolList(BaseModel):
     schools: list[SchoolResponse]
 
 
+# The school's own columns in a response (its rooms and periods come from their tables).
+SCHOOL_COLUMNS = tuple(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c)
+
+
 def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
     return SchoolResponse.model_validate(row._mapping, from_attributes=False)
 
@@ -82,7 +87,7 @@ def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
 @routes.get("/api/v1/schools")
 async def list_schools(request: web.Request) -> web.Response:
     principal = require(request)
-    query = sa.select(*(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c))
+    query = sa.select(*SCHOOL_COLUMNS)
     if not principal.is_admin:
         query = query.where(schools.c.id.in_(sorted(principal.school_ids)))
     async with booking(request).db.read_session() as s:
@@ -101,16 +106,9 @@ async def list_schools(request: web.Request) -> web.Response:
 async def read_school(request: web.Request) -> web.Response:
     principal = require(request)
     school_id = request.match_info["school_id"]
-    if not principal.acts_for_school(school_id):
-        raise Problem(403, "Forbidden", "You do not act for this school.", type_="forbidden")
+    require_school(principal, school_id)
     async with booking(request).db.read_session() as s:
-        row = (
-            await s.execute(
-                sa.select(
-                    *(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c)
-                ).where(schools.c.id == school_id)
-            )
-        ).first()
+        row = (await s.execute(sa.select(*SCHOOL_COLUMNS).where(schools.c.id == school_id))).first()
         if row is None:
             raise not_found("school")
         found_rooms = (
@@ -201,7 +199,7 @@ async def delete_student(request: web.Request) -> web.Response:
     student_id = request.match_info["student_id"]
     ctx = booking(request)
     async with ctx.unit_of_work() as uow:
-        school_id = await student_school(uow, student_id)
+        school_id = await student_school(uow.session, student_id)
         if school_id is None or not can_see_school(principal, school_id):
             raise not_found("student")
         erased = await erase_student(

@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
+from services.booking.application import reference
 from services.booking.application.appointments import (
     BookSlot,
     CancelAppointment,
@@ -21,8 +22,9 @@ from services.booking.application.appointments import (
     cancel_appointment,
     get_appointment,
 )
-from services.booking.application.availability import find_slots, load_school, load_student
+from services.booking.application.availability import find_slots
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
+from services.booking.application.schools import load_student
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -179,7 +181,7 @@ async def _render_book(
     zone = "Europe/London"
     if school_id is not None:
         async with ctx.db.read_session() as s:
-            school = await load_school(s, school_id)
+            school = await reference.school(s, school_id)
             student = await load_student(s, principal.user_id)
             if school is not None:
                 school_name = school.name

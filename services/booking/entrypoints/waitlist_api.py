@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.booking.adapters.orm import students, waitlist_offers
+from services.booking.adapters.orm import waitlist_offers
 from services.booking.application import dropins
 from services.booking.application.appointments import BookSlot, book_slot
 from services.booking.application.waitlist import (
@@ -17,13 +17,12 @@ from services.booking.application.waitlist import (
     join_waitlist,
     open_offer,
 )
-from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
 from services.booking.entrypoints.access import (
     STAFF_WHO_BOOK,
+    acting_student,
     can_see_school,
-    problem_for,
     require_school_access,
 )
 from services.booking.entrypoints.appointments_api import (
@@ -35,7 +34,7 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
 from shared.http.body import Day, json_response, read_model, read_query
-from shared.http.problems import Problem, forbidden, not_found
+from shared.http.problems import not_found
 
 routes = web.RouteTableDef()
 
@@ -67,28 +66,6 @@ class WaitlistResponse(BaseModel):
     session_type: str
 
 
-async def _student_for(
-    ctx: BookingContext, principal: Principal, school_id: str, student_id: str | None
-) -> str:
-    """Students act for themselves; staff name a student of a school they act for."""
-    if principal.role is Role.STUDENT:
-        if student_id not in (None, principal.user_id):
-            raise forbidden("A student can act only for themselves.")
-        return principal.user_id
-    if student_id is None:
-        raise Problem(422, "Invalid request", "student_id: name the student", type_="validation")
-    async with ctx.db.read_session() as s:
-        at = await s.scalar(sa.select(students.c.school_id).where(students.c.id == student_id))
-    if at != school_id:
-        raise Problem(
-            422,
-            "Invalid request",
-            "There is no such student at this school.",
-            type_="unknown-student",
-        )
-    return student_id
-
-
 @spec.operation(
     "POST",
     "/api/v1/waitlist",
@@ -101,15 +78,11 @@ async def _student_for(
 async def join(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, WaitlistRequest)
-    require_school_access(principal, body.school_id)
+    student_id = acting_student(principal, body.school_id, body.student_id)
     ctx = booking(request)
-    student_id = await _student_for(ctx, principal, body.school_id, body.student_id)
     cmd = JoinWaitlist(body.school_id, student_id, body.session_type, body.first_day, body.last_day)
-    try:
-        async with ctx.unit_of_work() as uow:
-            entry_id = await join_waitlist(uow, cmd, ctx.clock())
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        entry_id = await join_waitlist(uow, cmd, ctx.clock())
     return json_response(
         WaitlistResponse(
             id=entry_id,
@@ -167,19 +140,16 @@ async def my_offers(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    try:
-        async with ctx.unit_of_work() as uow:
-            offer = await open_offer(uow, request.match_info["offer_id"], principal.user_id)
-        cmd = BookSlot(
-            offer.school_id,
-            SessionType(offer.session_type),
-            offer.starts_at,
-            principal.user_id,
-            DomainRole.STUDENT,
-        )
-        booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.db.read_session() as s:
+        offer = await open_offer(s, request.match_info["offer_id"], principal.user_id)
+    cmd = BookSlot(
+        offer.school_id,
+        SessionType(offer.session_type),
+        offer.starts_at,
+        principal.user_id,
+        DomainRole.STUDENT,
+    )
+    booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
     return json_response(appointment_response(booked, principal), status=201)
 
 
@@ -194,11 +164,8 @@ async def accept(request: web.Request) -> web.Response:
 async def decline(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    try:
-        async with ctx.unit_of_work() as uow:
-            await decline_offer(uow, request.match_info["offer_id"], principal.user_id, ctx.clock())
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        await decline_offer(uow, request.match_info["offer_id"], principal.user_id, ctx.clock())
     return web.Response(status=204)
 
 
@@ -233,8 +200,7 @@ async def list_dropins(request: web.Request) -> web.Response:
     query = read_query(request, DropInQuery)
     require_school_access(principal, query.school_id)
     ctx = booking(request)
-    async with ctx.unit_of_work() as uow:
-        found = await dropins.sessions_on(uow, query.school_id, query.date)
+    found = await dropins.sessions_on(ctx.db, ctx.unit_of_work, query.school_id, query.date)
     return json_response(
         DropInList(sessions=[DropInSessionResponse.model_validate(x.__dict__) for x in found])
     )
@@ -267,11 +233,8 @@ def _place(place: dropins.QueuePlace) -> QueuePlaceResponse:
 async def _session_for(
     ctx: BookingContext, principal: Principal, session_id: str
 ) -> dropins.DropInSession:
-    try:
-        async with ctx.db.read_session() as s:
-            session = await dropins.get_session(s, session_id)
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.db.read_session() as s:
+        session = await dropins.get_session(s, session_id)
     if not can_see_school(principal, session.school_id):
         raise not_found("drop-in session")
     return session
@@ -289,11 +252,8 @@ async def join_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    try:
-        async with ctx.unit_of_work() as uow:
-            place = await dropins.join_queue(uow, session.id, principal.user_id, ctx.clock())
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        place = await dropins.join_queue(uow, session.id, principal.user_id, ctx.clock())
     return json_response(_place(place), status=201)
 
 
@@ -309,14 +269,11 @@ async def read_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    try:
-        async with ctx.db.read_session() as s:
-            if principal.role is Role.STUDENT:
-                place = await dropins.queue_place(s, session.id, principal.user_id)
-                return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
-            _, queue = await dropins.queue_view(s, session.id)
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.db.read_session() as s:
+        if principal.role is Role.STUDENT:
+            place = await dropins.queue_place(s, session.id, principal.user_id)
+            return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
+        _, queue = await dropins.queue_view(s, session.id)
     waiting = [
         _place(
             dropins.QueuePlace(
@@ -363,11 +320,8 @@ async def finish(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     seen = request.match_info["outcome"] == "complete"
-    try:
-        async with ctx.unit_of_work() as uow:
-            entry = await dropins.finish(
-                uow, session.id, request.match_info["student_id"], seen=seen, now=ctx.clock()
-            )
-    except BookingError as exc:
-        raise problem_for(exc) from exc
+    async with ctx.unit_of_work() as uow:
+        entry = await dropins.finish(
+            uow, session.id, request.match_info["student_id"], seen=seen, now=ctx.clock()
+        )
     return json_response(_place(dropins.QueuePlace(session, entry, None, None)))

@@ -7,13 +7,11 @@ a missing reason) so the table checks who gets past authorization without changi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.booking.adapters.orm import dropin_sessions
 from shared.auth.principal import Role
 from tests.integration.booking.world import (
     PA_1,
@@ -216,19 +214,7 @@ async def test_every_route_answers_every_role_as_the_rules_say(
     async with world(sqlite_url, broker, tmp_path) as w:
         booked = await w.book(w.student(0), london(first_free_morning(), 9))
         appointment_id = (await booked.json())["id"]
-        now = datetime.now(UTC)
-        async with w.db.session() as s:
-            await s.execute(
-                dropin_sessions.insert().values(
-                    id="live",
-                    school_id=SCHOOL_A,
-                    adviser_id=PA_1,
-                    starts_at=now - timedelta(minutes=5),
-                    ends_at=now + timedelta(minutes=55),
-                    location="Careers room",
-                    slot_minutes=15,
-                )
-            )
+        await w.live_dropin()
         wrong: list[str] = []
         for method, path, body, expected in matrix(appointment_id):
             for who in ROLES:

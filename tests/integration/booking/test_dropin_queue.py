@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import dropin_sessions
 from services.booking.application.agreements import AttendanceTerms
 from services.booking.domain.model import SessionType
+from services.booking.entrypoints.context import BOOKING
 from shared.messaging.tables import outbox
 from tests.integration.booking.world import (
     PA_1,
@@ -49,19 +51,7 @@ async def test_the_queue_gives_places_calls_the_next_and_skips_a_no_show(
         early = await w.client.post(f"/api/v1/dropins/{future['id']}/queue", headers=w.student())
         assert early.status == 409  # the queue opens shortly before the session
 
-        now = datetime.now(UTC)
-        async with w.db.session() as s:  # a session running right now
-            await s.execute(
-                dropin_sessions.insert().values(
-                    id="live",
-                    school_id=SCHOOL_A,
-                    adviser_id=PA_1,
-                    starts_at=now - timedelta(minutes=5),
-                    ends_at=now + timedelta(minutes=55),
-                    location="Careers room",
-                    slot_minutes=15,
-                )
-            )
+        await w.live_dropin()  # a session running right now
         places = []
         for n in range(3):
             joined = await w.client.post("/api/v1/dropins/live/queue", headers=w.student(n))
@@ -114,19 +104,7 @@ async def test_two_advisers_pressing_next_together_call_different_students(
     from tests.integration.booking.world import PA_2
 
     async with world(database_url, broker, tmp_path, terms=LUNCHTIME_DROPINS) as w:
-        now = datetime.now(UTC)
-        async with w.db.session() as s:
-            await s.execute(
-                dropin_sessions.insert().values(
-                    id="busy",
-                    school_id=SCHOOL_A,
-                    adviser_id=PA_1,
-                    starts_at=now - timedelta(minutes=5),
-                    ends_at=now + timedelta(minutes=55),
-                    location="Careers room",
-                    slot_minutes=15,
-                )
-            )
+        await w.live_dropin("busy")
         for n in range(4):
             joined = await w.client.post("/api/v1/dropins/busy/queue", headers=w.student(n))
             assert joined.status == 201
@@ -136,3 +114,46 @@ async def test_two_advisers_pressing_next_together_call_different_students(
         )
         called = {(await first.json())["student_id"], (await second.json())["student_id"]}
         assert called == {student_id(0), student_id(1)}
+
+
+async def test_listing_stores_each_session_once_and_keeps_it_in_line_with_the_agreement(
+    database_url: str, broker: str, tmp_path: Path
+) -> None:
+    async with world(database_url, broker, tmp_path, terms=LUNCHTIME_DROPINS) as w:
+        writes: list[str] = []
+
+        def written(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "dropin_sessions" in statement and not statement.lstrip().startswith("SELECT"):
+                writes.append(statement)
+
+        engine = w.client.app[BOOKING].db.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", written)
+        params = {"school_id": SCHOOL_A, "date": first_free_morning().isoformat()}
+
+        async def listed() -> Any:
+            response = await w.client.get("/api/v1/dropins", params=params, headers=w.student())
+            assert response.status == 200
+            return await response.json()
+
+        try:
+            first = await listed()
+            [session] = first["sessions"]
+            assert len(writes) == 1  # the first listing for the day stores the session
+            assert await listed() == first
+            assert len(writes) == 1  # later ones only read it
+
+            async with w.db.session() as s:  # as stored before the agreement changed
+                await s.execute(
+                    dropin_sessions.update()
+                    .where(dropin_sessions.c.id == session["id"])
+                    .values(location="Old room")
+                )
+            assert await listed() == first
+            assert len(writes) == 2
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", written)
+        async with w.db.read_session() as s:
+            stored = (await s.execute(sa.select(dropin_sessions))).all()
+        assert [(r.id, r.location, r.adviser_id) for r in stored] == [
+            (session["id"], session["location"], PA_1)
+        ]

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
+from services.booking.adapters.orm import dropin_sessions
 from services.booking.application.agreements import (
     AgreementTerms,
     AttendanceTerms,
@@ -110,6 +111,22 @@ class World:
 
     def ebp(self) -> dict[str, str]:
         return bearer(self.token(Role.EBP, "ebp-1", (SCHOOL_A, SCHOOL_B)))
+
+    async def live_dropin(self, session_id: str = "live") -> None:
+        """A drop-in session with PA 1 at school A that is running now, so its queue is open."""
+        now = datetime.now(UTC)
+        async with self.db.session() as s:
+            await s.execute(
+                dropin_sessions.insert().values(
+                    id=session_id,
+                    school_id=SCHOOL_A,
+                    adviser_id=PA_1,
+                    starts_at=now - timedelta(minutes=5),
+                    ends_at=now + timedelta(minutes=55),
+                    location="Careers room",
+                    slot_minutes=15,
+                )
+            )
 
     async def book(self, headers: dict[str, str], starts_at: datetime, **extra: Any) -> Any:
         body = {"slot": {"school_id": SCHOOL_A, "starts_at": starts_at.isoformat()}, **extra}

@@ -14,7 +14,14 @@ from shared.auth.keys import generate_keypair
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenIssuer, TokenVerifier
 from shared.auth.web import require
-from shared.http.middleware import SESSION_COOKIE, authentication, problems, request_context
+from shared.http.middleware import (
+    SESSION_COOKIE,
+    authentication,
+    problems,
+    problems_middleware,
+    request_context,
+)
+from shared.http.problems import Problem
 
 KEYS = generate_keypair()
 ISSUER = TokenIssuer(KEYS.private_pem, issuer="signpost-booking", ttl=timedelta(minutes=5))
@@ -106,3 +113,27 @@ async def test_a_bug_is_500_without_its_details(client: TestClient) -> None:  # 
     response = await client.get("/bug")
     assert response.status == 500
     assert "oops" not in await response.text()
+
+
+class Taken(Exception):
+    pass
+
+
+async def test_a_service_s_own_errors_are_translated_by_the_shared_middleware() -> None:
+    async def book(request: web.Request) -> web.Response:
+        raise Taken()
+
+    def translate(error: Exception) -> Problem | None:
+        return (
+            Problem(409, "Conflict", "That time was taken.") if isinstance(error, Taken) else None
+        )
+
+    app = web.Application(middlewares=[problems_middleware(translate)])
+    app.router.add_post("/book", book)
+    app.router.add_get("/bug", bug)
+    async with TestClient(TestServer(app)) as test_client:
+        taken = await test_client.post("/book")
+        assert taken.status == 409
+        assert taken.content_type == "application/problem+json"
+        assert (await taken.json())["detail"] == "That time was taken."
+        assert (await test_client.get("/bug")).status == 500

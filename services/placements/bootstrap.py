@@ -42,5 +42,10 @@ def create_app(settings: PlacementsSettings) -> web.Application:
         app.on_shutdown.append(finish_runs)
 
     return create_service_app(
-        settings, spec=api.spec, routes=[api.routes], migrations=MIGRATIONS, wire=wire
+        settings,
+        spec=api.spec,
+        routes=[api.routes],
+        migrations=MIGRATIONS,
+        wire=wire,
+        translate_error=api.translate_placements_error,
     )

@@ -24,10 +24,14 @@ class DistrictCentre:
     longitude: float
 
 
+def normalise_postcode(postcode: str) -> str:
+    """Upper case with single spaces, as postcodes are stored (" me14  1xx" -> "ME14 1XX")."""
+    return " ".join(postcode.upper().split())
+
+
 def district_of(postcode: str) -> str | None:
     """The outward code of a full postcode or a bare district ("ME14 1XX" -> "ME14")."""
-    cleaned = " ".join(postcode.upper().split())
-    found = _DISTRICT.match(cleaned)
+    found = _DISTRICT.match(normalise_postcode(postcode))
     return found.group(1) if found else None
 
 
@@ -44,3 +48,14 @@ def _table() -> dict[str, DistrictCentre]:
 
 def centre_of(district: str) -> DistrictCentre | None:
     return _table().get(district.upper())
+
+
+def coordinates(
+    latitude: float | None, longitude: float | None, district: str | None
+) -> tuple[float, float] | None:
+    """The coordinates given, or else the centre of the postcode district; None when the
+    coordinates are incomplete and the district is not in the table."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    centre = centre_of(district or "")
+    return (centre.latitude, centre.longitude) if centre is not None else None

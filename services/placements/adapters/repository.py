@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from services.placements.adapters.orm import (
     students,
     withdrawals,
 )
-from services.placements.adapters.postcode_districts import centre_of
+from services.placements.adapters.postcode_districts import coordinates
 from services.placements.application.errors import Conflict
 from services.placements.domain.model import (
     GeoPoint,
@@ -58,32 +58,56 @@ class RoundRecord:
         return school_id in self.school_weeks
 
 
-async def load_round(session: AsyncSession, round_id: str) -> RoundRecord | None:
-    row = (
+async def load_round(
+    session: AsyncSession, round_id: str, *, for_update: bool = False
+) -> RoundRecord | None:
+    """One round; `for_update` locks its row until the transaction ends (on PostgreSQL).
+
+    Every change to a round's records locks the round first, so changes to one round follow
+    each other (as every write does on SQLite) and a check such as "not published yet" holds
+    until the change commits.
+    """
+    query = sa.select(allocation_rounds).where(allocation_rounds.c.id == round_id)
+    if for_update and session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = await _with_schools(session, (await session.execute(query)).all())
+    return found[0] if found else None
+
+
+async def load_rounds(
+    session: AsyncSession, condition: sa.ColumnElement[bool]
+) -> list[RoundRecord]:
+    """The rounds matching `condition`, oldest first, in two queries however many there are."""
+    query = sa.select(allocation_rounds).where(condition).order_by(allocation_rounds.c.created_at)
+    return await _with_schools(session, (await session.execute(query)).all())
+
+
+async def _with_schools(session: AsyncSession, rows: Sequence[Any]) -> list[RoundRecord]:
+    if not rows:
+        return []
+    weeks: dict[str, dict[str, tuple[str, ...]]] = {row.id: {} for row in rows}
+    for w in (
         await session.execute(
-            sa.select(allocation_rounds).where(allocation_rounds.c.id == round_id)
+            sa.select(round_schools.c.round_id, round_schools.c.school_id, round_schools.c.weeks)
+            .where(round_schools.c.round_id.in_(list(weeks)))
+            .order_by(round_schools.c.round_id, round_schools.c.school_id)
         )
-    ).first()
-    if row is None:
-        return None
-    weeks = (
-        await session.execute(
-            sa.select(round_schools.c.school_id, round_schools.c.weeks).where(
-                round_schools.c.round_id == round_id
-            )
+    ).all():
+        weeks[w.round_id][w.school_id] = tuple(w.weeks)
+    return [
+        RoundRecord(
+            id=row.id,
+            ebp_id=row.ebp_id,
+            name=row.name,
+            year_group=row.year_group,
+            deadline=row.deadline,
+            created_at=row.created_at,
+            published_run_id=row.published_run_id,
+            published_at=row.published_at,
+            school_weeks=weeks[row.id],
         )
-    ).all()
-    return RoundRecord(
-        id=row.id,
-        ebp_id=row.ebp_id,
-        name=row.name,
-        year_group=row.year_group,
-        deadline=row.deadline,
-        created_at=row.created_at,
-        published_run_id=row.published_run_id,
-        published_at=row.published_at,
-        school_weeks={w.school_id: tuple(w.weeks) for w in weeks},
-    )
+        for row in rows
+    ]
 
 
 def placement_from_row(row: Any) -> Placement:
@@ -253,7 +277,5 @@ def _preference(choice: Mapping[str, str]) -> Preference:
 
 
 def _school_location(row: Any) -> GeoPoint | None:
-    if row.latitude is not None and row.longitude is not None:
-        return GeoPoint(row.latitude, row.longitude)
-    centre = centre_of(row.postcode_district or "")
-    return GeoPoint(centre.latitude, centre.longitude) if centre else None
+    found = coordinates(row.latitude, row.longitude, row.postcode_district)
+    return GeoPoint(*found) if found is not None else None

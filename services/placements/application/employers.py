@@ -28,7 +28,12 @@ from pydantic import (
 )
 
 from services.placements.adapters.orm import employers, placements
-from services.placements.adapters.postcode_districts import centre_of, district_of
+from services.placements.adapters.postcode_districts import (
+    centre_of,
+    coordinates,
+    district_of,
+    normalise_postcode,
+)
 from services.placements.domain.weeks import normalise
 from shared.csvimport import CsvImportError, ParsedRow, RowError, parse_csv
 from shared.db import upsert
@@ -137,7 +142,7 @@ class PlacementRow(BaseModel):
                 f"postcode district {district} is not in the district table; "
                 "give latitude and longitude"
             )
-        return " ".join(value.upper().split())
+        return normalise_postcode(value)
 
     @model_validator(mode="after")
     def _located(self) -> PlacementRow:
@@ -190,12 +195,10 @@ def read_employers_file(source: Path | str | Iterable[str]) -> list[ParsedRow[Pl
 
 
 def _employer_values(row: PlacementRow, ebp_id: str | None) -> dict[str, Any]:
-    latitude, longitude = row.latitude, row.longitude
     district = district_of(row.postcode) if row.postcode else None
-    if latitude is None or longitude is None:
-        centre = centre_of(district or "")
-        assert centre is not None  # checked by read_employers_file
-        latitude, longitude = centre.latitude, centre.longitude
+    located = coordinates(row.latitude, row.longitude, district)
+    assert located is not None  # checked by read_employers_file
+    latitude, longitude = located
     return {
         "id": employer_id_for(row.employer_ref),
         "reference": row.employer_ref,

@@ -18,6 +18,7 @@ from services.placements.adapters.orm import pins, placements
 from services.placements.adapters.repository import RoundRecord, catalogue_query, placement_from_row
 from services.placements.application.errors import Conflict, Invalid, NotFound
 from services.placements.application.preferences import student_school
+from services.placements.application.rounds import require_unpublished
 from services.placements.domain.eligibility import vetting_valid_for_week
 from services.placements.domain.weeks import InvalidWeek, monday_of
 from shared.db import upsert
@@ -45,8 +46,7 @@ async def pin_student(
     pinned_by: str,
     source: str = STAFF,
 ) -> PinRecord:
-    if round_.published_at is not None:
-        raise Conflict("Allocations for this round are already published.", kind="round-published")
+    require_unpublished(round_)
     await student_school(uow.session, round_, student_id)
     row = (
         await uow.session.execute(
@@ -109,8 +109,7 @@ async def save_pin(
 
 
 async def unpin_student(uow: UnitOfWork, round_: RoundRecord, student_id: str) -> None:
-    if round_.published_at is not None:
-        raise Conflict("Allocations for this round are already published.", kind="round-published")
+    require_unpublished(round_)
     deleted: CursorResult[Any] = await uow.session.execute(  # type: ignore[assignment]
         pins.delete().where(pins.c.round_id == round_.id, pins.c.student_id == student_id)
     )

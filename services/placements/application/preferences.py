@@ -17,6 +17,7 @@ from services.placements.adapters.repository import (
     placement_from_row,
 )
 from services.placements.application.errors import Conflict, Invalid, NotFound
+from services.placements.application.rounds import require_unpublished
 from services.placements.domain.model import MAX_PREFERENCES, Preference
 from services.placements.domain.scarcity import (
     OptionDemand,
@@ -72,8 +73,7 @@ async def student_school(session: AsyncSession, round_: RoundRecord, student_id:
 
 
 def require_open(round_: RoundRecord, now: datetime) -> None:
-    if round_.published_at is not None:
-        raise Conflict("Allocations for this round are already published.", kind="round-published")
+    require_unpublished(round_)
     if now > round_.deadline:
         raise Conflict(
             f"The deadline for preferences was {round_.deadline.isoformat()}.",
@@ -145,9 +145,9 @@ def _choice_json(choice: Choice) -> dict[str, str]:
 
 
 async def stated_preferences(
-    session: AsyncSession, round_: RoundRecord, student_id: str
+    session: AsyncSession, round_: RoundRecord, student_id: str, school_id: str
 ) -> StatedPreferences | None:
-    school_id = await student_school(session, round_, student_id)
+    """What the student (of `school_id`, as `student_school` found) stated, if anything."""
     row = (
         await session.execute(
             sa.select(preferences).where(

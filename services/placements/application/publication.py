@@ -27,7 +27,6 @@ from services.placements.adapters.orm import (
     matching_runs,
     placements,
     run_assignments,
-    students,
     withdrawals,
 )
 from services.placements.adapters.repository import (
@@ -37,8 +36,9 @@ from services.placements.adapters.repository import (
     withdrawn_in,
 )
 from services.placements.application.errors import Conflict, NotFound
-from services.placements.application.runs import COMPLETED, get_run
-from services.placements.domain.model import Assignment, MatchResult, Placement
+from services.placements.application.rounds import already_published, require_unpublished
+from services.placements.application.runs import get_run, require_completed
+from services.placements.domain.model import Assignment, MatchingProblem, MatchResult
 from services.placements.domain.rematch import rematch_after_withdrawal
 from services.placements.domain.weeks import iso_week, monday_of
 from shared.events.placements import (
@@ -78,9 +78,8 @@ def _allocation_event(
 
 async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Published:
     s = uow.session
-    run = await get_run(s, round_, run_id)
-    if run.status != COMPLETED:
-        raise Conflict(f"Run {run_id} has not completed.", kind="run-not-completed")
+    require_completed(await get_run(s, round_, run_id))
+    require_unpublished(round_)
     now = datetime.now(UTC)
     claimed: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
         allocation_rounds.update()
@@ -88,7 +87,8 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
         .values(published_run_id=run_id, published_at=now)
     )
     if not claimed.rowcount:
-        raise Conflict("Allocations for this round are already published.", kind="round-published")
+        # `round_` was read before another request published it.
+        raise already_published()
     rows = (
         await s.execute(
             sa.select(run_assignments, placements.c.employer_id, placements.c.sector)
@@ -130,24 +130,37 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
 async def _announce_employer_lists(
     uow: UnitOfWork, round_id: str, employer_ids: Iterable[str]
 ) -> None:
-    for employer_id in employer_ids:
-        rows = (
-            await uow.session.execute(
-                sa.select(allocations.c.placement_id, allocations.c.week, sa.func.count())
-                .where(
-                    allocations.c.round_id == round_id,
-                    allocations.c.employer_id == employer_id,
-                    allocations.c.status.in_(LIVE),
-                )
-                .group_by(allocations.c.placement_id, allocations.c.week)
-                .order_by(allocations.c.placement_id, allocations.c.week)
+    """Each employer's whole list of live places as it now stands (empty once all withdrew)."""
+    employer_ids = list(employer_ids)
+    if not employer_ids:
+        return
+    rows = (
+        await uow.session.execute(
+            sa.select(
+                allocations.c.employer_id,
+                allocations.c.placement_id,
+                allocations.c.week,
+                sa.func.count(),
             )
-        ).all()
-        places = [
-            EmployerPlaces(placement_id=p, week_starts=monday_of(w), students=n) for p, w, n in rows
-        ]
+            .where(
+                allocations.c.round_id == round_id,
+                allocations.c.employer_id.in_(employer_ids),
+                allocations.c.status.in_(LIVE),
+            )
+            .group_by(allocations.c.employer_id, allocations.c.placement_id, allocations.c.week)
+            .order_by(allocations.c.employer_id, allocations.c.placement_id, allocations.c.week)
+        )
+    ).all()
+    places: dict[str, list[EmployerPlaces]] = defaultdict(list)
+    for employer_id, placement_id, week, count in rows:
+        places[employer_id].append(
+            EmployerPlaces(placement_id=placement_id, week_starts=monday_of(week), students=count)
+        )
+    for employer_id in employer_ids:
         await uow.emit(
-            EmployerAllocationsPublished(round_id=round_id, employer_id=employer_id, places=places),
+            EmployerAllocationsPublished(
+                round_id=round_id, employer_id=employer_id, places=places[employer_id]
+            ),
             key=employer_id,
         )
 
@@ -261,7 +274,7 @@ async def withdraw(
         rematch_after_withdrawal, problem, previous, gone_students, gone_placements
     )
     outcome = await _apply_rematch(
-        uow, round_, live_rows, result, gone_students, gone_placements, problem.placements, now
+        uow, round_, live_rows, result, gone_students, gone_placements, problem, now
     )
     await uow.commit()
     return outcome
@@ -274,11 +287,11 @@ async def _apply_rematch(
     result: MatchResult,
     gone_students: set[str],
     gone_placements: set[str],
-    catalogue: Iterable[Placement],
+    problem: MatchingProblem,
     now: datetime,
 ) -> Rematched:
     s = uow.session
-    by_placement = {p.id: p for p in catalogue}
+    by_placement = {p.id: p for p in problem.placements}
     after = result.assignments_by_student()
     ended = [
         r for r in live_rows if r.student_id in gone_students or r.placement_id in gone_placements
@@ -311,7 +324,7 @@ async def _apply_rematch(
             key=r.student_id,
         )
     still = {r.student_id for r in live_rows if r.id not in ended_ids}
-    school_of = {r.student_id: r.school_id for r in live_rows}
+    school_of = {st.id: st.school_id for st in problem.students}
     new_records: list[dict[str, Any]] = []
     for a in result.assignments:
         if a.student_id in still:
@@ -322,7 +335,7 @@ async def _apply_rematch(
                 "id": str(uuid.uuid4()),
                 "round_id": round_.id,
                 "student_id": a.student_id,
-                "school_id": school_of.get(a.student_id) or await _school_of(uow, a.student_id),
+                "school_id": school_of[a.student_id],
                 "placement_id": a.placement_id,
                 "employer_id": placement.employer_id,
                 "week": iso_week(a.week),
@@ -351,13 +364,6 @@ async def _apply_rematch(
         withdrawn=[_public(r._mapping) for r in ended],
         newly_allocated=[_public(r) for r in new_records],
     )
-
-
-async def _school_of(uow: UnitOfWork, student_id: str) -> str:
-    school = await uow.session.scalar(
-        sa.select(students.c.school_id).where(students.c.id == student_id)
-    )
-    return str(school)
 
 
 def _public(row: Mapping[Any, Any]) -> dict[str, Any]:

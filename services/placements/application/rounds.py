@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.placements.adapters.orm import allocation_rounds, round_schools, schools
-from services.placements.adapters.repository import RoundRecord, load_round
-from services.placements.application.access import manages_round
-from services.placements.application.errors import Invalid
+from services.placements.adapters.repository import RoundRecord, load_rounds
+from services.placements.application.access import RoundAccess, round_access
+from services.placements.application.errors import Conflict, Invalid
 from shared.auth.principal import Principal, Role
 from shared.uow import UnitOfWork
 
@@ -28,7 +28,7 @@ class OpenRound:
     opened_by: str
 
 
-async def open_round(uow: UnitOfWork, cmd: OpenRound) -> str:
+async def open_round(uow: UnitOfWork, cmd: OpenRound) -> RoundRecord:
     if cmd.deadline <= datetime.now(UTC):
         raise Invalid("deadline", "The deadline must be in the future.")
     known = set(
@@ -45,43 +45,65 @@ async def open_round(uow: UnitOfWork, cmd: OpenRound) -> str:
                 f"School {school_id} is not in the directory yet.",
                 kind="unknown-school",
             )
-    round_id = str(uuid.uuid4())
+    record = RoundRecord(
+        id=str(uuid.uuid4()),
+        ebp_id=cmd.ebp_id,
+        name=cmd.name,
+        year_group=cmd.year_group,
+        deadline=cmd.deadline.astimezone(UTC),
+        created_at=datetime.now(UTC),
+        published_run_id=None,
+        published_at=None,
+        school_weeks={school_id: tuple(weeks) for school_id, weeks in cmd.school_weeks.items()},
+    )
     await uow.session.execute(
         allocation_rounds.insert().values(
-            id=round_id,
-            ebp_id=cmd.ebp_id,
-            name=cmd.name,
-            year_group=cmd.year_group,
-            deadline=cmd.deadline,
+            id=record.id,
+            ebp_id=record.ebp_id,
+            name=record.name,
+            year_group=record.year_group,
+            deadline=record.deadline,
             created_by=cmd.opened_by,
-            created_at=datetime.now(UTC),
+            created_at=record.created_at,
         )
     )
     await uow.session.execute(
         round_schools.insert(),
         [
-            {"round_id": round_id, "school_id": school_id, "weeks": list(weeks)}
-            for school_id, weeks in cmd.school_weeks.items()
+            {"round_id": record.id, "school_id": school_id, "weeks": list(weeks)}
+            for school_id, weeks in record.school_weeks.items()
         ],
     )
     await uow.commit()
-    return round_id
+    return record
 
 
-async def visible_rounds(session: AsyncSession, principal: Principal) -> list[RoundRecord]:
+def require_unpublished(round_: RoundRecord, then: str | None = None) -> None:
+    """Refuse a change that would no longer count once the round's allocations are out;
+    `then` tells the caller what to do instead."""
+    if round_.published_at is not None:
+        raise already_published(then)
+
+
+def already_published(then: str | None = None) -> Conflict:
+    detail = "Allocations for this round are already published"
+    return Conflict(f"{detail}; {then}." if then else f"{detail}.", kind="round-published")
+
+
+async def visible_rounds(session: AsyncSession, principal: Principal) -> list[RoundAccess]:
     """Rounds the caller manages, or that include one of the caller's schools."""
-    query = sa.select(allocation_rounds.c.id).order_by(allocation_rounds.c.created_at)
-    if principal.role is Role.EBP:
-        query = query.where(allocation_rounds.c.ebp_id == (principal.ebp_id or ""))
-    elif not principal.is_admin:
-        query = query.join(round_schools, round_schools.c.round_id == allocation_rounds.c.id).where(
-            round_schools.c.school_id.in_(sorted(principal.school_ids))
+    if principal.is_admin:
+        condition: sa.ColumnElement[bool] = sa.true()
+    elif principal.role is Role.EBP:
+        if principal.ebp_id is None:
+            return []
+        condition = allocation_rounds.c.ebp_id == principal.ebp_id
+    elif principal.role in (Role.STUDENT, Role.COORDINATOR):
+        condition = allocation_rounds.c.id.in_(
+            sa.select(round_schools.c.round_id).where(
+                round_schools.c.school_id.in_(sorted(principal.school_ids))
+            )
         )
-    found = []
-    for round_id in dict.fromkeys((await session.execute(query)).scalars()):
-        record = await load_round(session, round_id)
-        if record is not None and (
-            manages_round(principal, record) or principal.role in (Role.STUDENT, Role.COORDINATOR)
-        ):
-            found.append(record)
-    return found
+    else:
+        return []
+    return [round_access(principal, r) for r in await load_rounds(session, condition)]

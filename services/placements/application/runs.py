@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.placements.adapters.orm import matching_runs, run_assignments, run_unplaced
 from services.placements.adapters.repository import RoundRecord, load_problem, load_round
 from services.placements.application.errors import Conflict, NotFound, PlacementsError
+from services.placements.application.rounds import require_unpublished
 from services.placements.domain.fairness import RoundReport, evaluate
 from services.placements.domain.matching import STAGES, InvalidPin, Progress, match
 from services.placements.domain.model import MatchResult
@@ -36,12 +37,11 @@ MEASURING = "measuring"
 ABANDONED_AFTER = timedelta(minutes=30)
 
 
-async def request_run(uow: UnitOfWork, round_: RoundRecord, seed: int, requested_by: str) -> str:
-    if round_.published_at is not None:
-        raise Conflict(
-            "Allocations for this round are already published; record a withdrawal to re-match.",
-            kind="round-published",
-        )
+async def request_run(
+    uow: UnitOfWork, round_: RoundRecord, seed: int, requested_by: str
+) -> RunSummary:
+    """Record a run as running; the caller starts it once this has committed."""
+    require_unpublished(round_, "record a withdrawal to re-match")
     await _give_up_on_abandoned_runs(uow, round_.id)
     busy = await uow.session.scalar(
         sa.select(matching_runs.c.id).where(
@@ -50,19 +50,28 @@ async def request_run(uow: UnitOfWork, round_: RoundRecord, seed: int, requested
     )
     if busy is not None:
         raise Conflict(f"Run {busy} of this round is still running.", kind="run-in-progress")
-    run_id = str(uuid.uuid4())
+    run = RunSummary(
+        id=str(uuid.uuid4()),
+        round_id=round_.id,
+        seed=seed,
+        status=RUNNING,
+        started_at=datetime.now(UTC),
+        finished_at=None,
+        report=None,
+        error=None,
+    )
     await uow.session.execute(
         matching_runs.insert().values(
-            id=run_id,
-            round_id=round_.id,
-            seed=seed,
-            status=RUNNING,
+            id=run.id,
+            round_id=run.round_id,
+            seed=run.seed,
+            status=run.status,
             requested_by=requested_by,
-            started_at=datetime.now(UTC),
+            started_at=run.started_at,
         )
     )
     await uow.commit()
-    return run_id
+    return run
 
 
 async def _give_up_on_abandoned_runs(uow: UnitOfWork, round_id: str) -> None:
@@ -220,6 +229,12 @@ class RunSummary:
     error: str | None
 
 
+def require_completed(run: RunSummary) -> None:
+    """Only a completed run has results to show, compare or publish."""
+    if run.status != COMPLETED:
+        raise Conflict(f"Run {run.id} has not completed.", kind="run-not-completed")
+
+
 def _summary(row: Any) -> RunSummary:
     return RunSummary(
         row.id,
@@ -307,8 +322,7 @@ async def compare_runs(
     """Measures side by side, and which students would go somewhere else."""
     runs = [await get_run(session, round_, run_id) for run_id in (first_id, second_id)]
     for run in runs:
-        if run.status != COMPLETED:
-            raise Conflict(f"Run {run.id} has not completed.", kind="run-not-completed")
+        require_completed(run)
     seats = []
     for run in runs:
         rows = (

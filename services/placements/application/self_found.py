@@ -8,6 +8,7 @@ it, so every later run keeps it fixed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,13 +16,23 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.orm import employers, placements, self_found_placements
-from services.placements.adapters.postcode_districts import centre_of, district_of
+from services.placements.adapters.orm import (
+    employers,
+    placements,
+    self_found_placements,
+    students,
+)
+from services.placements.adapters.postcode_districts import (
+    coordinates,
+    district_of,
+    normalise_postcode,
+)
 from services.placements.adapters.repository import RoundRecord
 from services.placements.application.employers import employer_id_for, placement_id_for
 from services.placements.application.errors import Conflict, Invalid, NotFound
 from services.placements.application.pins import SELF_FOUND, PinRecord, save_pin
 from services.placements.application.preferences import require_open, student_school
+from services.placements.application.rounds import require_unpublished
 from services.placements.domain.eligibility import LAST_DAY_OF_WEEK
 from services.placements.domain.weeks import monday_of
 from shared.events.placements import EmployerUpserted
@@ -69,7 +80,7 @@ async def register_self_found(
         "student_id": cmd.student_id,
         "employer_name": cmd.employer_name,
         "contact_email": cmd.contact_email,
-        "postcode": " ".join(cmd.postcode.upper().split()),
+        "postcode": normalise_postcode(cmd.postcode),
         "sector": cmd.sector,
         "week": cmd.week,
         "status": PENDING,
@@ -121,22 +132,19 @@ async def approve_self_found(
 ) -> dict[str, Any]:
     s = uow.session
     row = await _pending(s, round_, cmd.self_found_id)
-    if round_.published_at is not None:
-        raise Conflict("Allocations for this round are already published.", kind="round-published")
+    require_unpublished(round_)
     last_day = monday_of(row.week) + LAST_DAY_OF_WEEK
     for name in ("health_safety_expires", "insurance_expires"):
         if getattr(cmd, name) < max(last_day, datetime.now(UTC).date()):
             raise Invalid(name, f"The check must be valid until at least {last_day.isoformat()}.")
-    latitude, longitude = cmd.latitude, cmd.longitude
     district = district_of(row.postcode)
-    if latitude is None or longitude is None:
-        centre = centre_of(district or "")
-        if centre is None:
-            raise Invalid(
-                "latitude",
-                f"Postcode district {district} is not in the district table; give coordinates.",
-            )
-        latitude, longitude = centre.latitude, centre.longitude
+    located = coordinates(cmd.latitude, cmd.longitude, district)
+    if located is None:
+        raise Invalid(
+            "latitude",
+            f"Postcode district {district} is not in the district table; give coordinates.",
+        )
+    latitude, longitude = located
     reference = f"self-found-{row.id}"
     employer_id, placement_id = employer_id_for(reference), placement_id_for(reference)
     await s.execute(
@@ -198,10 +206,20 @@ async def reject_self_found(uow: UnitOfWork, round_: RoundRecord, self_found_id:
 
 
 async def list_self_found(
-    session: AsyncSession, round_: RoundRecord, student_ids: list[str] | None
+    session: AsyncSession,
+    round_: RoundRecord,
+    *,
+    student_ids: Collection[str] | None = None,
+    school_ids: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """The round's self-found placements: all, or only those of some students or schools."""
     query = sa.select(self_found_placements).where(self_found_placements.c.round_id == round_.id)
     if student_ids is not None:
-        query = query.where(self_found_placements.c.student_id.in_(student_ids))
+        query = query.where(self_found_placements.c.student_id.in_(sorted(student_ids)))
+    if school_ids is not None:
+        query = query.join(students, students.c.id == self_found_placements.c.student_id).where(
+            students.c.school_id.in_(sorted(school_ids)),
+            students.c.year_group == round_.year_group,
+        )
     rows = (await session.execute(query.order_by(self_found_placements.c.registered_at))).all()
     return [dict(r._mapping) for r in rows]

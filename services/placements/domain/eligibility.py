@@ -153,9 +153,6 @@ class Market:
             for seat in seats:
                 yield rank, seat
 
-    def option_count(self) -> int:
-        return len(self.option_seat)
-
 
 class PlacementCatalogue:
     """Placements indexed by id, by sector and, as arrays, by everything the eligibility rules use.

@@ -149,10 +149,6 @@ class UnplacedReason(StrEnum):
     CAPACITY_EXHAUSTED = "capacity_exhausted"
     SCHOOL_QUOTA_REACHED = "school_quota_reached"
 
-    @property
-    def had_eligible_option(self) -> bool:
-        return self in (UnplacedReason.CAPACITY_EXHAUSTED, UnplacedReason.SCHOOL_QUOTA_REACHED)
-
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
@@ -190,9 +186,6 @@ class MatchResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "school_quotas", MappingProxyType(dict(self.school_quotas)))
-
-    def assignment_for(self, student_id: str) -> Assignment | None:
-        return self.assignments_by_student().get(student_id)
 
     def assignments_by_student(self) -> dict[str, Assignment]:
         return {a.student_id: a for a in self.assignments}

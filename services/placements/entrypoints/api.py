@@ -8,19 +8,21 @@ partnerships' rounds are not revealed.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.placements.adapters.repository import RoundRecord, load_placements, load_round
 from services.placements.application import pins as pin_cases
 from services.placements.application import preferences as preference_cases
 from services.placements.application import publication, runs, self_found
 from services.placements.application.access import Forbidden, RoundAccess, round_access
+from services.placements.application.employers import SLUG
 from services.placements.application.errors import Conflict, Invalid, NotFound, PlacementsError
 from services.placements.application.rounds import OpenRound, open_round, visible_rounds
 from services.placements.domain.eligibility import vetting_warnings
@@ -32,46 +34,69 @@ from shared.auth.web import require, require_school
 from shared.http.body import Day, Instant, json_response, read_model, read_query
 from shared.http.openapi import ApiSpec
 from shared.http.problems import Problem, forbidden
+from shared.uow import UnitOfWork
 
 spec = ApiSpec("Signpost placements", "1.0", "The work-experience clearing house.")
 routes = web.RouteTableDef()
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SLUG = r"^[a-z][a-z0-9_]{1,59}$"
 ME = "me"
 
 
-def translated(handler: Handler) -> Handler:
-    """Turn the use cases' failures into problem documents."""
-
-    @functools.wraps(handler)
-    async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except NotFound as exc:
-            raise Problem(404, "Not found", exc.message, type_=exc.kind) from exc
-        except Forbidden as exc:
-            raise forbidden(exc.message) from exc
-        except Invalid as exc:
-            raise Problem(
-                422,
-                "Invalid request",
-                f"{exc.field}: {exc.message}",
-                type_=exc.kind,
-                errors=[{"field": exc.field, "message": exc.message}],
-            ) from exc
-        except Conflict as exc:
-            raise Problem(409, "Conflict", exc.message, type_=exc.kind) from exc
-        except PlacementsError as exc:
-            raise Problem(400, "Bad request", exc.message, type_=exc.kind) from exc
-
-    return handle
+def translate_placements_error(error: Exception) -> Problem | None:
+    """The shared problems middleware's translator: the use cases' failures as problems."""
+    if isinstance(error, NotFound):
+        return Problem(404, "Not found", error.message, type_=error.kind)
+    if isinstance(error, Forbidden):
+        return forbidden(error.message)
+    if isinstance(error, Invalid):
+        return Problem(
+            422,
+            "Invalid request",
+            f"{error.field}: {error.message}",
+            type_=error.kind,
+            errors=[{"field": error.field, "message": error.message}],
+        )
+    if isinstance(error, Conflict):
+        return Problem(409, "Conflict", error.message, type_=error.kind)
+    if isinstance(error, PlacementsError):
+        return Problem(400, "Bad request", error.message, type_=error.kind)
+    return None
 
 
-async def _access(request: web.Request, principal: Principal) -> RoundAccess:
-    async with placements_context(request).db.read_session() as s:
-        record = await load_round(s, request.match_info["round_id"])
+async def _access(
+    session: AsyncSession, request: web.Request, principal: Principal, *, for_update: bool = False
+) -> RoundAccess:
+    record = await load_round(session, request.match_info["round_id"], for_update=for_update)
     return round_access(principal, record)
+
+
+@asynccontextmanager
+async def _reading_round(
+    request: web.Request, principal: Principal, *, manager: bool = False
+) -> AsyncIterator[tuple[AsyncSession, RoundAccess]]:
+    """A read transaction, and the caller's access to the path's round as it reads there."""
+    async with placements_context(request).db.read_session() as s:
+        access = await _access(s, request, principal)
+        if manager:
+            access.require_manager()
+        yield s, access
+
+
+@asynccontextmanager
+async def _changing_round(
+    request: web.Request, principal: Principal, *, manager: bool = True
+) -> AsyncIterator[tuple[UnitOfWork, RoundAccess]]:
+    """A unit of work, and the caller's access to the path's round, read (and locked) in it.
+
+    Checks on the round's state (published yet? deadline passed?) are then made on the row
+    this transaction writes against. Read the request body before: nothing waits on the
+    client while the round is locked.
+    """
+    async with placements_context(request).unit_of_work() as uow:
+        access = await _access(uow.session, request, principal, for_update=True)
+        if manager:
+            access.require_manager()
+        yield uow, access
 
 
 def _student_id(request: web.Request, principal: Principal) -> str:
@@ -156,7 +181,6 @@ def _round_response(record: RoundRecord, school_ids: frozenset[str] | None) -> R
     tags=("rounds",),
 )
 @routes.post("/api/v1/rounds")
-@translated
 async def create_round(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, RoundRequest)
@@ -170,9 +194,8 @@ async def create_round(request: web.Request) -> web.Response:
         ebp_id = principal.ebp_id
         for school in body.schools:
             require_school(principal, school.school_id)
-    ctx = placements_context(request)
-    async with ctx.unit_of_work() as uow:
-        round_id = await open_round(
+    async with placements_context(request).unit_of_work() as uow:
+        record = await open_round(
             uow,
             OpenRound(
                 ebp_id=ebp_id,
@@ -183,9 +206,6 @@ async def create_round(request: web.Request) -> web.Response:
                 opened_by=principal.user_id,
             ),
         )
-    async with ctx.db.read_session() as s:
-        record = await load_round(s, round_id)
-    assert record is not None
     return json_response(_round_response(record, None), status=201)
 
 
@@ -197,12 +217,11 @@ async def create_round(request: web.Request) -> web.Response:
     tags=("rounds",),
 )
 @routes.get("/api/v1/rounds")
-@translated
 async def list_rounds(request: web.Request) -> web.Response:
     principal = require(request)
     async with placements_context(request).db.read_session() as s:
-        records = await visible_rounds(s, principal)
-    shown = [_round_response(r, round_access(principal, r).school_ids) for r in records]
+        visible = await visible_rounds(s, principal)
+    shown = [_round_response(a.round, a.school_ids) for a in visible]
     return json_response(RoundList(rounds=shown))
 
 
@@ -214,10 +233,9 @@ async def list_rounds(request: web.Request) -> web.Response:
     tags=("rounds",),
 )
 @routes.get("/api/v1/rounds/{round_id}")
-@translated
 async def get_round(request: web.Request) -> web.Response:
-    access = await _access(request, require(request))
-    return json_response(_round_response(access.round, access.school_ids))
+    async with _reading_round(request, require(request)) as (_, access):
+        return json_response(_round_response(access.round, access.school_ids))
 
 
 # --- options and preferences ----------------------------------------------------------------
@@ -229,6 +247,7 @@ class OptionsQuery(BaseModel):
 
 
 class Demand(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     places: int
     demand: int
     ratio: float | None = Field(description="Students wanting each place (demand / places).")
@@ -241,6 +260,7 @@ class SectorOption(BaseModel):
 
 
 class PlacementOptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     placement_id: str
     employer_name: str
     title: str
@@ -258,10 +278,6 @@ class OptionsResponse(BaseModel):
     placements: list[PlacementOptionOut]
 
 
-def _demand(d: Any) -> Demand:
-    return Demand(places=d.places, demand=d.demand, ratio=d.ratio, scarce=d.scarce)
-
-
 @spec.operation(
     "GET",
     "/api/v1/rounds/{round_id}/options",
@@ -271,13 +287,10 @@ def _demand(d: Any) -> Demand:
     tags=("preferences",),
 )
 @routes.get("/api/v1/rounds/{round_id}/options")
-@translated
 async def options(request: web.Request) -> web.Response:
     principal = require(request)
-    access = await _access(request, principal)
-    query = read_query(request, OptionsQuery)
-    ctx = placements_context(request)
-    async with ctx.db.read_session() as s:
+    async with _reading_round(request, principal) as (s, access):
+        query = read_query(request, OptionsQuery)
         if principal.role is Role.STUDENT:
             school_id = await preference_cases.student_school(s, access.round, principal.user_id)
         else:
@@ -293,21 +306,8 @@ async def options(request: web.Request) -> web.Response:
     return json_response(
         OptionsResponse(
             school_id=school_id,
-            sectors=[SectorOption(sector=d.key, demand=_demand(d)) for d in sectors],
-            placements=[
-                PlacementOptionOut(
-                    placement_id=o.placement_id,
-                    employer_name=o.employer_name,
-                    title=o.title,
-                    sector=o.sector,
-                    postcode_district=o.postcode_district,
-                    weeks=o.weeks,
-                    minimum_age=o.minimum_age,
-                    accessibility=o.accessibility,
-                    demand=_demand(o.demand),
-                )
-                for o in placements
-            ],
+            sectors=[SectorOption(sector=d.key, demand=Demand.model_validate(d)) for d in sectors],
+            placements=[PlacementOptionOut.model_validate(o) for o in placements],
         )
     )
 
@@ -367,26 +367,24 @@ def _preferences_response(round_id: str, stated: Any) -> PreferencesResponse:
     tags=("preferences",),
 )
 @routes.put("/api/v1/rounds/{round_id}/students/{student_id}/preferences")
-@translated
 async def put_preferences(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    student_id = _student_id(request, principal)
-    if principal.role is Role.STUDENT:
-        access.require_student_record(student_id, None)
-    else:
-        access.require_manager()
     body = await read_model(request, PreferencesRequest)
-    cmd = preference_cases.SubmitPreferences(
-        student_id=student_id,
-        choices=[
-            preference_cases.Choice(placement_id=c.placement_id, sector=c.sector)
-            for c in body.choices
-        ],
-        travel_limit_km=body.travel_limit_km,
-        access_needs=body.access_needs,
-    )
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, principal, manager=False) as (uow, access):
+        student_id = _student_id(request, principal)
+        if principal.role is Role.STUDENT:
+            access.require_student_record(student_id, None)
+        else:
+            access.require_manager()
+        cmd = preference_cases.SubmitPreferences(
+            student_id=student_id,
+            choices=[
+                preference_cases.Choice(placement_id=c.placement_id, sector=c.sector)
+                for c in body.choices
+            ],
+            travel_limit_km=body.travel_limit_km,
+            access_needs=body.access_needs,
+        )
         stated = await preference_cases.submit_preferences(uow, access.round, cmd)
     return json_response(_preferences_response(access.round.id, stated))
 
@@ -399,15 +397,13 @@ async def put_preferences(request: web.Request) -> web.Response:
     tags=("preferences",),
 )
 @routes.get("/api/v1/rounds/{round_id}/students/{student_id}/preferences")
-@translated
 async def get_preferences(request: web.Request) -> web.Response:
     principal = require(request)
-    access = await _access(request, principal)
-    student_id = _student_id(request, principal)
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, principal) as (s, access):
+        student_id = _student_id(request, principal)
         school_id = await preference_cases.student_school(s, access.round, student_id)
         access.require_student_record(student_id, school_id)
-        stated = await preference_cases.stated_preferences(s, access.round, student_id)
+        stated = await preference_cases.stated_preferences(s, access.round, student_id, school_id)
     if stated is None:
         raise NotFound("No preferences have been submitted yet.")
     return json_response(_preferences_response(access.round.id, stated))
@@ -463,28 +459,26 @@ def _self_found_response(row: dict[str, Any]) -> SelfFoundResponse:
     tags=("self-found",),
 )
 @routes.post("/api/v1/rounds/{round_id}/self-found")
-@translated
 async def register_self_found(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
     body = await read_model(request, SelfFoundRequest)
-    if principal.role is Role.STUDENT:
-        student_id = body.student_id or principal.user_id
-        access.require_student_record(student_id, None)
-    else:
-        access.require_manager()
-        if body.student_id is None:
-            raise Invalid("student_id", "Staff must name the student.")
-        student_id = body.student_id
-    cmd = self_found.RegisterSelfFound(
-        student_id=student_id,
-        employer_name=body.employer_name,
-        contact_email=body.contact_email,
-        postcode=body.postcode,
-        sector=body.sector,
-        week=body.week,
-    )
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, principal, manager=False) as (uow, access):
+        if principal.role is Role.STUDENT:
+            student_id = body.student_id or principal.user_id
+            access.require_student_record(student_id, None)
+        else:
+            access.require_manager()
+            if body.student_id is None:
+                raise Invalid("student_id", "Staff must name the student.")
+            student_id = body.student_id
+        cmd = self_found.RegisterSelfFound(
+            student_id=student_id,
+            employer_name=body.employer_name,
+            contact_email=body.contact_email,
+            postcode=body.postcode,
+            sector=body.sector,
+            week=body.week,
+        )
         row = await self_found.register_self_found(uow, access.round, cmd)
     return json_response(_self_found_response(row), status=201)
 
@@ -497,30 +491,20 @@ async def register_self_found(request: web.Request) -> web.Response:
     tags=("self-found",),
 )
 @routes.get("/api/v1/rounds/{round_id}/self-found")
-@translated
 async def list_self_found(request: web.Request) -> web.Response:
     principal = require(request)
-    access = await _access(request, principal)
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, principal) as (s, access):
         if access.manages:
-            rows = await self_found.list_self_found(s, access.round, None)
+            rows = await self_found.list_self_found(s, access.round)
         elif principal.role is Role.STUDENT:
-            rows = await self_found.list_self_found(s, access.round, [principal.user_id])
+            rows = await self_found.list_self_found(
+                s, access.round, student_ids=[principal.user_id]
+            )
         else:
-            rows = [
-                r
-                for r in await self_found.list_self_found(s, access.round, None)
-                if await _in_schools(s, access, r["student_id"])
-            ]
+            rows = await self_found.list_self_found(
+                s, access.round, school_ids=access.school_ids or frozenset()
+            )
     return json_response(SelfFoundList(self_found=[_self_found_response(r) for r in rows]))
-
-
-async def _in_schools(session: Any, access: RoundAccess, student_id: str) -> bool:
-    try:
-        school_id = await preference_cases.student_school(session, access.round, student_id)
-    except NotFound:
-        return False
-    return school_id in (access.school_ids or ())
 
 
 @spec.operation(
@@ -532,11 +516,8 @@ async def _in_schools(session: Any, access: RoundAccess, student_id: str) -> boo
     tags=("self-found",),
 )
 @routes.post("/api/v1/rounds/{round_id}/self-found/{self_found_id}/approval")
-@translated
 async def approve_self_found(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     body = await read_model(request, ApproveRequest)
     cmd = self_found.ApproveSelfFound(
         self_found_id=request.match_info["self_found_id"],
@@ -547,7 +528,7 @@ async def approve_self_found(request: web.Request) -> web.Response:
         latitude=body.latitude,
         longitude=body.longitude,
     )
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, principal) as (uow, access):
         row = await self_found.approve_self_found(uow, access.round, cmd)
     return json_response(_self_found_response(row))
 
@@ -560,12 +541,8 @@ async def approve_self_found(request: web.Request) -> web.Response:
     tags=("self-found",),
 )
 @routes.post("/api/v1/rounds/{round_id}/self-found/{self_found_id}/rejection")
-@translated
 async def reject_self_found(request: web.Request) -> web.Response:
-    principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         await self_found.reject_self_found(uow, access.round, request.match_info["self_found_id"])
     return web.Response(status=204)
 
@@ -609,11 +586,8 @@ def _pin_response(pin: pin_cases.PinRecord) -> PinResponse:
     tags=("runs",),
 )
 @routes.get("/api/v1/rounds/{round_id}/pins")
-@translated
 async def list_pins(request: web.Request) -> web.Response:
-    access = await _access(request, require(request))
-    access.require_manager()
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, require(request), manager=True) as (s, access):
         pins = await pin_cases.list_pins(s, access.round)
     return json_response(PinList(pins=[_pin_response(p) for p in pins]))
 
@@ -627,13 +601,10 @@ async def list_pins(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.put("/api/v1/rounds/{round_id}/pins/{student_id}")
-@translated
 async def put_pin(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     body = await read_model(request, PinRequest)
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, principal) as (uow, access):
         pin = await pin_cases.pin_student(
             uow,
             access.round,
@@ -653,12 +624,8 @@ async def put_pin(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.delete("/api/v1/rounds/{round_id}/pins/{student_id}")
-@translated
 async def delete_pin(request: web.Request) -> web.Response:
-    principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         await pin_cases.unpin_student(uow, access.round, request.match_info["student_id"])
     return web.Response(status=204)
 
@@ -719,20 +686,14 @@ def _run_response(run: runs.RunSummary) -> RunResponse:
     tags=("runs",),
 )
 @routes.post("/api/v1/rounds/{round_id}/runs")
-@translated
 async def start_run(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     body = await read_model(request, RunRequest)
-    ctx = placements_context(request)
-    async with ctx.unit_of_work() as uow:
-        run_id = await runs.request_run(uow, access.round, body.seed, principal.user_id)
-    ctx.runner.start(run_id)
-    async with ctx.db.read_session() as s:
-        run = await runs.get_run(s, access.round, run_id)
+    async with _changing_round(request, principal) as (uow, access):
+        run = await runs.request_run(uow, access.round, body.seed, principal.user_id)
+    placements_context(request).runner.start(run.id)
     response = json_response(_run_response(run), status=202)
-    response.headers["Location"] = f"/api/v1/rounds/{access.round.id}/runs/{run_id}"
+    response.headers["Location"] = f"/api/v1/rounds/{run.round_id}/runs/{run.id}"
     return response
 
 
@@ -744,11 +705,8 @@ async def start_run(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.get("/api/v1/rounds/{round_id}/runs")
-@translated
 async def list_runs(request: web.Request) -> web.Response:
-    access = await _access(request, require(request))
-    access.require_manager()
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, require(request), manager=True) as (s, access):
         found = await runs.list_runs(s, access.round)
     return json_response(RunList(runs=[_run_response(r) for r in found]))
 
@@ -762,12 +720,9 @@ async def list_runs(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.get("/api/v1/rounds/{round_id}/runs/comparison")
-@translated
 async def compare_runs(request: web.Request) -> web.Response:
-    access = await _access(request, require(request))
-    access.require_manager()
-    query = read_query(request, CompareQuery)
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, require(request), manager=True) as (s, access):
+        query = read_query(request, CompareQuery)
         comparison = await runs.compare_runs(s, access.round, query.first, query.second)
     return json_response(RunComparisonResponse.model_validate(comparison.__dict__))
 
@@ -780,11 +735,8 @@ async def compare_runs(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.get("/api/v1/rounds/{round_id}/runs/{run_id}")
-@translated
 async def get_run(request: web.Request) -> web.Response:
-    access = await _access(request, require(request))
-    access.require_manager()
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, require(request), manager=True) as (s, access):
         run = await runs.get_run(s, access.round, request.match_info["run_id"])
     return json_response(_run_response(run))
 
@@ -797,18 +749,14 @@ async def get_run(request: web.Request) -> web.Response:
     tags=("runs",),
 )
 @routes.get("/api/v1/rounds/{round_id}/runs/{run_id}/results")
-@translated
 async def get_run_results(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN, Role.COORDINATOR)
-    access = await _access(request, principal)
     run_id = request.match_info["run_id"]
-    if not access.manages and access.round.published_run_id != run_id:
-        # A school sees only what the EBP published, never its trial runs.
-        raise NotFound("No such published run in this round.")
-    async with placements_context(request).db.read_session() as s:
-        run = await runs.get_run(s, access.round, run_id)
-        if run.status != runs.COMPLETED:
-            raise Conflict(f"Run {run_id} has not completed.", kind="run-not-completed")
+    async with _reading_round(request, principal) as (s, access):
+        if not access.manages and access.round.published_run_id != run_id:
+            # A school sees only what the EBP published, never its trial runs.
+            raise NotFound("No such published run in this round.")
+        runs.require_completed(await runs.get_run(s, access.round, run_id))
         results = await runs.run_results(s, run_id, access.school_ids)
     return json_response(
         RunResultsResponse(
@@ -831,13 +779,9 @@ class PublishResponse(BaseModel):
     tags=("publication",),
 )
 @routes.post("/api/v1/rounds/{round_id}/runs/{run_id}/publication")
-@translated
 async def publish(request: web.Request) -> web.Response:
-    principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     run_id = request.match_info["run_id"]
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         published = await publication.publish_run(uow, access.round, run_id)
     return json_response(
         PublishResponse(
@@ -872,12 +816,10 @@ class AllocationList(BaseModel):
     tags=("publication",),
 )
 @routes.get("/api/v1/rounds/{round_id}/allocations")
-@translated
 async def list_allocations(request: web.Request) -> web.Response:
     principal = require(request)
-    access = await _access(request, principal)
-    own = principal.user_id if principal.role is Role.STUDENT and not access.manages else None
-    async with placements_context(request).db.read_session() as s:
+    async with _reading_round(request, principal) as (s, access):
+        own = principal.user_id if principal.role is Role.STUDENT and not access.manages else None
         rows = await publication.live_allocations(
             s, access.round, None if own else access.school_ids, own
         )
@@ -897,13 +839,9 @@ class ConfirmResponse(BaseModel):
     tags=("publication",),
 )
 @routes.post("/api/v1/rounds/{round_id}/employers/{employer_id}/confirmation")
-@translated
 async def confirm(request: web.Request) -> web.Response:
-    principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     employer_id = request.match_info["employer_id"]
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         confirmed = await publication.confirm_employer(uow, access.round, employer_id)
     return json_response(ConfirmResponse(employer_id=employer_id, confirmed=confirmed))
 
@@ -934,13 +872,10 @@ class WithdrawalResponse(BaseModel):
     tags=("publication",),
 )
 @routes.post("/api/v1/rounds/{round_id}/withdrawals")
-@translated
 async def withdraw(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
-    access = await _access(request, principal)
-    access.require_manager()
     body = await read_model(request, WithdrawalRequest)
-    async with placements_context(request).unit_of_work() as uow:
+    async with _changing_round(request, principal) as (uow, access):
         outcome = await publication.withdraw(
             uow,
             access.round,
@@ -982,7 +917,6 @@ class VettingWarningList(BaseModel):
     tags=("employers",),
 )
 @routes.get("/api/v1/vetting-warnings")
-@translated
 async def warnings(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     query = read_query(request, WarningsQuery)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from services.placements.adapters.orm import allocations, employers, placements, run_assignments
@@ -54,10 +55,15 @@ class Store:
 
     async def round(self, round_id: str) -> RoundRecord:
         async with self.db.read_session() as s:
-            record = await load_round(s, round_id)
-        if record is None:
-            raise NotFound(f"No allocation round {round_id}.")
-        return record
+            return await _round(s, round_id)
+
+
+async def _round(session: AsyncSession, round_id: str, *, for_update: bool = False) -> RoundRecord:
+    """The round, read in the transaction that is about to change it with `for_update`."""
+    record = await load_round(session, round_id, for_update=for_update)
+    if record is None:
+        raise NotFound(f"No allocation round {round_id}.")
+    return record
 
 
 @asynccontextmanager
@@ -134,9 +140,9 @@ async def vetting(store: Store, args: argparse.Namespace) -> int:
 
 
 async def run(store: Store, args: argparse.Namespace) -> int:
-    record = await store.round(args.round)
     async with store.unit_of_work() as uow:
-        run_id = await runs.request_run(uow, record, args.seed, "cli")
+        record = await _round(uow.session, args.round, for_update=True)
+        run_id = (await runs.request_run(uow, record, args.seed, "cli")).id
     with tqdm(total=len(STAGES) + 1, desc="matching", unit="stage", file=sys.stderr) as bar:
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -189,8 +195,8 @@ async def compare(store: Store, args: argparse.Namespace) -> int:
 
 
 async def publish(store: Store, args: argparse.Namespace) -> int:
-    record = await store.round(args.round)
     async with store.unit_of_work() as uow:
+        record = await _round(uow.session, args.round, for_update=True)
         published = await publication.publish_run(uow, record, args.run)
     print(f"published {published.allocations} allocations to {published.employers} employers")
     return 0

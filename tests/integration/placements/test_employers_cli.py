@@ -187,7 +187,7 @@ async def _round_with_preferences(url: str) -> str:
         await upgrade(db, MIGRATIONS)
         await seed_county(db)
         async with UnitOfWork(db, producer="placements") as uow:
-            round_id = await open_round(
+            opened = await open_round(
                 uow,
                 OpenRound(
                     ebp_id=EBP,
@@ -198,6 +198,7 @@ async def _round_with_preferences(url: str) -> str:
                     opened_by="ebp-staff",
                 ),
             )
+        round_id = opened.id
         async with db.read_session() as s:
             record = await load_round(s, round_id)
         assert record is not None

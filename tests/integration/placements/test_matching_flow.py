@@ -13,6 +13,7 @@ from tests.integration.placements.conftest import (
     HEALTH,
     IT,
     SCHOOL_A,
+    SCHOOL_B,
     STUDENTS,
     VET,
     WEEK_2,
@@ -233,6 +234,10 @@ async def test_a_self_found_placement_is_approved_then_pinned(service: Service) 
 
     mine = await client.get(f"{base}/self-found", headers=service.student("student-a1"))
     assert (await mine.json())["self_found"] == []
+    school_a = await client.get(f"{base}/self-found", headers=service.coordinator(SCHOOL_A))
+    assert [r["student_id"] for r in (await school_a.json())["self_found"]] == ["student-a2"]
+    school_b = await client.get(f"{base}/self-found", headers=service.coordinator(SCHOOL_B))
+    assert (await school_b.json())["self_found"] == []
     approval = f"{base}/self-found/{self_found_id}/approval"
     vetting = {"health_safety_expires": "2027-06-01", "insurance_expires": "2028-01-01"}
     assert (

@@ -7,7 +7,12 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from services.placements.adapters.postcode_districts import centre_of, district_of
+from services.placements.adapters.postcode_districts import (
+    centre_of,
+    coordinates,
+    district_of,
+    normalise_postcode,
+)
 from services.placements.adapters.repository import youngest_birth_date
 from services.placements.application.employers import PlacementRow
 from services.placements.domain.model import GeoPoint, Placement, Preference
@@ -61,6 +66,20 @@ def test_every_kent_and_medway_district_has_a_centre_in_the_county() -> None:
         assert centre is not None, district
         assert 50.9 < centre.latitude < 51.55 and 0.0 < centre.longitude < 1.45, district
     assert centre_of("ZZ9") is None
+
+
+def test_postcodes_are_kept_upper_case_with_single_spaces() -> None:
+    assert normalise_postcode("  me14   1xx ") == "ME14 1XX"
+
+
+def test_coordinates_given_win_over_the_district_centre() -> None:
+    centre = centre_of("ME14")
+    assert centre is not None
+    assert coordinates(51.3, 0.5, "ME14") == (51.3, 0.5)
+    assert coordinates(None, None, "ME14") == (centre.latitude, centre.longitude)
+    assert coordinates(51.3, None, "ME14") == (centre.latitude, centre.longitude)
+    assert coordinates(None, None, "ZZ9") is None
+    assert coordinates(None, None, None) is None
 
 
 def test_the_youngest_possible_birthday_keeps_minimum_ages_safe() -> None:

@@ -179,7 +179,7 @@ def test_pinned_students_keep_their_pinned_placement(
         problem.students, problem.placements, (Pin(student.id, placement_id, week),), ROUND_DAY
     )
     result = match(pinned, seed)
-    got = result.assignment_for(student.id)
+    got = result.assignments_by_student().get(student.id)
     assert got is not None and got.pinned
     assert (got.placement_id, got.week) == (placement_id, week)
     by_placement = {p.id: p for p in problem.placements}

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Self
 
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PORTS = {"booking": 8081, "placements": 8082, "notifications": 8083}
-DEV_KEY_DIR = Path("var/keys")
 
 
 class ConfigError(ValueError):

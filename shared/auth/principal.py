@@ -15,9 +15,6 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-STAFF_ROLES = frozenset({Role.ADVISER, Role.COORDINATOR, Role.EBP, Role.ADMIN})
-
-
 @dataclass(frozen=True)
 class Principal:
     """An authenticated user: id, role and the schools (or EBP) they act for.
@@ -38,9 +35,16 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
     def acts_for_school(self, school_id: str) -> bool:
         return self.is_admin or school_id in self.school_ids
+
+    def sees_guidance_at(self, school_id: str) -> bool:
+        """Guidance records (appointments, reminders) at a school are for the school's own
+        staff and its PAs, and admins; EBP staff act for schools in placements only."""
+        return self.role is not Role.EBP and self.acts_for_school(school_id)
+
+    def sees_guidance_of(self, school_id: str, student_id: str) -> bool:
+        """A student sees their own guidance records; staff those of the schools above."""
+        if self.role is Role.STUDENT:
+            return student_id == self.user_id
+        return self.sees_guidance_at(school_id)

@@ -7,13 +7,20 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from shared.http.problems import Problem, bad_request
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_BODY_BYTES = 1 << 20
+
+
+class Strict(BaseModel):
+    """Base for request bodies and queries: a field the API does not know is an error, not
+    something silently dropped (a misspelt field would otherwise change nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def validation_problem(exc: ValidationError, *, source: str = "body") -> Problem:

@@ -90,7 +90,7 @@ def domain_role(principal: Principal) -> DomainRole:
 
 
 def can_see_school(principal: Principal, school_id: str) -> bool:
-    return principal.role is not Role.EBP and principal.acts_for_school(school_id)
+    return principal.sees_guidance_at(school_id)
 
 
 def require_school_access(principal: Principal, school_id: str) -> None:
@@ -129,12 +129,6 @@ def visible_appointment(principal: Principal, row: Any) -> Any:
     if row is None or not can_see_appointment(principal, row):
         raise not_found("appointment")
     return row
-
-
-def can_see_student(principal: Principal, school_id: str, student_id: str) -> bool:
-    if principal.role is Role.STUDENT:
-        return student_id == principal.user_id
-    return can_see_school(principal, school_id)
 
 
 def sees_sensitive(principal: Principal) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
 from services.booking.entrypoints.appointments_api import AppointmentResponse, my_appointments
@@ -11,7 +11,7 @@ from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import clear_session_cookie, require, set_session_cookie
-from shared.http.body import json_response, read_model
+from shared.http.body import Strict, json_response, read_model
 from shared.http.problems import Problem
 
 __all__ = ["routes", "spec"]
@@ -19,8 +19,7 @@ __all__ = ["routes", "spec"]
 routes = web.RouteTableDef()
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginRequest(Strict):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1000)
 

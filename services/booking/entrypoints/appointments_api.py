@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from services.booking.adapters.orm import appointments
 from services.booking.application import reference
@@ -44,17 +44,13 @@ from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
-from shared.http.body import Instant, json_response, read_model, read_query
+from shared.http.body import Instant, Strict, json_response, read_model, read_query
 from shared.http.problems import Problem, forbidden, not_found
 
 routes = web.RouteTableDef()
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SlotQuery(_Body):
+class SlotQuery(Strict):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
     from_: Instant = Field(alias="from")
@@ -129,19 +125,19 @@ async def list_slots(request: web.Request) -> web.Response:
     return json_response(listed.model_dump(mode="json", exclude_none=True))
 
 
-class SlotChoice(_Body):
+class SlotChoice(Strict):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
     starts_at: Instant
 
 
-class ReferralBody(_Body):
+class ReferralBody(Strict):
     reason: str = Field(min_length=3, max_length=2000)
     urgency: Urgency = Urgency.ROUTINE
     required_kind: AdviserKind | None = None
 
 
-class AppointmentRequest(_Body):
+class AppointmentRequest(Strict):
     slot: SlotChoice
     student_id: str | None = Field(default=None, min_length=1, max_length=36)
     adviser_id: str | None = Field(
@@ -291,7 +287,7 @@ async def read_appointment(request: web.Request) -> web.Response:
     return json_response(appointment_response(to_appointment(row), principal))
 
 
-class CancelRequest(_Body):
+class CancelRequest(Strict):
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -315,7 +311,7 @@ async def cancel(request: web.Request) -> web.Response:
     return json_response(appointment_response(cancelled, principal))
 
 
-class RescheduleRequest(_Body):
+class RescheduleRequest(Strict):
     starts_at: Instant
 
 
@@ -350,7 +346,7 @@ async def reschedule(request: web.Request) -> web.Response:
     return json_response(appointment_response(moved, principal))
 
 
-class AttendanceRequest(_Body):
+class AttendanceRequest(Strict):
     attended: bool
 
 

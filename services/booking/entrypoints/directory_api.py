@@ -20,7 +20,6 @@ from services.booking.application.directory import student_school
 from services.booking.application.erasure import erase_student
 from services.booking.entrypoints.access import (
     can_see_school,
-    can_see_student,
     domain_role,
     require_school_access,
     sees_sensitive,
@@ -166,7 +165,7 @@ async def read_student(request: web.Request) -> web.Response:
                 ).where(students.c.id == student_id)
             )
         ).first()
-    if row is None or not can_see_student(principal, row.school_id, row.id):
+    if row is None or not principal.sees_guidance_of(row.school_id, row.id):
         raise not_found("student")
     return json_response(
         StudentResponse(

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from services.booking.application.reports import school_report
 from services.booking.entrypoints.access import require_school_access
@@ -14,14 +14,13 @@ from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
-from shared.http.body import Day, json_response, read_query
+from shared.http.body import Day, Strict, json_response, read_query
 from shared.http.problems import not_found
 
 routes = web.RouteTableDef()
 
 
-class ReportQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportQuery(Strict):
     from_: Day = Field(alias="from")
     to: Day
     format: Literal["json", "csv"] = "json"

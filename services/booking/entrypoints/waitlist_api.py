@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from services.booking.adapters.orm import waitlist_offers
 from services.booking.application import dropins
@@ -33,17 +33,13 @@ from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
-from shared.http.body import Day, json_response, read_model, read_query
+from shared.http.body import Day, Strict, json_response, read_model, read_query
 from shared.http.problems import not_found
 
 routes = web.RouteTableDef()
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WaitlistRequest(_Body):
+class WaitlistRequest(Strict):
     school_id: str = Field(min_length=1, max_length=36)
     session_type: SessionType = SessionType.INTERVIEW
     student_id: str | None = Field(default=None, max_length=36)
@@ -169,7 +165,7 @@ async def decline(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-class DropInQuery(_Body):
+class DropInQuery(Strict):
     school_id: str = Field(min_length=1, max_length=36)
     date: Day
 

@@ -6,21 +6,20 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.notifications.adapters.orm import appointments, reminders
 from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.auth.principal import Role
 from shared.auth.web import require
-from shared.http.body import json_response, read_query
+from shared.http.body import Strict, json_response, read_query
 from shared.http.openapi import ApiSpec
 
 spec = ApiSpec("Signpost notifications", "1.0", "Reminders and messages.")
 routes = web.RouteTableDef()
 
 
-class ReminderQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReminderQuery(Strict):
     appointment_id: str = Field(min_length=1, max_length=36)
 
 
@@ -65,10 +64,6 @@ async def list_reminders(request: web.Request) -> web.Response:
                 .order_by(reminders.c.due_at)
             )
         ).all()
-    visible = owner is not None and (
-        principal.is_admin
-        or (principal.role is Role.STUDENT and owner.student_id == principal.user_id)
-        or (principal.role is not Role.STUDENT and principal.acts_for_school(owner.school_id))
-    )
+    visible = owner is not None and principal.sees_guidance_of(owner.school_id, owner.student_id)
     items = [Reminder.model_validate(r._asdict()) for r in rows] if visible else []
     return json_response(ReminderList(items=items))

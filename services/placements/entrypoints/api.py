@@ -31,9 +31,9 @@ from services.placements.domain.weeks import ISO_WEEK_PATTERN, normalise
 from services.placements.entrypoints.context import placements_context
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require, require_school
-from shared.http.body import Day, Instant, json_response, read_model, read_query
+from shared.http.body import Day, Instant, Strict, json_response, read_model, read_query
 from shared.http.openapi import ApiSpec
-from shared.http.problems import Problem, forbidden
+from shared.http.problems import Problem, conflict, forbidden
 from shared.uow import UnitOfWork
 
 spec = ApiSpec("Signpost placements", "1.0", "The work-experience clearing house.")
@@ -57,7 +57,7 @@ def translate_placements_error(error: Exception) -> Problem | None:
             errors=[{"field": error.field, "message": error.message}],
         )
     if isinstance(error, Conflict):
-        return Problem(409, "Conflict", error.message, type_=error.kind)
+        return conflict(error.message, type_=error.kind)
     if isinstance(error, PlacementsError):
         return Problem(400, "Bad request", error.message, type_=error.kind)
     return None
@@ -113,8 +113,7 @@ def _student_id(request: web.Request, principal: Principal) -> str:
 # --- rounds ---------------------------------------------------------------------------------
 
 
-class RoundSchool(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RoundSchool(Strict):
     school_id: str = Field(min_length=1, max_length=36)
     weeks: list[str] = Field(min_length=1, max_length=6)
 
@@ -124,8 +123,7 @@ class RoundSchool(BaseModel):
         return self
 
 
-class RoundRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RoundRequest(Strict):
     name: str = Field(min_length=1, max_length=200)
     year_group: int = Field(default=10, ge=7, le=13)
     deadline: Instant
@@ -241,8 +239,7 @@ async def get_round(request: web.Request) -> web.Response:
 # --- options and preferences ----------------------------------------------------------------
 
 
-class OptionsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OptionsQuery(Strict):
     school_id: str | None = Field(default=None, max_length=36)
 
 
@@ -312,8 +309,7 @@ async def options(request: web.Request) -> web.Response:
     )
 
 
-class ChoiceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChoiceIn(Strict):
     placement_id: str | None = Field(default=None, min_length=1, max_length=36)
     sector: str | None = Field(default=None, pattern=SLUG)
 
@@ -324,8 +320,7 @@ class ChoiceIn(BaseModel):
         return self
 
 
-class PreferencesRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PreferencesRequest(Strict):
     choices: list[ChoiceIn] = Field(min_length=1, max_length=MAX_PREFERENCES)
     travel_limit_km: float = Field(gt=0, le=80)
     access_needs: list[str] = Field(default_factory=list, max_length=10)
@@ -412,8 +407,7 @@ async def get_preferences(request: web.Request) -> web.Response:
 # --- self-found placements ------------------------------------------------------------------
 
 
-class SelfFoundRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SelfFoundRequest(Strict):
     student_id: str | None = Field(default=None, max_length=36, description="Staff only.")
     employer_name: str = Field(min_length=1, max_length=200)
     contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
@@ -437,8 +431,7 @@ class SelfFoundList(BaseModel):
     self_found: list[SelfFoundResponse]
 
 
-class ApproveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApproveRequest(Strict):
     health_safety_expires: Day
     insurance_expires: Day
     minimum_age: int = Field(default=14, ge=13, le=19)
@@ -550,8 +543,7 @@ async def reject_self_found(request: web.Request) -> web.Response:
 # --- pins -----------------------------------------------------------------------------------
 
 
-class PinRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PinRequest(Strict):
     placement_id: str = Field(min_length=1, max_length=36)
     week: str = Field(pattern=ISO_WEEK_PATTERN)
 
@@ -633,8 +625,7 @@ async def delete_pin(request: web.Request) -> web.Response:
 # --- runs -----------------------------------------------------------------------------------
 
 
-class RunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RunRequest(Strict):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
 
@@ -653,8 +644,7 @@ class RunList(BaseModel):
     runs: list[RunResponse]
 
 
-class CompareQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CompareQuery(Strict):
     first: str = Field(min_length=1, max_length=36)
     second: str = Field(min_length=1, max_length=36)
 
@@ -846,8 +836,7 @@ async def confirm(request: web.Request) -> web.Response:
     return json_response(ConfirmResponse(employer_id=employer_id, confirmed=confirmed))
 
 
-class WithdrawalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WithdrawalRequest(Strict):
     student_id: str | None = Field(default=None, min_length=1, max_length=36)
     placement_id: str | None = Field(default=None, min_length=1, max_length=36)
 
@@ -891,8 +880,7 @@ async def withdraw(request: web.Request) -> web.Response:
 # --- vetting --------------------------------------------------------------------------------
 
 
-class WarningsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WarningsQuery(Strict):
     days: int = Field(default=30, ge=0, le=365)
 
 

@@ -67,3 +67,16 @@ def test_school_scope_follows_role() -> None:
     admin = Principal("a", Role.ADMIN)
     assert coordinator.acts_for_school("s1") and not coordinator.acts_for_school("s2")
     assert admin.acts_for_school("anything")
+
+
+def test_guidance_records_are_for_the_student_their_school_s_staff_and_admins() -> None:
+    student = Principal("st-1", Role.STUDENT, frozenset({"s1"}))
+    coordinator = Principal("co-1", Role.COORDINATOR, frozenset({"s1"}))
+    ebp = Principal("ebp-1", Role.EBP, frozenset({"s1", "s2"}))
+    admin = Principal("ad-1", Role.ADMIN)
+    assert student.sees_guidance_of("s1", "st-1")
+    assert not student.sees_guidance_of("s1", "st-2")
+    assert coordinator.sees_guidance_of("s1", "st-2")
+    assert not coordinator.sees_guidance_of("s2", "st-3")
+    assert not ebp.sees_guidance_of("s1", "st-1")  # EBP staff act for schools in placements
+    assert admin.sees_guidance_of("s9", "st-9")

@@ -40,7 +40,7 @@ import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from services.booking.adapters.orm import students
+from services.booking.adapters.orm import accounts, sessions, students
 from services.booking.application.agreements import (
     AgreementTerms,
     AttendanceTerms,
@@ -54,12 +54,14 @@ from services.booking.application.directory import (
     import_directory,
 )
 from services.booking.bootstrap import MIGRATIONS
+from services.booking.domain.model import LONGEST_SESSION_MINUTES
 from shared.auth.keys import ensure_dev_keypair
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenIssuer
 from shared.csvimport import ParsedRow
 from shared.db import Database
 from shared.devbroker import LocalBroker, free_port
+from shared.devdb import asyncpg_dsn, create_database, drop_database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import new_event_loop
 from shared.migrations import upgrade
@@ -95,32 +97,14 @@ def student_id(n: int) -> str:
     return f"bench-student-{n:06d}"
 
 
+def session_id(n: int) -> str:
+    return str(uuid.UUID(int=n + 1))
+
+
 def released_week() -> date:
     """The Monday of next week: the week the school has just released."""
     today = date.today()
     return today + timedelta(days=7 - today.weekday())
-
-
-async def create_database(server: str) -> str:
-    name = f"signpost_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_dsn(server))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(server: str, url: str) -> None:
-    conn = await asyncpg.connect(_dsn(server))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def seed(url: str, n_students: int, n_advisers: int) -> None:
@@ -162,6 +146,35 @@ async def seed(url: str, n_students: int, n_advisers: int) -> None:
                         "school_id": SCHOOL,
                         "year_group": 11,
                         "priority_flags": [],
+                    }
+                    for n in range(n_students)
+                ],
+            )
+            # Each student signed in: an account and an open session, which every booking
+            # request checks (the service remembers an active session for a few seconds).
+            now = datetime.now(UTC)
+            await s.execute(
+                accounts.insert(),
+                [
+                    {
+                        "id": student_id(n),
+                        "email": f"{student_id(n)}@bench.example",
+                        "role": Role.STUDENT.value,
+                        "school_ids": [SCHOOL],
+                        "person_id": student_id(n),
+                        "created_at": now,
+                    }
+                    for n in range(n_students)
+                ],
+            )
+            await s.execute(
+                sessions.insert(),
+                [
+                    {
+                        "id": session_id(n),
+                        "account_id": student_id(n),
+                        "created_at": now,
+                        "expires_at": now + timedelta(hours=8),
                     }
                     for n in range(n_students)
                 ],
@@ -229,7 +242,9 @@ async def rush(
     staff = issuer.issue(user_id="bench-coordinator", role=Role.COORDINATOR, school_ids=[SCHOOL])
     week = datetime.combine(released_week(), time(0), tzinfo=UTC)
     tokens = [
-        issuer.issue(user_id=student_id(n), role=Role.STUDENT, school_ids=[SCHOOL])
+        issuer.issue(
+            user_id=student_id(n), role=Role.STUDENT, school_ids=[SCHOOL], session_id=session_id(n)
+        )
         for n in range(n_students + warm_up_size(n_clients))
     ]
     connector = aiohttp.TCPConnector(limit=n_clients)
@@ -303,7 +318,7 @@ SELECT count(*) FROM appointments a JOIN appointments b
 
 
 async def double_bookings(url: str) -> int:
-    conn = await asyncpg.connect(_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         return int(await conn.fetchval(DOUBLE_BOOKINGS))
     finally:
@@ -311,15 +326,17 @@ async def double_bookings(url: str) -> int:
 
 
 def pgbench_script(n_students: int, n_advisers: int) -> str:
-    """The statements one booking runs (see application/booking_reads.py), in one transaction.
+    """The statements one booking runs (see application/booking_reads.py).
 
-    With the school, its calendar, the agreement and the advisers' kinds held in memory for
-    a few seconds, a booking reads once (a UNION ALL of the student, calendar time, waitlist
-    offers, the day's loads and the appointments around the slot), inserts the appointment
-    and its outbox event, and commits. Times are random minutes over ten years
-    and advisers are per client, so the inserts rarely collide; a collision is absorbed by
-    ON CONFLICT DO NOTHING, which still costs the exclusion-constraint check a real booking
-    pays. (A student without priority flags reads no history, as in the rush.)
+    First the check that the token's session is still open (a read of its own, as the
+    service makes it the first time it meets a session). Then, with the school, its
+    calendar, the agreement and the advisers' kinds held in memory for a few seconds, one
+    transaction reads once (a UNION ALL of the student, calendar time, waitlist offers, the
+    day's loads and the appointments around the slot), inserts the appointment and its
+    outbox event, and commits. Times are random minutes over ten years and advisers are per
+    client, so the inserts rarely collide; a collision is absorbed by ON CONFLICT DO
+    NOTHING, which still costs the exclusion-constraint check a real booking pays. (A
+    student without priority flags reads no history, as in the rush.)
     """
     advisers = "ARRAY[" + ", ".join(f"'bench-pa-{a:02d}'" for a in range(n_advisers)) + "]"
     student = "('bench-student-' || lpad(:n::text, 6, '0'))"
@@ -329,6 +346,7 @@ def pgbench_script(n_students: int, n_advisers: int) -> str:
     day = f"date_trunc('day', {slot})"
     return f"""\\set n random(0, {n_students - 1})
 \\set minute random(0, 5256000)
+SELECT * FROM sessions WHERE id = lpad(to_hex(:n + 1), 32, '0')::uuid::text;
 BEGIN;
 SELECT 'busy', NULL, adviser_id, starts_at, ends_at, NULL, NULL FROM adviser_busy
   WHERE adviser_id = ANY({advisers}) AND starts_at < {end} AND ends_at > {slot}
@@ -344,6 +362,7 @@ UNION ALL SELECT 'load', NULL, adviser_id, NULL, NULL, sum(minutes), NULL FROM a
   GROUP BY adviser_id
 UNION ALL SELECT 'appointment', id, adviser_id, starts_at, ends_at, capacity, student_id
   FROM appointments WHERE status = 'confirmed' AND starts_at < {end} AND ends_at > {slot}
+  AND starts_at >= {slot} - interval '{LONGEST_SESSION_MINUTES} minutes'
   AND (adviser_id = ANY({advisers}) OR student_id = {student});
 INSERT INTO appointments (id, school_id, student_id, adviser_id, session_type, starts_at,
   ends_at, minutes, location, status, revision, place_key, seat, capacity, booked_by,
@@ -397,7 +416,7 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int, work: Path) -
 
 
 async def max_connections(url: str) -> int:
-    conn = await asyncpg.connect(_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         return int(await conn.fetchval("SHOW max_connections"))
     finally:
@@ -412,7 +431,7 @@ def percentile(values: list[float], share: float) -> float:
 async def main_async(args: argparse.Namespace) -> Figures:
     server = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER)
     advisers = math.ceil(args.students / SLOTS_PER_ADVISER_WEEK) + 2
-    url = await create_database(server)
+    url = await create_database(server, "signpost_bench")
     broker: LocalBroker | None = None
     service: subprocess.Popen[bytes] | None = None
     with tempfile.TemporaryDirectory(prefix="booking-rush-") as tmp:

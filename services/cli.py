@@ -22,15 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shared.auth.keys import generate_keypair
-from shared.db import Database
 from shared.logging import configure_logging
-from shared.migrations import upgrade
+from shared.migrations import database_for_task
 
-SERVICE_CLIS = (
-    "services.booking.entrypoints.cli",
-    "services.placements.entrypoints.cli",
-    "services.notifications.entrypoints.cli",
-)
+SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,13 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="create the token-signing key pair in a directory")
     keys.add_argument("directory", type=Path)
     for module_name in SERVICE_CLIS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(commands)
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
@@ -95,11 +84,8 @@ async def migrate_services(names: Sequence[str] | None = None) -> int:
         if names and entry.name not in names:
             continue
         settings = entry.settings_type.from_env()
-        db = Database(settings.database_url)
-        try:
-            await upgrade(db, entry.migrations)
-        finally:
-            await db.dispose()
+        async with database_for_task(settings.database_url, entry.migrations):
+            pass
         print(f"{entry.name}: migrated", file=sys.stderr)
     return 0
 

@@ -8,8 +8,7 @@ from services.booking import demo as booking_demo
 from services.booking.demo import DEMO_LOGINS
 from services.placements import demo as placements_demo
 from services.registry import entries
-from shared.db import Database
-from shared.migrations import upgrade
+from shared.migrations import database_for_task
 
 
 async def seed_all() -> int:
@@ -20,17 +19,13 @@ async def seed_all() -> int:
             print("refusing to load demo data into a production system", file=sys.stderr)
             return 2
         loader = loaders.get(entry.name)
-        db = Database(settings.database_url)
-        try:
-            await upgrade(db, entry.migrations)
+        async with database_for_task(settings.database_url, entry.migrations) as db:
             if loader is not None:
                 loaded = await loader(db)
                 print(
                     f"{entry.name}: {'demo data loaded' if loaded else 'already has data'}",
                     file=sys.stderr,
                 )
-        finally:
-            await db.dispose()
     return 0
 
 

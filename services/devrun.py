@@ -55,7 +55,7 @@ def run_all() -> int:
             log = open(data_dir / "log" / f"{name}.log", "ab")  # noqa: SIM115
             children[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"],
-                env=env,
+                env={**env, "MIGRATE_ON_START": "false"},  # seeding has just migrated them
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

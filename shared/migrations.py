@@ -7,6 +7,8 @@ service uses also migrates, inside the running event loop.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,18 @@ def run_migrations(target_metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+@asynccontextmanager
+async def database_for_task(
+    url: str, migrations: Path, *, migrate: bool = True
+) -> AsyncIterator[Database]:
+    """A database for one command or start-up step: migrated first when `migrate`, and its
+    connections closed when the step ends, however it ends."""
+    db = Database(url)
+    try:
+        if migrate:
+            await upgrade(db, migrations)
+        yield db
+    finally:
+        await db.dispose()

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from shared.devbroker import LocalBroker, port_open
+from shared.devdb import create_database, drop_database
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -47,13 +46,6 @@ def broker() -> Iterator[str]:
         local.stop()
 
 
-def _asyncpg_dsn(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     url = make_url(POSTGRES_URL)
@@ -64,33 +56,14 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
-async def create_postgres_database(server_url: str) -> str:
-    name = f"signpost_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_postgres_database(server_url: str, url: str) -> None:
-    name = make_url(url).database
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database."""
-    url = await create_postgres_database(postgres_server)
+    url = await create_database(postgres_server, "signpost_test")
     try:
         yield url
     finally:
-        await drop_postgres_database(postgres_server, url)
+        await drop_database(postgres_server, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -28,6 +28,7 @@ from services.booking.domain.agreement import (
 )
 from services.booking.domain.model import (
     DEFAULT_SESSION_TYPES,
+    LONGEST_SESSION_MINUTES,
     SessionType,
     SessionTypeConfig,
 )
@@ -51,7 +52,7 @@ class _Terms(BaseModel):
 
 
 class SessionTypeTerms(_Terms):
-    length_minutes: int = Field(ge=5, le=240)
+    length_minutes: int = Field(ge=5, le=LONGEST_SESSION_MINUTES)
     capacity: int = Field(default=1, ge=1, le=200)
     buffer_minutes: int = Field(default=0, ge=0, le=60)
 

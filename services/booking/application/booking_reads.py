@@ -23,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.booking.adapters.orm import adviser_busy, appointments, students, waitlist_offers
-from services.booking.domain.model import AppointmentStatus, Interval, PriorityFlag, Student
+from services.booking.domain.model import (
+    LONGEST_SESSION_MINUTES,
+    AppointmentStatus,
+    Interval,
+    PriorityFlag,
+    Student,
+)
 from shared.db import UtcDateTime
 
 _STUDENT = sa.bindparam("student", type_=sa.String())
@@ -41,6 +47,10 @@ _LO = sa.bindparam("lo", type_=UtcDateTime())
 _HI = sa.bindparam("hi", type_=UtcDateTime())
 _DAY_START = sa.bindparam("day_start", type_=UtcDateTime())
 _DAY_END = sa.bindparam("day_end", type_=UtcDateTime())
+# The earliest start of an appointment that can still overlap the window: no session is
+# longer than LONGEST_SESSION_MINUTES, so the scan of an adviser's appointments by
+# (adviser_id, starts_at) is bounded on both sides however long their history grows.
+_EARLIEST = sa.bindparam("earliest", type_=UtcDateTime())
 
 
 def _null(type_: Any) -> Any:
@@ -133,6 +143,7 @@ def _statements(postgres: bool) -> sa.CompoundSelect[Any]:
         ).where(
             appointments.c.status == AppointmentStatus.CONFIRMED.value,
             appointments.c.starts_at < _HI,
+            appointments.c.starts_at >= _EARLIEST,
             appointments.c.ends_at > _LO,
             sa.or_(among(appointments.c.adviser_id), appointments.c.student_id == _STUDENT),
         ),
@@ -210,6 +221,7 @@ async def read_around(
         "start": start,
         "lo": window.start,
         "hi": window.end,
+        "earliest": window.start - timedelta(minutes=LONGEST_SESSION_MINUTES),
         "day_start": day.start,
         "day_end": day.end,
     }

@@ -105,6 +105,7 @@ class Identity:
                     .where(accounts.c.id == row.id)
                     .values(password_hash=await asyncio.to_thread(self._hasher.hash, password))
                 )
+        self._remember_active(session_id)  # its first requests need not read it back
         role = Role(row.role)
         token = self._issuer.issue(
             user_id=row.id,
@@ -159,10 +160,13 @@ class Identity:
             return True
         active = await self._read_session_active(session_id)
         if active:
-            if len(self._active_sessions) > 10_000:
-                self._active_sessions.clear()
-            self._active_sessions[session_id] = now + SESSION_CHECK_SECONDS
+            self._remember_active(session_id)
         return active
+
+    def _remember_active(self, session_id: str) -> None:
+        if len(self._active_sessions) > 10_000:
+            self._active_sessions.clear()
+        self._active_sessions[session_id] = time.monotonic() + SESSION_CHECK_SECONDS
 
     async def _read_session_active(self, session_id: str) -> bool:
         async with self._db.read_session() as s:

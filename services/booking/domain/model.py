@@ -67,6 +67,10 @@ class Role(StrEnum):
         return self is not Role.STUDENT
 
 
+# No session lasts longer; reads of "what overlaps this time" rely on it to bound their scan.
+LONGEST_SESSION_MINUTES = 240
+
+
 @dataclass(frozen=True)
 class SessionTypeConfig:
     """How long a session lasts, how many students it seats, and the gap kept around it.
@@ -82,6 +86,8 @@ class SessionTypeConfig:
     def __post_init__(self) -> None:
         if self.length_minutes <= 0 or self.capacity < 1 or self.buffer_minutes < 0:
             raise ValueError("session length and capacity must be positive, buffer not negative")
+        if self.length_minutes > LONGEST_SESSION_MINUTES:
+            raise ValueError(f"a session lasts at most {LONGEST_SESSION_MINUTES} minutes")
 
     @property
     def length(self) -> timedelta:

@@ -26,10 +26,9 @@ from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import Role
 from services.booking.settings import BookingSettings
 from shared.csvimport import CsvImportError, ParsedRow, parse_csv
-from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.logging import configure_logging, get_logger
-from shared.migrations import upgrade
+from shared.migrations import database_for_task
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -76,20 +75,19 @@ def run_erase(args: argparse.Namespace) -> int:
 
 
 async def erase(student_id: str, settings: BookingSettings) -> Erasure:
-    db = Database(settings.database_url)
-    try:
-        if settings.should_migrate_on_start:
-            await upgrade(db, MIGRATIONS)
-        async with UnitOfWork(db, producer="booking") as uow:
-            return await erase_student(
-                uow,
-                student_id,
-                Role.ADMIN,
-                datetime.now(UTC),
-                timedelta(seconds=settings.waitlist_offer_seconds),
-            )
-    finally:
-        await db.dispose()
+    async with (
+        database_for_task(
+            settings.database_url, MIGRATIONS, migrate=settings.should_migrate_on_start
+        ) as db,
+        UnitOfWork(db, producer="booking") as uow,
+    ):
+        return await erase_student(
+            uow,
+            student_id,
+            Role.ADMIN,
+            datetime.now(UTC),
+            timedelta(seconds=settings.waitlist_offer_seconds),
+        )
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -117,12 +115,9 @@ async def write_rows(
     kind: str, rows: Sequence[ParsedRow[Any]], settings: BookingSettings
 ) -> ImportResult:
     """All rows in one unit of work: the file lands whole or not at all."""
-    db = Database(settings.database_url)
-    try:
-        if settings.should_migrate_on_start:
-            await upgrade(db, MIGRATIONS)
+    async with database_for_task(
+        settings.database_url, MIGRATIONS, migrate=settings.should_migrate_on_start
+    ) as db:
         with tqdm(total=len(rows), desc=kind, unit="row", file=sys.stderr) as bar:
             async with UnitOfWork(db, producer="booking") as uow:
                 return await import_directory(uow, kind, rows, progress=bar.update)
-    finally:
-        await db.dispose()

@@ -31,10 +31,9 @@ from aiohttp import web
 
 from services.booking.bootstrap import MIGRATIONS, create_app
 from services.booking.settings import BookingSettings
-from shared.db import Database
 from shared.http.app import run
 from shared.logging import configure_logging, get_logger
-from shared.migrations import upgrade
+from shared.migrations import database_for_task
 
 log = get_logger(__name__)
 
@@ -113,11 +112,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 async def migrate(settings: BookingSettings) -> None:
-    db = Database(settings.database_url)
-    try:
-        await upgrade(db, MIGRATIONS)
-    finally:
-        await db.dispose()
+    async with database_for_task(settings.database_url, MIGRATIONS):
+        pass
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ from services.placements.settings import PlacementsSettings
 from shared.csvimport import CsvImportError
 from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
-from shared.migrations import upgrade
+from shared.migrations import database_for_task
 from shared.uow import UnitOfWork
 
 
@@ -69,13 +69,10 @@ async def _round(session: AsyncSession, round_id: str, *, for_update: bool = Fal
 @asynccontextmanager
 async def _store() -> AsyncIterator[Store]:
     settings = PlacementsSettings.from_env()
-    db = Database(settings.database_url)
-    try:
-        if settings.should_migrate_on_start:
-            await upgrade(db, MIGRATIONS)
+    async with database_for_task(
+        settings.database_url, MIGRATIONS, migrate=settings.should_migrate_on_start
+    ) as db:
         yield Store(db)
-    finally:
-        await db.dispose()
 
 
 def _command(work: Callable[[Store, argparse.Namespace], Awaitable[int]]) -> Callable[..., int]:

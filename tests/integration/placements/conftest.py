@@ -27,10 +27,10 @@ from services.placements.bootstrap import create_app
 from services.placements.settings import PlacementsSettings
 from shared.auth.principal import Role
 from shared.db import Database, upsert
+from shared.devdb import create_database, drop_database
 from shared.events import decode
 from shared.messaging.tables import outbox
 from shared.uow import UnitOfWork
-from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.support import app_client, bearer, settings_for, token_for
 
 EBP = "ebp-kent"
@@ -162,7 +162,7 @@ async def service(
         url = f"sqlite+aiosqlite:///{data_dir / 'placements.db'}"
     else:
         server = request.getfixturevalue("postgres_server")
-        url = await create_postgres_database(server)
+        url = await create_database(server, "signpost_test")
     settings = settings_for(PlacementsSettings, database_url=url, broker=broker, data_dir=data_dir)
     try:
         async with app_client(create_app, settings) as client:
@@ -174,4 +174,4 @@ async def service(
                 await db.dispose()
     finally:
         if server is not None:
-            await drop_postgres_database(server, url)
+            await drop_database(server, url)

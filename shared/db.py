@@ -147,6 +147,21 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def single_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read statement, outside a transaction where that is safe.
+
+        On PostgreSQL a single statement is atomic by itself, so it runs in autocommit: one
+        round trip instead of BEGIN, the statement and ROLLBACK. SQLite reads keep their
+        deferred transaction (its BEGIN costs no round trip).
+        """
+        if self.is_sqlite:
+            async with self.read_session() as session:
+                yield await session.connection()
+            return
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as conn:
             yield conn

@@ -169,8 +169,9 @@ class Identity:
         self._active_sessions[session_id] = time.monotonic() + SESSION_CHECK_SECONDS
 
     async def _read_session_active(self, session_id: str) -> bool:
-        async with self._db.read_session() as s:
-            row = (await s.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+        async with self._db.single_read() as conn:
+            found = await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))
+            row = found.first()
         if row is None or row.revoked_at is not None:
             return False
         return bool(_aware(row.expires_at) > datetime.now(UTC))

@@ -441,6 +441,7 @@ async def main_async(args: argparse.Namespace) -> Figures:
             if not bootstrap:
                 broker = LocalBroker()
                 bootstrap = broker.start()
+                os.environ.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")  # it lacks one
             await seed(url, args.students + warm_up_size(args.clients), advisers)
             port = free_port()
             service = start_service(url, bootstrap, work, port, args.workers, args.pool_size)

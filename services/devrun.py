@@ -37,6 +37,7 @@ def run_all() -> int:
             log_file=data_dir / "log" / "broker.log",
         )
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.start()
+        env.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")  # the local broker lacks it
         print(f"{'broker':<15}{env['KAFKA_BOOTSTRAP_SERVERS']} (local, in memory)")
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False

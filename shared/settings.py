@@ -82,6 +82,12 @@ class Settings:
     kafka_group_prefix: str = env("KAFKA_GROUP_PREFIX", default="")
     kafka_topic_partitions: int = env("KAFKA_TOPIC_PARTITIONS", default=3, parse=int)
     kafka_replication_factor: int = env("KAFKA_REPLICATION_FACTOR", default=1, parse=int)
+    # One copy of each event is a lost event when that broker's disk goes: production must
+    # ask for replicas, or say that a single-broker deployment is meant.
+    kafka_allow_single_replica: bool = env("KAFKA_ALLOW_SINGLE_REPLICA", default=False, parse=_bool)
+    # The idempotent producer stops a retried send from writing a record twice. Apache Kafka
+    # has it; the local development broker does not, so `make run` and the tests turn it off.
+    kafka_enable_idempotence: bool = env("KAFKA_ENABLE_IDEMPOTENCE", default=True, parse=_bool)
     outbox_poll_seconds: float = env("OUTBOX_POLL_SECONDS", default=0.5, parse=float)
     jwt_public_key: str | None = env("JWT_PUBLIC_KEY", default=None, secret=True)
     jwt_public_key_file: str | None = env("JWT_PUBLIC_KEY_FILE", default=None)
@@ -149,11 +155,20 @@ class Settings:
             raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
         if not 1 <= self.database_pool_size <= 100:
             raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
+        if not 1 <= self.kafka_topic_partitions <= 1000:
+            raise ConfigError("KAFKA_TOPIC_PARTITIONS must be between 1 and 1000")
+        if not 1 <= self.kafka_replication_factor <= 32:
+            raise ConfigError("KAFKA_REPLICATION_FACTOR must be between 1 and 32")
         if self.is_production:
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL pointing at PostgreSQL")
             if not (self.jwt_public_key or self.jwt_public_key_file):
                 raise ConfigError("production needs JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE")
+            if self.kafka_replication_factor == 1 and not self.kafka_allow_single_replica:
+                raise ConfigError(
+                    "production needs KAFKA_REPLICATION_FACTOR of 3 (or at least 2); for a "
+                    "deliberate single-broker deployment set KAFKA_ALLOW_SINGLE_REPLICA=true"
+                )
 
     def public_key_pem(self) -> str:
         """The PEM public key that verifies tokens, creating a development key if needed."""

@@ -1,7 +1,9 @@
 """Fixtures shared by every test: a real broker, real SQLite and PostgreSQL databases.
 
 - `broker`: a fresh in-memory Tansu broker for the session, on a free loopback port, killed
-  by pid at the end (set KAFKA_BOOTSTRAP_SERVERS to use another broker instead).
+  by pid at the end (set KAFKA_BOOTSTRAP_SERVERS to use another broker instead). The local
+  broker has no idempotent producer, so KAFKA_ENABLE_IDEMPOTENCE defaults to false with it;
+  services started by tests inherit that.
 - `database_url`: parametrised over SQLite and PostgreSQL; the PostgreSQL database is created
   with a unique name on the local server (TEST_POSTGRES_URL overrides) and dropped afterwards.
 PostgreSQL tests fail rather than skip under CI, where the server is part of the machine.
@@ -39,6 +41,7 @@ def broker() -> Iterator[str]:
     if external:
         yield external
         return
+    os.environ.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
     local = LocalBroker()
     try:
         yield local.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ def settings_for(
         "SIGNPOST_ENV": "test",
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": broker,
+        "KAFKA_ENABLE_IDEMPOTENCE": os.environ.get("KAFKA_ENABLE_IDEMPOTENCE", "true"),
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
         # Each app in a test run has its own consumer groups on the shared broker.
         "KAFKA_GROUP_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",

@@ -28,6 +28,7 @@ from shared.http.middleware import (
 )
 from shared.http.openapi import ApiSpec
 from shared.logging import configure_logging, get_logger
+from shared.messaging.kafka import TopicSetupError
 from shared.messaging.runtime import Messaging
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -153,17 +154,21 @@ def run(
     `reuse_port` lets several processes share the port; `on_listening` is called once the
     port accepts connections.
     """
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        shutdown_timeout=10,
-        # aiohttp calls `print` once every site is listening.
-        print=(lambda *_: on_listening()) if on_listening is not None else None,
-        reuse_port=reuse_port,
-        loop=new_event_loop(),
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            shutdown_timeout=10,
+            # aiohttp calls `print` once every site is listening.
+            print=(lambda *_: on_listening()) if on_listening is not None else None,
+            reuse_port=reuse_port,
+            loop=new_event_loop(),
+        )
+    except TopicSetupError as exc:
+        log.error("service.start_refused", detail=str(exc))
+        raise SystemExit(f"{settings.service} cannot start: {exc}") from None
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from shared.db import Database
 from shared.logging import get_logger
 from shared.messaging.consumer import EventConsumer, Handler
-from shared.messaging.kafka import SERVICE_TOPICS, KafkaPublisher, ensure_topics
+from shared.messaging.kafka import KafkaPublisher, TopicSetupError, ensure_topics, event_topics
 from shared.messaging.outbox import OutboxRelay
 from shared.settings import Settings
 
@@ -49,7 +49,20 @@ class Messaging:
         self.consumers.append(consumer)
         return consumer
 
-    async def start(self) -> None:
+    async def start(self, topic_timeout: float = 10.0) -> None:
+        """Create the topics, then start the relay and the consumers as background tasks.
+
+        A broker that refuses a topic (`TopicSetupError`) stops start-up: that is a fault of
+        configuration (e.g. a replication factor the cluster cannot meet) and waiting will not
+        mend it. A broker that does not answer does not stop it: the outbox keeps events and
+        the consumers keep trying until it returns.
+        """
+        try:
+            await asyncio.wait_for(self._ensure_topics(), topic_timeout)
+        except TopicSetupError:
+            raise
+        except Exception as exc:
+            log.warning("kafka.topics_unavailable", error=type(exc).__name__)
         self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
         for consumer in self.consumers:
             self._tasks.append(
@@ -61,6 +74,9 @@ class Messaging:
             try:
                 await self._ensure_topics()
                 break
+            except TopicSetupError as exc:
+                log.error("kafka.topics_refused", detail=str(exc))
+                raise
             except Exception as exc:
                 log.warning("kafka.topics_unavailable", error=type(exc).__name__)
                 with contextlib.suppress(TimeoutError):
@@ -94,7 +110,9 @@ class Messaging:
         async with self._connect_lock:
             if self._publisher is None:
                 self._publisher = await KafkaPublisher.connect(
-                    self._settings.kafka_bootstrap_servers, client_id=self._settings.service
+                    self._settings.kafka_bootstrap_servers,
+                    client_id=self._settings.service,
+                    idempotent=self._settings.kafka_enable_idempotence,
                 )
             return self._publisher
 
@@ -108,13 +126,16 @@ class Messaging:
         await self._ensure_topics()
         return await self._current_publisher()
 
+    def topics(self) -> list[str]:
+        """The topics this service needs: every registered event type's, and its dead letters."""
+        return event_topics() + [c.dead_letter_topic for c in self.consumers]
+
     async def _ensure_topics(self) -> None:
         if self._topics_ready:
             return
-        topics = list(SERVICE_TOPICS) + [c.dead_letter_topic for c in self.consumers]
         await ensure_topics(
             self._settings.kafka_bootstrap_servers,
-            topics,
+            self.topics(),
             partitions=self._settings.kafka_topic_partitions,
             replication_factor=self._settings.kafka_replication_factor,
         )

@@ -38,16 +38,37 @@ def test_production_refuses_to_start_on_development_defaults() -> None:
                 "SIGNPOST_ENV": "production",
                 "DATABASE_URL": "postgresql+asyncpg://db/b",
                 "JWT_PUBLIC_KEY": "x",
+                "KAFKA_REPLICATION_FACTOR": "3",
             }
         )
 
 
+PRODUCTION = {
+    "SIGNPOST_ENV": "production",
+    "DATABASE_URL": "postgresql+asyncpg://db/n",
+    "JWT_PUBLIC_KEY": "x",
+}
+
+
+def test_production_refuses_topics_with_a_single_replica_unless_that_is_meant() -> None:
+    with pytest.raises(ConfigError, match="KAFKA_REPLICATION_FACTOR"):
+        NotificationsSettings.from_env(PRODUCTION)
+    replicated = NotificationsSettings.from_env({**PRODUCTION, "KAFKA_REPLICATION_FACTOR": "3"})
+    assert replicated.kafka_replication_factor == 3
+    single = NotificationsSettings.from_env({**PRODUCTION, "KAFKA_ALLOW_SINGLE_REPLICA": "true"})
+    assert single.kafka_replication_factor == 1
+    # Development keeps one copy on the local broker without being asked.
+    assert NotificationsSettings.from_env({}).kafka_replication_factor == 1
+
+
+def test_the_idempotent_producer_is_on_unless_turned_off() -> None:
+    assert NotificationsSettings.from_env({}).kafka_enable_idempotence
+    off = NotificationsSettings.from_env({"KAFKA_ENABLE_IDEMPOTENCE": "false"})
+    assert not off.kafka_enable_idempotence
+
+
 def test_production_does_not_migrate_at_start_unless_asked() -> None:
-    env = {
-        "SIGNPOST_ENV": "production",
-        "DATABASE_URL": "postgresql+asyncpg://db/n",
-        "JWT_PUBLIC_KEY": "x",
-    }
+    env = {**PRODUCTION, "KAFKA_ALLOW_SINGLE_REPLICA": "true"}
     assert not NotificationsSettings.from_env(env).should_migrate_on_start
     assert NotificationsSettings.from_env(
         {**env, "MIGRATE_ON_START": "true"}
@@ -62,6 +83,9 @@ def test_production_does_not_migrate_at_start_unless_asked() -> None:
         ("MIGRATE_ON_START", "perhaps"),
         ("DATABASE_POOL_SIZE", "0"),
         ("DATABASE_POOL_SIZE", "lots"),
+        ("KAFKA_TOPIC_PARTITIONS", "0"),
+        ("KAFKA_REPLICATION_FACTOR", "three"),
+        ("KAFKA_ENABLE_IDEMPOTENCE", "maybe"),
     ],
 )
 def test_malformed_values_are_named(name: str, value: str) -> None:

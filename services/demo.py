@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 
 from services.booking import demo as booking_demo
 from services.booking.demo import DEMO_LOGINS
 from services.placements import demo as placements_demo
 from services.registry import entries
+from shared.db import Database
 from shared.migrations import database_for_task
 
 
 async def seed_all() -> int:
-    loaders = {"booking": booking_demo.seed, "placements": placements_demo.seed}
+    loaders: dict[str, Callable[[Database], Awaitable[bool]]] = {
+        "booking": booking_demo.seed,
+        "placements": placements_demo.seed,
+    }
     for entry in entries().values():
         settings = entry.settings_type.from_env()
         if settings.is_production:

@@ -8,7 +8,7 @@ close on shutdown after in-flight requests finish.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,7 +49,7 @@ def create_service_app(
     settings: Settings,
     *,
     spec: ApiSpec,
-    routes: Sequence[web.RouteTableDef],
+    routes: Sequence[Iterable[web.AbstractRouteDef]],
     migrations: Path,
     wire: Wiring | None = None,
     middlewares: Sequence[Middleware] = (),

@@ -1,14 +1,17 @@
 """OpenAPI 3.1 description built from the same pydantic models the handlers validate with.
 
-Each service keeps one `ApiSpec`; handlers are annotated with `spec.operation(...)`, so the
-document cannot drift from the code that parses requests.
+Each service keeps one `ApiSpec`; each route module declares its handlers on `ApiRoutes`
+(`routes = ApiRoutes(spec)`, then `@routes.get(path, summary=..., ...)`), which adds the
+aiohttp route and its OpenAPI operation in one step, so neither can exist without the other
+and the document cannot drift from the code that parses requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from aiohttp import web
 from pydantic import BaseModel
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,10 +56,12 @@ class ApiSpec:
         tags: tuple[str, ...] = (),
         public: bool = False,
     ) -> Callable[[F], F]:
+        """Describe one operation; `path` is as aiohttp routes it (see `split_path`)."""
         op: dict[str, Any] = {"summary": summary, "tags": list(tags), "responses": {}}
+        path, patterns = split_path(path)
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _path_params(path)
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(pattern)}
+            for name, pattern in patterns.items()
         ]
         if query is not None:
             schema = self._schema(query)
@@ -127,5 +132,77 @@ class ApiSpec:
         }
 
 
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+class ApiRoutes:
+    """A service's routes, each declared once with its OpenAPI operation.
+
+    `@routes.post("/api/v1/things/{id}", summary=..., request=Model, responses={...})` takes
+    the aiohttp path (a parameter may carry a regular expression, `{year:\\d{4}}`, which
+    becomes the parameter's `pattern` in the document) and the keywords of
+    `ApiSpec.operation`. Iterating gives the route definitions for `router.add_routes`.
+    """
+
+    def __init__(self, spec: ApiSpec) -> None:
+        self.spec = spec
+        self._table = web.RouteTableDef()
+
+    def get(self, path: str, **doc: Any) -> Callable[[F], F]:
+        return self._operation("GET", path, doc)
+
+    def post(self, path: str, **doc: Any) -> Callable[[F], F]:
+        return self._operation("POST", path, doc)
+
+    def put(self, path: str, **doc: Any) -> Callable[[F], F]:
+        return self._operation("PUT", path, doc)
+
+    def patch(self, path: str, **doc: Any) -> Callable[[F], F]:
+        return self._operation("PATCH", path, doc)
+
+    def delete(self, path: str, **doc: Any) -> Callable[[F], F]:
+        return self._operation("DELETE", path, doc)
+
+    def _operation(self, method: str, path: str, doc: dict[str, Any]) -> Callable[[F], F]:
+        documented = self.spec.operation(method, path, **doc)
+        routed = self._table.route(method, path)
+
+        def decorate(handler: F) -> F:
+            routed(documented(handler))
+            return handler
+
+        return decorate
+
+    def __iter__(self) -> Iterator[web.AbstractRouteDef]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def split_path(path: str) -> tuple[str, dict[str, str | None]]:
+    """An aiohttp path as OpenAPI writes it, and each parameter's regular expression (if any).
+
+    `/a/{id}/{year:\\d{4}-\\d{2}}` gives `/a/{id}/{year}` and `{"id": None, "year": ...}`;
+    braces inside a parameter's expression are balanced, as aiohttp requires.
+    """
+    out: list[str] = []
+    params: dict[str, str | None] = {}
+    i = 0
+    while i < len(path):
+        if path[i] != "{":
+            out.append(path[i])
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        name, _, pattern = path[i + 1 : j - 1].partition(":")
+        params[name] = pattern or None
+        out.append("{" + name + "}")
+        i = j
+    return "".join(out), params
+
+
+def _path_schema(pattern: str | None) -> dict[str, str]:
+    if pattern is None:
+        return {"type": "string"}
+    return {"type": "string", "pattern": f"^(?:{pattern})$"}

@@ -12,11 +12,12 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import clear_session_cookie, require, set_session_cookie
 from shared.http.body import Strict, json_response, read_model
+from shared.http.openapi import ApiRoutes
 from shared.http.problems import Problem
 
 __all__ = ["routes", "spec"]
 
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 
 class LoginRequest(Strict):
@@ -31,8 +32,7 @@ class TokenResponse(BaseModel):
     role: str
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/auth/login",
     summary="Sign in with email and password",
     request=LoginRequest,
@@ -40,7 +40,6 @@ class TokenResponse(BaseModel):
     tags=("identity",),
     public=True,
 )
-@routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await read_model(request, LoginRequest)
     ctx = booking(request)
@@ -69,14 +68,12 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/auth/logout",
     summary="Sign out and revoke this session",
     responses={204: "Signed out"},
     tags=("identity",),
 )
-@routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
     principal = require(request)
     if principal.session_id:
@@ -93,14 +90,12 @@ class MeResponse(BaseModel):
     appointments: list[AppointmentResponse] | None = None
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/me",
     summary="Who I am, my role and schools, and for a student my appointments",
     responses={200: MeResponse, 401: "Problem"},
     tags=("identity",),
 )
-@routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
     principal = require(request)
     mine = None

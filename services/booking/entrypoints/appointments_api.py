@@ -45,9 +45,10 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
 from shared.http.body import Instant, Strict, json_response, read_model, read_query
+from shared.http.openapi import ApiRoutes
 from shared.http.problems import Problem, forbidden, not_found
 
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 
 class SlotQuery(Strict):
@@ -91,15 +92,13 @@ def slot_response(slot: Slot, staff: bool) -> SlotResponse:
     )
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/slots",
     summary="Bookable slots at a school for the caller",
     query=SlotQuery,
     responses={200: SlotList, 403: "Problem", 422: "Problem"},
     tags=("appointments",),
 )
-@routes.get("/api/v1/slots")
 async def list_slots(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     query = read_query(request, SlotQuery)
@@ -223,15 +222,13 @@ async def refused(
     )
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/appointments",
     summary="Book a slot (students for themselves; staff for a student, as a referral)",
     request=AppointmentRequest,
     responses={201: AppointmentResponse, 409: "Taken or overlapping", 422: "Invalid"},
     tags=("appointments",),
 )
-@routes.post("/api/v1/appointments")
 async def create_appointment(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, AppointmentRequest)
@@ -273,14 +270,12 @@ async def _visible(ctx: BookingContext, principal: Principal, appointment_id: st
         return visible_appointment(principal, await get_appointment(s, appointment_id))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/appointments/{appointment_id}",
     summary="One appointment (the referral reason only for staff)",
     responses={200: AppointmentResponse, 404: "Problem"},
     tags=("appointments",),
 )
-@routes.get("/api/v1/appointments/{appointment_id}")
 async def read_appointment(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     row = await _visible(booking(request), principal, request.match_info["appointment_id"])
@@ -291,15 +286,13 @@ class CancelRequest(Strict):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/appointments/{appointment_id}/cancel",
     summary="Cancel (students up to the cut-off; staff at any time, with a reason)",
     request=CancelRequest,
     responses={200: AppointmentResponse, 404: "Problem", 409: "Problem", 422: "Problem"},
     tags=("appointments",),
 )
-@routes.post("/api/v1/appointments/{appointment_id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, CancelRequest)
@@ -315,15 +308,13 @@ class RescheduleRequest(Strict):
     starts_at: Instant
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/appointments/{appointment_id}/reschedule",
     summary="Move to another free slot: same appointment, revision bumped",
     request=RescheduleRequest,
     responses={200: AppointmentResponse, 404: "Problem", 409: "Problem", 422: "Problem"},
     tags=("appointments",),
 )
-@routes.post("/api/v1/appointments/{appointment_id}/reschedule")
 async def reschedule(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, RescheduleRequest)
@@ -350,15 +341,13 @@ class AttendanceRequest(Strict):
     attended: bool
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/appointments/{appointment_id}/attendance",
     summary="Record attendance or a no-show (a no-show is chased at once)",
     request=AttendanceRequest,
     responses={200: AppointmentResponse, 404: "Problem", 409: "Problem"},
     tags=("appointments",),
 )
-@routes.post("/api/v1/appointments/{appointment_id}/attendance")
 async def attendance(request: web.Request) -> web.Response:
     principal = require(request, *STAFF_WHO_BOOK)
     body = await read_model(request, AttendanceRequest)

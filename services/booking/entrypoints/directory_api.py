@@ -30,11 +30,12 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require, require_school
 from shared.http.body import Day, json_response, read_model
+from shared.http.openapi import ApiRoutes
 from shared.http.problems import not_found
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 YEAR_IN_PATH = r"{academic_year:\d{4}-\d{2}}"
 
 
@@ -76,14 +77,12 @@ def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
     return SchoolResponse.model_validate(row._mapping, from_attributes=False)
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/schools",
     summary="The schools I act for",
     responses={200: SchoolList},
     tags=("directory",),
 )
-@routes.get("/api/v1/schools")
 async def list_schools(request: web.Request) -> web.Response:
     principal = require(request)
     query = sa.select(*SCHOOL_COLUMNS)
@@ -94,14 +93,12 @@ async def list_schools(request: web.Request) -> web.Response:
     return json_response(SchoolList(schools=[_school(r) for r in rows]))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/schools/{school_id}",
     summary="A school, its rooms and its calendar",
     responses={200: SchoolResponse, 403: "Problem", 404: "Problem"},
     tags=("directory",),
 )
-@routes.get("/api/v1/schools/{school_id}")
 async def read_school(request: web.Request) -> web.Response:
     principal = require(request)
     school_id = request.match_info["school_id"]
@@ -142,14 +139,12 @@ class StudentResponse(BaseModel):
     priority_flags: list[str] | None = None
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/students/{student_id}",
     summary="A student (priority flags only for the staff who act on them)",
     responses={200: StudentResponse, 404: "Problem"},
     tags=("directory",),
 )
-@routes.get("/api/v1/students/{student_id}")
 async def read_student(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
     student_id = request.match_info["student_id"]
@@ -184,15 +179,13 @@ class ErasureResponse(BaseModel):
     kept_anonymously: int
 
 
-@spec.operation(
-    "DELETE",
+@routes.delete(
     "/api/v1/students/{student_id}",
     summary="Erase a student's record (coordinators of the school, admins): upcoming "
     "appointments are cancelled, past ones kept only anonymously, every copy told to go",
     responses={200: ErasureResponse, 403: "Problem", 404: "Problem"},
     tags=("directory",),
 )
-@routes.delete("/api/v1/students/{student_id}")
 async def delete_student(request: web.Request) -> web.Response:
     principal = require(request, Role.COORDINATOR, Role.ADMIN)
     student_id = request.match_info["student_id"]
@@ -224,15 +217,13 @@ def _year(request: web.Request) -> str:
     return request.match_info["academic_year"].replace("-", "/")
 
 
-@spec.operation(
-    "PUT",
-    "/api/v1/schools/{school_id}/agreements/{academic_year}",
+@routes.put(
+    f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}",
     summary="Set the school's Partnership Agreement for an academic year (e.g. 2026-27)",
     request=AgreementTerms,
     responses={200: AgreementTerms, 403: "Problem", 404: "Problem", 422: "Problem"},
     tags=("agreements",),
 )
-@routes.put(f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}")
 async def put_agreement(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     terms = await read_model(request, AgreementTerms)
@@ -247,14 +238,12 @@ async def put_agreement(request: web.Request) -> web.Response:
     return json_response(terms)
 
 
-@spec.operation(
-    "GET",
-    "/api/v1/schools/{school_id}/agreements/{academic_year}",
+@routes.get(
+    f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}",
     summary="The school's Partnership Agreement for an academic year",
     responses={200: AgreementTerms, 403: "Problem", 404: "Problem"},
     tags=("agreements",),
 )
-@routes.get(f"/api/v1/schools/{{school_id}}/agreements/{YEAR_IN_PATH}")
 async def get_agreement(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
     school_id = request.match_info["school_id"]

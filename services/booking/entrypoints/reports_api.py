@@ -15,9 +15,10 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
 from shared.http.body import Day, Strict, json_response, read_query
+from shared.http.openapi import ApiRoutes
 from shared.http.problems import not_found
 
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 
 class ReportQuery(Strict):
@@ -41,8 +42,7 @@ class ReportResponse(BaseModel):
     figures: dict[str, Any]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/reports/schools/{school_id}",
     summary="Interviews by year and priority group, promise coverage, PA time, no-shows, "
     "waitlist (format=csv for a spreadsheet)",
@@ -50,7 +50,6 @@ class ReportResponse(BaseModel):
     responses={200: ReportResponse, 403: "Problem", 404: "Problem"},
     tags=("reports",),
 )
-@routes.get("/api/v1/reports/schools/{school_id}")
 async def report(request: web.Request) -> web.StreamResponse:
     principal = require(request, Role.COORDINATOR, Role.ADMIN)
     school_id = request.match_info["school_id"]

@@ -34,9 +34,10 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
 from shared.http.body import Day, Strict, json_response, read_model, read_query
+from shared.http.openapi import ApiRoutes
 from shared.http.problems import not_found
 
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 
 class WaitlistRequest(Strict):
@@ -62,15 +63,13 @@ class WaitlistResponse(BaseModel):
     session_type: str
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/waitlist",
     summary="Join the waitlist for a school and session type",
     request=WaitlistRequest,
     responses={201: WaitlistResponse, 409: "Problem", 422: "Problem"},
     tags=("waitlist",),
 )
-@routes.post("/api/v1/waitlist")
 async def join(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, WaitlistRequest)
@@ -104,14 +103,12 @@ class OfferList(BaseModel):
     offers: list[OfferResponse]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/waitlist/offers",
     summary="My open waitlist offers",
     responses={200: OfferList},
     tags=("waitlist",),
 )
-@routes.get("/api/v1/waitlist/offers")
 async def my_offers(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     async with booking(request).db.read_session() as s:
@@ -125,14 +122,12 @@ async def my_offers(request: web.Request) -> web.Response:
     return json_response(OfferList(offers=offers))
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/waitlist/offers/{offer_id}/accept",
     summary="Accept an offer: book it",
     responses={201: AppointmentResponse, 404: "Problem", 409: "Problem"},
     tags=("waitlist",),
 )
-@routes.post("/api/v1/waitlist/offers/{offer_id}/accept")
 async def accept(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
@@ -149,14 +144,12 @@ async def accept(request: web.Request) -> web.Response:
     return json_response(appointment_response(booked, principal), status=201)
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/waitlist/offers/{offer_id}/decline",
     summary="Decline an offer: it passes to the next student",
     responses={204: "Declined"},
     tags=("waitlist",),
 )
-@routes.post("/api/v1/waitlist/offers/{offer_id}/decline")
 async def decline(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
@@ -182,15 +175,13 @@ class DropInList(BaseModel):
     sessions: list[DropInSessionResponse]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/dropins",
     summary="A school's drop-in sessions on a date",
     query=DropInQuery,
     responses={200: DropInList},
     tags=("dropins",),
 )
-@routes.get("/api/v1/dropins")
 async def list_dropins(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     query = read_query(request, DropInQuery)
@@ -236,14 +227,12 @@ async def _session_for(
     return session
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/dropins/{session_id}/queue",
     summary="Join a live drop-in queue; answers my position and estimated wait",
     responses={201: QueuePlaceResponse, 404: "Problem", 409: "Problem"},
     tags=("dropins",),
 )
-@routes.post("/api/v1/dropins/{session_id}/queue")
 async def join_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
@@ -253,14 +242,12 @@ async def join_queue(request: web.Request) -> web.Response:
     return json_response(_place(place), status=201)
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/dropins/{session_id}/queue",
     summary="A student's place in the queue; staff see the whole queue",
     responses={200: QueueResponse, 404: "Problem"},
     tags=("dropins",),
 )
-@routes.get("/api/v1/dropins/{session_id}/queue")
 async def read_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     ctx = booking(request)
@@ -285,14 +272,12 @@ class CalledResponse(BaseModel):
     student_id: str | None
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/dropins/{session_id}/queue/next",
     summary="The adviser calls the next student (who is told it is their turn)",
     responses={200: CalledResponse, 404: "Problem"},
     tags=("dropins",),
 )
-@routes.post("/api/v1/dropins/{session_id}/queue/next")
 async def call_next(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.ADMIN)
     ctx = booking(request)
@@ -303,14 +288,12 @@ async def call_next(request: web.Request) -> web.Response:
     return json_response(CalledResponse(student_id=called.student_id if called else None))
 
 
-@spec.operation(
-    "POST",
-    "/api/v1/dropins/{session_id}/queue/{student_id}/{outcome}",
+@routes.post(
+    r"/api/v1/dropins/{session_id}/queue/{student_id}/{outcome:complete|skip}",
     summary="Mark a called student as seen (`complete`) or as not come (`skip`)",
     responses={200: QueuePlaceResponse, 404: "Problem", 409: "Problem"},
     tags=("dropins",),
 )
-@routes.post(r"/api/v1/dropins/{session_id}/queue/{student_id}/{outcome:complete|skip}")
 async def finish(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.ADMIN)
     ctx = booking(request)

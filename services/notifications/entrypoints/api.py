@@ -13,10 +13,10 @@ from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.auth.principal import Role
 from shared.auth.web import require
 from shared.http.body import Strict, json_response, read_query
-from shared.http.openapi import ApiSpec
+from shared.http.openapi import ApiRoutes, ApiSpec
 
 spec = ApiSpec("Signpost notifications", "1.0", "Reminders and messages.")
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 
 class ReminderQuery(Strict):
@@ -36,15 +36,13 @@ class ReminderList(BaseModel):
     items: list[Reminder]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/reminders",
     summary="Reminders for one appointment",
     query=ReminderQuery,
     responses={200: ReminderList},
     tags=("reminders",),
 )
-@routes.get("/api/v1/reminders")
 async def list_reminders(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN, Role.STUDENT)
     query = read_query(request, ReminderQuery)

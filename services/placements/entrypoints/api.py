@@ -32,12 +32,12 @@ from services.placements.entrypoints.context import placements_context
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require, require_school
 from shared.http.body import Day, Instant, Strict, json_response, read_model, read_query
-from shared.http.openapi import ApiSpec
+from shared.http.openapi import ApiRoutes, ApiSpec
 from shared.http.problems import Problem, conflict, forbidden
 from shared.uow import UnitOfWork
 
 spec = ApiSpec("Signpost placements", "1.0", "The work-experience clearing house.")
-routes = web.RouteTableDef()
+routes = ApiRoutes(spec)
 
 ME = "me"
 
@@ -170,15 +170,13 @@ def _round_response(record: RoundRecord, school_ids: frozenset[str] | None) -> R
     )
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds",
     summary="Open an allocation round for a set of schools",
     request=RoundRequest,
     responses={201: RoundResponse, 422: "Invalid"},
     tags=("rounds",),
 )
-@routes.post("/api/v1/rounds")
 async def create_round(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, RoundRequest)
@@ -207,14 +205,12 @@ async def create_round(request: web.Request) -> web.Response:
     return json_response(_round_response(record, None), status=201)
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds",
     summary="Rounds you run or take part in",
     responses={200: RoundList},
     tags=("rounds",),
 )
-@routes.get("/api/v1/rounds")
 async def list_rounds(request: web.Request) -> web.Response:
     principal = require(request)
     async with placements_context(request).db.read_session() as s:
@@ -223,14 +219,12 @@ async def list_rounds(request: web.Request) -> web.Response:
     return json_response(RoundList(rounds=shown))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}",
     summary="One allocation round",
     responses={200: RoundResponse, 404: "No such round"},
     tags=("rounds",),
 )
-@routes.get("/api/v1/rounds/{round_id}")
 async def get_round(request: web.Request) -> web.Response:
     async with _reading_round(request, require(request)) as (_, access):
         return json_response(_round_response(access.round, access.school_ids))
@@ -275,15 +269,13 @@ class OptionsResponse(BaseModel):
     placements: list[PlacementOptionOut]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/options",
     summary="Sectors and placements to choose from, with scarce ones flagged",
     query=OptionsQuery,
     responses={200: OptionsResponse, 404: "No such round"},
     tags=("preferences",),
 )
-@routes.get("/api/v1/rounds/{round_id}/options")
 async def options(request: web.Request) -> web.Response:
     principal = require(request)
     async with _reading_round(request, principal) as (s, access):
@@ -353,15 +345,13 @@ def _preferences_response(round_id: str, stated: Any) -> PreferencesResponse:
     )
 
 
-@spec.operation(
-    "PUT",
+@routes.put(
     "/api/v1/rounds/{round_id}/students/{student_id}/preferences",
     summary="Submit or replace a student's ranked preferences (students: use 'me')",
     request=PreferencesRequest,
     responses={200: PreferencesResponse, 404: "Not in this round", 409: "Closed", 422: "Invalid"},
     tags=("preferences",),
 )
-@routes.put("/api/v1/rounds/{round_id}/students/{student_id}/preferences")
 async def put_preferences(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.EBP, Role.ADMIN)
     body = await read_model(request, PreferencesRequest)
@@ -384,14 +374,12 @@ async def put_preferences(request: web.Request) -> web.Response:
     return json_response(_preferences_response(access.round.id, stated))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/students/{student_id}/preferences",
     summary="A student's preferences (students: use 'me')",
     responses={200: PreferencesResponse, 404: "None stated"},
     tags=("preferences",),
 )
-@routes.get("/api/v1/rounds/{round_id}/students/{student_id}/preferences")
 async def get_preferences(request: web.Request) -> web.Response:
     principal = require(request)
     async with _reading_round(request, principal) as (s, access):
@@ -443,15 +431,13 @@ def _self_found_response(row: dict[str, Any]) -> SelfFoundResponse:
     return SelfFoundResponse.model_validate({k: row[k] for k in SelfFoundResponse.model_fields})
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/self-found",
     summary="Register a placement the student found themselves, for EBP approval",
     request=SelfFoundRequest,
     responses={201: SelfFoundResponse, 409: "Already registered", 422: "Invalid"},
     tags=("self-found",),
 )
-@routes.post("/api/v1/rounds/{round_id}/self-found")
 async def register_self_found(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.EBP, Role.ADMIN)
     body = await read_model(request, SelfFoundRequest)
@@ -476,14 +462,12 @@ async def register_self_found(request: web.Request) -> web.Response:
     return json_response(_self_found_response(row), status=201)
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/self-found",
     summary="Self-found placements you may see",
     responses={200: SelfFoundList},
     tags=("self-found",),
 )
-@routes.get("/api/v1/rounds/{round_id}/self-found")
 async def list_self_found(request: web.Request) -> web.Response:
     principal = require(request)
     async with _reading_round(request, principal) as (s, access):
@@ -500,15 +484,13 @@ async def list_self_found(request: web.Request) -> web.Response:
     return json_response(SelfFoundList(self_found=[_self_found_response(r) for r in rows]))
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/self-found/{self_found_id}/approval",
     summary="Approve a vetted self-found placement: the student is pinned to it",
     request=ApproveRequest,
     responses={200: SelfFoundResponse, 409: "Already decided", 422: "Invalid"},
     tags=("self-found",),
 )
-@routes.post("/api/v1/rounds/{round_id}/self-found/{self_found_id}/approval")
 async def approve_self_found(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, ApproveRequest)
@@ -526,14 +508,12 @@ async def approve_self_found(request: web.Request) -> web.Response:
     return json_response(_self_found_response(row))
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/self-found/{self_found_id}/rejection",
     summary="Reject a self-found placement",
     responses={204: "Rejected", 409: "Already decided"},
     tags=("self-found",),
 )
-@routes.post("/api/v1/rounds/{round_id}/self-found/{self_found_id}/rejection")
 async def reject_self_found(request: web.Request) -> web.Response:
     async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         await self_found.reject_self_found(uow, access.round, request.match_info["self_found_id"])
@@ -570,29 +550,25 @@ def _pin_response(pin: pin_cases.PinRecord) -> PinResponse:
     )
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/pins",
     summary="Students pinned to a placement",
     responses={200: PinList},
     tags=("runs",),
 )
-@routes.get("/api/v1/rounds/{round_id}/pins")
 async def list_pins(request: web.Request) -> web.Response:
     async with _reading_round(request, require(request), manager=True) as (s, access):
         pins = await pin_cases.list_pins(s, access.round)
     return json_response(PinList(pins=[_pin_response(p) for p in pins]))
 
 
-@spec.operation(
-    "PUT",
+@routes.put(
     "/api/v1/rounds/{round_id}/pins/{student_id}",
     summary="Pin a student to a placement for a week; every re-run keeps it",
     request=PinRequest,
     responses={200: PinResponse, 409: "Full or published", 422: "Invalid"},
     tags=("runs",),
 )
-@routes.put("/api/v1/rounds/{round_id}/pins/{student_id}")
 async def put_pin(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, PinRequest)
@@ -608,14 +584,12 @@ async def put_pin(request: web.Request) -> web.Response:
     return json_response(_pin_response(pin))
 
 
-@spec.operation(
-    "DELETE",
+@routes.delete(
     "/api/v1/rounds/{round_id}/pins/{student_id}",
     summary="Unpin a student",
     responses={204: "Unpinned", 404: "No pin"},
     tags=("runs",),
 )
-@routes.delete("/api/v1/rounds/{round_id}/pins/{student_id}")
 async def delete_pin(request: web.Request) -> web.Response:
     async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
         await pin_cases.unpin_student(uow, access.round, request.match_info["student_id"])
@@ -667,15 +641,13 @@ def _run_response(run: runs.RunSummary) -> RunResponse:
     return RunResponse.model_validate(run.__dict__)
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/runs",
     summary="Start a matching run (poll the run until it completes)",
     request=RunRequest,
     responses={202: RunResponse, 409: "A run is in progress or the round is published"},
     tags=("runs",),
 )
-@routes.post("/api/v1/rounds/{round_id}/runs")
 async def start_run(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, RunRequest)
@@ -687,29 +659,25 @@ async def start_run(request: web.Request) -> web.Response:
     return response
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/runs",
     summary="Every matching run of the round",
     responses={200: RunList},
     tags=("runs",),
 )
-@routes.get("/api/v1/rounds/{round_id}/runs")
 async def list_runs(request: web.Request) -> web.Response:
     async with _reading_round(request, require(request), manager=True) as (s, access):
         found = await runs.list_runs(s, access.round)
     return json_response(RunList(runs=[_run_response(r) for r in found]))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/runs/comparison",
     summary="Compare two runs: measures side by side and students who would move",
     query=CompareQuery,
     responses={200: RunComparisonResponse, 409: "Not completed"},
     tags=("runs",),
 )
-@routes.get("/api/v1/rounds/{round_id}/runs/comparison")
 async def compare_runs(request: web.Request) -> web.Response:
     async with _reading_round(request, require(request), manager=True) as (s, access):
         query = read_query(request, CompareQuery)
@@ -717,28 +685,24 @@ async def compare_runs(request: web.Request) -> web.Response:
     return json_response(RunComparisonResponse.model_validate(comparison.__dict__))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/runs/{run_id}",
     summary="A run's status and measures",
     responses={200: RunResponse, 404: "No such run"},
     tags=("runs",),
 )
-@routes.get("/api/v1/rounds/{round_id}/runs/{run_id}")
 async def get_run(request: web.Request) -> web.Response:
     async with _reading_round(request, require(request), manager=True) as (s, access):
         run = await runs.get_run(s, access.round, request.match_info["run_id"])
     return json_response(_run_response(run))
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/runs/{run_id}/results",
     summary="Who a run placed where, and why the others are unplaced",
     responses={200: RunResultsResponse, 404: "No such run"},
     tags=("runs",),
 )
-@routes.get("/api/v1/rounds/{round_id}/runs/{run_id}/results")
 async def get_run_results(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN, Role.COORDINATOR)
     run_id = request.match_info["run_id"]
@@ -761,14 +725,12 @@ class PublishResponse(BaseModel):
     employers: int
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/runs/{run_id}/publication",
     summary="Publish a run's allocations to students, schools and employers",
     responses={200: PublishResponse, 409: "Already published or not completed"},
     tags=("publication",),
 )
-@routes.post("/api/v1/rounds/{round_id}/runs/{run_id}/publication")
 async def publish(request: web.Request) -> web.Response:
     run_id = request.match_info["run_id"]
     async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
@@ -798,14 +760,12 @@ class AllocationList(BaseModel):
     allocations: list[AllocationOut]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/rounds/{round_id}/allocations",
     summary="Published allocations you may see (a student: their own)",
     responses={200: AllocationList},
     tags=("publication",),
 )
-@routes.get("/api/v1/rounds/{round_id}/allocations")
 async def list_allocations(request: web.Request) -> web.Response:
     principal = require(request)
     async with _reading_round(request, principal) as (s, access):
@@ -821,14 +781,12 @@ class ConfirmResponse(BaseModel):
     confirmed: int
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/employers/{employer_id}/confirmation",
     summary="Record that the employer confirmed the students allocated to them",
     responses={200: ConfirmResponse, 404: "No allocations", 409: "Already confirmed"},
     tags=("publication",),
 )
-@routes.post("/api/v1/rounds/{round_id}/employers/{employer_id}/confirmation")
 async def confirm(request: web.Request) -> web.Response:
     employer_id = request.match_info["employer_id"]
     async with _changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
@@ -852,15 +810,13 @@ class WithdrawalResponse(BaseModel):
     newly_allocated: list[dict[str, Any]]
 
 
-@spec.operation(
-    "POST",
+@routes.post(
     "/api/v1/rounds/{round_id}/withdrawals",
     summary="Record a withdrawal after publication and re-match without moving anyone else",
     request=WithdrawalRequest,
     responses={200: WithdrawalResponse, 404: "Nothing to withdraw", 409: "Not published"},
     tags=("publication",),
 )
-@routes.post("/api/v1/rounds/{round_id}/withdrawals")
 async def withdraw(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, WithdrawalRequest)
@@ -896,15 +852,13 @@ class VettingWarningList(BaseModel):
     warnings: list[VettingWarningOut]
 
 
-@spec.operation(
-    "GET",
+@routes.get(
     "/api/v1/vetting-warnings",
     summary="Health and safety checks and insurance lapsed or lapsing soon",
     query=WarningsQuery,
     responses={200: VettingWarningList},
     tags=("employers",),
 )
-@routes.get("/api/v1/vetting-warnings")
 async def warnings(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     query = read_query(request, WarningsQuery)

@@ -44,7 +44,7 @@ def create_app(settings: PlacementsSettings) -> web.Application:
     return create_service_app(
         settings,
         spec=api.spec,
-        routes=[api.routes],
+        routes=list(api.ROUTES),
         migrations=MIGRATIONS,
         wire=wire,
         translate_error=api.translate_placements_error,

@@ -21,8 +21,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import (
     accounts,
@@ -86,10 +89,11 @@ async def erase_student(
             priority_flags=[],
         )
     )
-    kept = await s.execute(
+    kept = await _update(
+        s,
         appointments.update()
         .where(appointments.c.student_id == student_id)
-        .values(student_id=pseudonym, referral_reason=None, cancel_reason=None)
+        .values(student_id=pseudonym, referral_reason=None, cancel_reason=None),
     )
     await _scrub_offer_chains(uow, student_id, pseudonym)
     await s.execute(sa.delete(waitlist_offers).where(waitlist_offers.c.student_id == student_id))
@@ -116,7 +120,7 @@ async def erase_student(
         student_id=student_id,
         school_id=student.school_id,
         cancelled_appointments=len(upcoming),
-        kept_anonymously=kept.rowcount or 0,
+        kept_anonymously=kept,
     )
 
 
@@ -136,3 +140,9 @@ async def _scrub_offer_chains(uow: UnitOfWork, student_id: str, pseudonym: str) 
             .where(waitlist_offers.c.id == offer_id)
             .values(offered_to=chain)
         )
+
+
+async def _update(s: AsyncSession, statement: sa.Update) -> int:
+    """Run an UPDATE and return how many rows it changed."""
+    result = cast(CursorResult[Any], await s.execute(statement))
+    return result.rowcount or 0

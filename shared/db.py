@@ -7,13 +7,13 @@ by the database itself rather than by a check in Python: two requests can never 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import ColumnElement, DateTime, Result, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -175,18 +175,38 @@ class Database:
 
 
 async def upsert(
-    session: AsyncSession, table: Any, values: dict[str, Any], *, key: tuple[str, ...] = ("id",)
-) -> None:
-    """Insert a row or update it in place: one statement on both SQLite and PostgreSQL."""
+    session: AsyncSession,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    key: tuple[str, ...] = ("id",),
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+    counter: str | None = None,
+) -> Result[Any]:
+    """Insert a row or update it in place: one statement on both SQLite and PostgreSQL.
+
+    `where(excluded)` guards the update: when false, the stored row stays as it is.
+    `counter` names an integer column that is 1 on insert and one more on each update, raised
+    in the statement itself so concurrent writers never share a value; it is returned.
+    """
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(**values)
+    stmt = insert(table).values(**values, **({counter: 1} if counter else {}))
     changes = {k: stmt.excluded[k] for k in values if k not in key}
+    if counter is not None:
+        changes[counter] = table.c[counter] + 1
     stmt = (
-        stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
+        stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_=changes,
+            where=where(stmt.excluded) if where is not None else None,
+        )
         if changes
         else stmt.on_conflict_do_nothing(index_elements=list(key))
     )
-    await session.execute(stmt)
+    if counter is not None:
+        stmt = stmt.returning(table.c[counter])
+    result: Result[Any] = await session.execute(stmt)
+    return result

@@ -1,7 +1,8 @@
 """The demo county for development: schools and their calendars, advisers, students,
 Partnership Agreements that open slots over the coming weeks, and the demo logins.
 
-Deterministic (a fixed seed and name-based ids), and loaded only into an empty database.
+Deterministic (a fixed seed and name-based ids), and loaded only into an empty database, so
+every record starts at revision 1 (its column's default) and so does its event.
 Terms are laid out around today's date, so the demo always has bookable slots.
 """
 
@@ -259,6 +260,7 @@ async def _schools(uow: UnitOfWork, advisers_total: int) -> list[str]:
                 longitude=lon,
                 lead_adviser_id=leads.get(school_id),
                 coordinator_id=coordinator,
+                revision=1,
             ),
             key=school_id,
         )
@@ -297,6 +299,7 @@ async def _advisers(uow: UnitOfWork, school_ids: list[str], total: int) -> dict[
                         preferred=[Channel.EMAIL],
                     )
                 ],
+                revision=1,
             ),
             key=adviser_id,
         )
@@ -342,6 +345,7 @@ async def _students(
                         preferred=[Channel.SMS],
                     )
                 ],
+                revision=1,
             ),
             key=student_id,
         )

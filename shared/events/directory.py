@@ -2,7 +2,8 @@
 
 They carry only what another service needs: ids, school, year group, contact routes and
 consent for notifications, date of birth and priority flags for placement matching. Names
-and reasons for referral never travel on the bus.
+and reasons for referral never travel on the bus. Each carries the record's `revision`
+(`shared.events.revision`); an erasure's is one more than the student's last.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from shared.events.envelope import EventPayload
+from shared.events.revision import RevisedPayload
 
 
 class Channel(StrEnum):
@@ -40,14 +41,14 @@ class ContactRoute(BaseModel):
     preferred: list[Channel] = Field(default_factory=list)
 
 
-class ProviderUpserted(EventPayload):
+class ProviderUpserted(RevisedPayload):
     event_type = "directory.provider.upserted"
 
     provider_id: str
     name: str
 
 
-class ConsortiumUpserted(EventPayload):
+class ConsortiumUpserted(RevisedPayload):
     event_type = "directory.consortium.upserted"
 
     consortium_id: str
@@ -55,7 +56,7 @@ class ConsortiumUpserted(EventPayload):
     provider_id: str | None = None
 
 
-class SchoolUpserted(EventPayload):
+class SchoolUpserted(RevisedPayload):
     event_type = "directory.school.upserted"
 
     school_id: str
@@ -71,7 +72,7 @@ class SchoolUpserted(EventPayload):
     coordinator_id: str | None = None
 
 
-class StudentUpserted(EventPayload):
+class StudentUpserted(RevisedPayload):
     event_type = "directory.student.upserted"
 
     student_id: str
@@ -84,7 +85,7 @@ class StudentUpserted(EventPayload):
     coordinator_id: str | None = None
 
 
-class StudentErased(EventPayload):
+class StudentErased(RevisedPayload):
     """The student's record was erased: every copy must go too."""
 
     event_type = "directory.student.erased"
@@ -93,7 +94,7 @@ class StudentErased(EventPayload):
     school_id: str
 
 
-class AdviserUpserted(EventPayload):
+class AdviserUpserted(RevisedPayload):
     event_type = "directory.adviser.upserted"
 
     adviser_id: str
@@ -101,7 +102,7 @@ class AdviserUpserted(EventPayload):
     contacts: list[ContactRoute] = Field(default_factory=list)
 
 
-class StaffUpserted(EventPayload):
+class StaffUpserted(RevisedPayload):
     event_type = "directory.staff.upserted"
 
     staff_id: str

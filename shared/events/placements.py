@@ -5,6 +5,11 @@ carries the ids a message needs and nothing more: no names, no needs, no reasons
 withdrew. Events about one student are keyed by the student id, so they stay in order
 (published, confirmed, withdrawn, published again after a re-match); events about an
 employer's list are keyed by the employer id.
+
+Each carries a `revision` (`shared.events.revision`): an employer's counts changes to the
+employer; a student allocation's counts every event about that student in that round, across
+a withdrawal and the re-match that follows; an employer list's counts the lists announced
+for that employer in that round.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from shared.events.envelope import EventPayload
+from shared.events.revision import RevisedPayload
 
 
-class EmployerUpserted(EventPayload):
+class EmployerUpserted(RevisedPayload):
     """The employer's one contact point, so notifications can reach them."""
 
     event_type = "placements.employer.upserted"
@@ -27,7 +32,7 @@ class EmployerUpserted(EventPayload):
     contact_phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
 
 
-class _StudentAllocation(EventPayload):
+class _StudentAllocation(RevisedPayload):
     round_id: str
     student_id: str
     school_id: str
@@ -70,7 +75,7 @@ class EmployerPlaces(BaseModel):
     students: int = Field(ge=0)
 
 
-class EmployerAllocationsPublished(EventPayload):
+class EmployerAllocationsPublished(RevisedPayload):
     """What the employer is now expected to host in a round (the whole list, not a change)."""
 
     event_type = "placements.employer_allocations.published"

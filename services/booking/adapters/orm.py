@@ -2,6 +2,10 @@
 
 Wall-clock rules (the school day, an agreement's hours) are kept as local `Time` values and
 only turned into instants by the domain, so they stay right across clock changes.
+
+Each record announced on `directory.events` (providers, consortia, schools, advisers,
+students, and staff in `accounts`) keeps a `revision`, raised with every change announced,
+which its events carry so consumers never let an older event overwrite a newer copy.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ accounts = sa.Table(
     sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("password_changed_at", UtcDateTime(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 sessions = sa.Table(
@@ -48,6 +53,7 @@ providers = sa.Table(
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 consortia = sa.Table(
@@ -56,6 +62,7 @@ consortia = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("provider_id", sa.String(36), sa.ForeignKey("providers.id"), nullable=True),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 schools = sa.Table(
@@ -70,6 +77,7 @@ schools = sa.Table(
     sa.Column("postcode_district", sa.String(8), nullable=True),
     sa.Column("lead_adviser_id", sa.String(36), nullable=True),
     sa.Column("coordinator_id", sa.String(36), nullable=True),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 # Terms, holidays, exam and blocked periods. A period with times is a part-day block
@@ -105,6 +113,7 @@ advisers = sa.Table(
     sa.Column("kinds", sa.JSON(), nullable=False),
     sa.Column("email", sa.String(320), nullable=True),
     sa.Column("phone", sa.String(20), nullable=True),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 students = sa.Table(
@@ -118,6 +127,7 @@ students = sa.Table(
     sa.Column("date_of_birth", sa.Date(), nullable=True),
     sa.Column("priority_flags", sa.JSON(), nullable=False, server_default="[]"),
     sa.Column("disadvantaged", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
     sa.UniqueConstraint("school_id", "reference", name="uq_students_school_reference"),
 )
 

@@ -437,12 +437,7 @@ async def import_directory(
     written = unchanged = 0
     now = datetime.now(UTC)
     for row_writes in writes:
-        changed = False
-        for write in row_writes:
-            if await _apply(uow, write, stored[write.table], now):
-                changed = True
-                if write.event is not None:
-                    await uow.emit(write.event, key=write.key)
+        changed = await _apply_row(uow, row_writes, stored, now)
         written += changed
         unchanged += not changed
         if progress is not None:
@@ -474,31 +469,59 @@ async def _stored(uow: UnitOfWork, writes: Sequence[Write]) -> dict[sa.Table, di
     return stored
 
 
-async def _apply(
-    uow: UnitOfWork, write: Write, stored: dict[str, dict[str, Any]], now: datetime
+async def _apply_row(
+    uow: UnitOfWork,
+    row_writes: Sequence[Write],
+    stored: dict[sa.Table, dict[str, dict[str, Any]]],
+    now: datetime,
 ) -> bool:
-    """Upsert one record; True when it was new or different.
+    """Write one row's records; True when any was new or different.
 
-    `stored` is the table's rows by id as read before the import, kept up to date with what
-    the import itself writes.
+    `stored` holds each table's rows by id as read before the import, kept up to date with
+    what the import itself writes. A record's event covers the writes beside it (a student's
+    contacts and account), so when any of them changed, the record is written with its
+    revision raised and its event goes out carrying that revision.
     """
-    table, values = write.table, write.values
-    existing = stored.get(values["id"])
-    if existing is not None and all(
-        k in existing and _same(existing[k], v) for k, v in values.items()
-    ):
+    changed = [_differs(write, stored[write.table]) for write in row_writes]
+    if not any(changed):
         return False
-    stored[values["id"]] = {**(existing or {}), **values}
-    if table is accounts:
-        if existing is None:
-            await uow.session.execute(accounts.insert().values(**values, created_at=now))
-        else:
-            await uow.session.execute(
-                accounts.update().where(accounts.c.id == values["id"]).values(**values)
-            )
-        return True
-    await upsert(uow.session, table, values)
+    for write, differs in zip(row_writes, changed, strict=True):
+        table, values = write.table, write.values
+        existing = stored[table].get(values["id"])
+        if write.event is not None:
+            revision = await _write(uow, write, now, new=existing is None, counted=True)
+            await uow.emit(write.event.model_copy(update={"revision": revision}), key=write.key)
+        elif differs:
+            await _write(uow, write, now, new=existing is None)
+        stored[table][values["id"]] = {**(existing or {}), **values}
     return True
+
+
+def _differs(write: Write, stored: dict[str, dict[str, Any]]) -> bool:
+    existing = stored.get(write.values["id"])
+    return existing is None or not all(
+        k in existing and _same(existing[k], v) for k, v in write.values.items()
+    )
+
+
+async def _write(
+    uow: UnitOfWork, write: Write, now: datetime, *, new: bool, counted: bool = False
+) -> int | None:
+    """Insert or update one record; when `counted`, raise its revision and return the new one."""
+    table, values = write.table, write.values
+    if table is not accounts:
+        result = await upsert(uow.session, table, values, counter="revision" if counted else None)
+        return int(result.scalar_one()) if counted else None
+    if new:
+        stmt: Any = accounts.insert().values(**values, created_at=now)
+    else:
+        stmt = accounts.update().where(accounts.c.id == values["id"]).values(**values)
+        if counted:
+            stmt = stmt.values(revision=accounts.c.revision + 1)
+    if counted:
+        stmt = stmt.returning(accounts.c.revision)
+    result = await uow.session.execute(stmt)
+    return int(result.scalar_one()) if counted else None
 
 
 def _same(stored: Any, new: Any) -> bool:

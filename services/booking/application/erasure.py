@@ -12,7 +12,8 @@ What goes, and why:
   year group, and their referral and cancellation reasons are cleared. Nothing left links
   them to the child.
 
-A `directory.student.erased` event tells the other services to delete their copies. The
+A `directory.student.erased` event, one revision on from the student's last (read under the
+row lock), tells the other services to delete their copies. The
 caller records who asked (the audit log names the staff member and the student id).
 """
 
@@ -61,9 +62,9 @@ async def erase_student(
     s = uow.session
     student = (
         await s.execute(
-            sa.select(students.c.school_id, students.c.year_group).where(
-                students.c.id == student_id
-            )
+            sa.select(students.c.school_id, students.c.year_group, students.c.revision)
+            .where(students.c.id == student_id)
+            .with_for_update()
         )
     ).first()
     if student is None:
@@ -113,7 +114,10 @@ async def erase_student(
     )
     await s.execute(sa.delete(students).where(students.c.id == student_id))
     await uow.emit(
-        StudentErased(student_id=student_id, school_id=student.school_id), key=student_id
+        StudentErased(
+            student_id=student_id, school_id=student.school_id, revision=student.revision + 1
+        ),
+        key=student_id,
     )
     await uow.commit()
     return Erasure(

@@ -4,6 +4,11 @@ Its read model of schools and students (from booking's directory events); employ
 placements (owned by an EBP); allocation rounds with their schools, students' preferences,
 self-found placements and pins; matching runs with their results; and the published
 allocations. Weeks are stored as ISO week strings ("2027-W25"); instants as UTC.
+
+Revisions (`shared/events/revision.py`): each copy keeps the revision of the event it was
+last written from (0 for a copy made before events carried one), and an erased student leaves
+a tombstone so a late upsert cannot bring them back. Placements' own announcements are
+counted on the employer row and, per round, in `allocation_revisions`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ schools = sa.Table(
     sa.Column("postcode_district", sa.String(8), nullable=True),
     sa.Column("latitude", sa.Float(), nullable=True),
     sa.Column("longitude", sa.Float(), nullable=True),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
 )
 
 students = sa.Table(
@@ -33,6 +39,18 @@ students = sa.Table(
     sa.Column("date_of_birth", sa.Date(), nullable=True),
     sa.Column("disadvantaged", sa.Boolean(), nullable=False),
     sa.Column("sen", sa.Boolean(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
+)
+
+# What is left of an erased student: the pseudonymous id booking gave them (no name, no date
+# of birth, no school), the erasure's revision and when it happened. Events about the id
+# after that are ignored for good, even if booking imports the same pupil again.
+erased_students = sa.Table(
+    "erased_students",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("erased_at", UtcDateTime(), nullable=False),
 )
 
 employers = sa.Table(
@@ -52,6 +70,7 @@ employers = sa.Table(
     sa.Column("longitude", sa.Float(), nullable=False),
     sa.Column("health_safety_expires", sa.Date(), nullable=False),
     sa.Column("insurance_expires", sa.Date(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),
 )
 
 placements = sa.Table(
@@ -207,4 +226,16 @@ withdrawals = sa.Table(
     sa.Column("placement_id", sa.String(36), nullable=True),
     sa.Column("recorded_by", sa.String(36), nullable=False),
     sa.Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# The revision of the latest event about each student's allocation (`holder` "student") and
+# each employer's list (`holder` "employer") in a round; it runs on across a withdrawal and
+# the re-match after it, since both are about the same student in the same round.
+allocation_revisions = sa.Table(
+    "allocation_revisions",
+    metadata,
+    sa.Column("round_id", sa.String(36), sa.ForeignKey("allocation_rounds.id"), primary_key=True),
+    sa.Column("holder", sa.String(10), primary_key=True),
+    sa.Column("holder_id", sa.String(36), primary_key=True),
+    sa.Column("revision", sa.Integer(), nullable=False),
 )

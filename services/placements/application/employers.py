@@ -234,7 +234,11 @@ def _placement_values(row: PlacementRow) -> dict[str, Any]:
 async def import_employers(
     uow: UnitOfWork, rows: Sequence[ParsedRow[PlacementRow]], *, ebp_id: str | None = None
 ) -> ImportSummary:
-    """Write checked rows in one transaction; announce new or changed contact points."""
+    """Write checked rows in one transaction; announce new or changed contact points.
+
+    Every change to an employer raises its revision, so an announcement carries a higher one
+    than the last even when changes in between (a new address) were not announced.
+    """
     s = uow.session
     existing_employers = {
         r.id: dict(r._mapping) for r in (await s.execute(sa.select(employers))).all()
@@ -249,8 +253,8 @@ async def import_employers(
         if employer["id"] not in done:
             done.add(employer["id"])
             before = existing_employers.get(employer["id"])
-            if before != employer:
-                await upsert(s, employers, employer)
+            if before is None or any(before[k] != v for k, v in employer.items()):
+                written = await upsert(s, employers, employer, counter="revision")
                 counts["ea" if before is None else "eu"] += 1
                 if before is None or any(
                     before[k] != employer[k] for k in ("contact_email", "contact_phone")
@@ -260,6 +264,7 @@ async def import_employers(
                             employer_id=employer["id"],
                             contact_email=employer["contact_email"],
                             contact_phone=employer["contact_phone"],
+                            revision=written.scalar_one(),
                         ),
                         key=employer["id"],
                     )

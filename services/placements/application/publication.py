@@ -36,6 +36,7 @@ from services.placements.adapters.repository import (
     withdrawn_in,
 )
 from services.placements.application.errors import Conflict, NotFound
+from services.placements.application.revisions import EMPLOYER, STUDENT, next_revision
 from services.placements.application.rounds import already_published, require_unpublished
 from services.placements.application.runs import get_run, require_completed
 from services.placements.domain.model import Assignment, MatchingProblem, MatchResult
@@ -61,10 +62,17 @@ class Published:
     employers: int
 
 
-def _allocation_event(
-    cls: type[Any], round_id: str, row: Mapping[Any, Any], sector: str, **extra: Any
+async def _allocation_event(
+    session: AsyncSession,
+    cls: type[Any],
+    round_id: str,
+    row: Mapping[Any, Any],
+    sector: str,
+    **extra: Any,
 ) -> Any:
+    """The event about a student's allocation, with the next revision for them in the round."""
     return cls(
+        revision=await next_revision(session, round_id, STUDENT, row["student_id"]),
         round_id=round_id,
         student_id=row["student_id"],
         school_id=row["school_id"],
@@ -117,8 +125,8 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
         await s.execute(allocations.insert(), records)
     sectors = {r.placement_id: r.sector for r in rows}
     for record in records:
-        event = _allocation_event(
-            AllocationPublished, round_.id, record, sectors[record["placement_id"]]
+        event = await _allocation_event(
+            s, AllocationPublished, round_.id, record, sectors[record["placement_id"]]
         )
         await uow.emit(event, key=record["student_id"])
     employers = sorted({r["employer_id"] for r in records})
@@ -157,9 +165,13 @@ async def _announce_employer_lists(
             EmployerPlaces(placement_id=placement_id, week_starts=monday_of(week), students=count)
         )
     for employer_id in employer_ids:
+        revision = await next_revision(uow.session, round_id, EMPLOYER, employer_id)
         await uow.emit(
             EmployerAllocationsPublished(
-                round_id=round_id, employer_id=employer_id, places=places[employer_id]
+                round_id=round_id,
+                employer_id=employer_id,
+                places=places[employer_id],
+                revision=revision,
             ),
             key=employer_id,
         )
@@ -191,7 +203,7 @@ async def confirm_employer(uow: UnitOfWork, round_: RoundRecord, employer_id: st
     )
     for r in waiting:
         await uow.emit(
-            _allocation_event(AllocationConfirmed, round_.id, r._mapping, r.sector),
+            await _allocation_event(s, AllocationConfirmed, round_.id, r._mapping, r.sector),
             key=r.student_id,
         )
     await uow.commit()
@@ -314,7 +326,8 @@ async def _apply_rematch(
     for r in ended:
         who = WithdrawnBy.STUDENT if r.student_id in gone_students else WithdrawnBy.EMPLOYER
         await uow.emit(
-            _allocation_event(
+            await _allocation_event(
+                s,
                 AllocationWithdrawn,
                 round_.id,
                 r._mapping,
@@ -349,7 +362,8 @@ async def _apply_rematch(
         await s.execute(allocations.insert(), new_records)
     for record in new_records:
         await uow.emit(
-            _allocation_event(
+            await _allocation_event(
+                s,
                 AllocationPublished,
                 round_.id,
                 record,

@@ -188,7 +188,8 @@ async def approve_self_found(
         .values(status=APPROVED, placement_id=placement_id, decided_at=now)
     )
     await uow.emit(
-        EmployerUpserted(employer_id=employer_id, contact_email=row.contact_email),
+        # A new employer row, at its first revision.
+        EmployerUpserted(employer_id=employer_id, contact_email=row.contact_email, revision=1),
         key=employer_id,
     )
     await uow.commit()

@@ -55,6 +55,14 @@ class Messaging:
             self._tasks.append(
                 asyncio.create_task(self._run_consumer(consumer), name=consumer.name)
             )
+        for task in self._tasks:
+            task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stop.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("messaging.task_ended", task=task.get_name(), error=repr(error))
 
     async def _run_consumer(self, consumer: EventConsumer) -> None:
         while not self._stop.is_set():
@@ -82,6 +90,12 @@ class Messaging:
         if self._publisher is not None:
             await self._publisher.close()
             self._publisher = None
+
+    def failed_tasks(self) -> list[str]:
+        """Background tasks (relay, consumers) that have ended while the service runs on."""
+        if self._stop.is_set():
+            return []
+        return [task.get_name() for task in self._tasks if task.done()]
 
     async def broker_ok(self) -> bool:
         try:

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import correlation_scope
-from shared.db import Database, is_connection_failure, is_contention, is_database_outage
+from shared.db import Database, is_contention, is_database_outage
 from shared.events import Envelope, EventPayload, UndecodableEvent, decode
 from shared.events.envelope import registry
 from shared.logging import get_logger
@@ -283,6 +283,18 @@ class EventConsumer:
             try:
                 outcome = await self._apply(envelope, payload, handler)
             except Exception as exc:
+                if is_contention(exc) and contention < self._contention_attempts:
+                    # Lost a race with another transaction: run it again after a random
+                    # pause, so that the two do not meet again at once.
+                    contention += 1
+                    log.info(
+                        "consumer.contention",
+                        consumer=self.name,
+                        event_id=str(envelope.id),
+                        attempt=contention,
+                    )
+                    await asyncio.sleep(random.uniform(0, min(delay * 2 ** min(contention, 5), 2)))
+                    continue
                 if await self._database_away(exc):
                     # The database is away, not the event at fault: wait for it without
                     # committing the offset, however long it takes.
@@ -295,18 +307,6 @@ class EventConsumer:
                     await _sleep_unless(self._stopping, min(delay * 2 ** min(outage, 6), 10.0))
                     if self._stopping.is_set():
                         raise _Stopped from exc  # leave the offset uncommitted for next time
-                    continue
-                if is_contention(exc) and contention < self._contention_attempts:
-                    # Lost a race with another transaction: run it again after a random
-                    # pause, so that the two do not meet again at once.
-                    contention += 1
-                    log.info(
-                        "consumer.contention",
-                        consumer=self.name,
-                        event_id=str(envelope.id),
-                        attempt=contention,
-                    )
-                    await asyncio.sleep(random.uniform(0, min(delay * 2 ** min(contention, 5), 2)))
                     continue
                 attempt += 1
                 log.warning(
@@ -329,11 +329,14 @@ class EventConsumer:
             return outcome
 
     async def _database_away(self, exc: Exception) -> bool:
-        """An outage of the database, asking it when the error alone does not say."""
+        """An outage of the database, asking it when the error alone does not say.
+
+        A bare timeout may be the driver's or an outside system's; a refused login or a
+        missing database fails every event alike. Whatever the error, if the database does
+        not answer, the event is not at fault.
+        """
         if is_database_outage(exc):
             return True
-        if not is_connection_failure(exc):
-            return False
         try:
             await asyncio.wait_for(self._db.ping(), 5.0)
         except Exception:

@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
+from shared.devdb import asyncpg_dsn, create_database, drop_database
 from shared.events import Envelope, EventPayload
 from shared.messaging.consumer import EventConsumer, Handler, Outcome
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
@@ -321,3 +324,54 @@ async def test_a_newer_version_pauses_its_partition_until_a_build_that_knows_it_
             assert gauge("signpost_consumer_paused_partitions", **paused) == 0
         assert await effects_for(db, 41) == 1
         assert await effects_for(db, 40) == 1
+
+
+async def test_a_database_that_refuses_every_connection_is_waited_for_not_blamed_on_the_event(
+    postgres_server: str,
+) -> None:
+    # PostgreSQL answers, but the service's database is missing (dropped, or not yet
+    # restored): every event would fail alike, so none is dead-lettered.
+    said = fresh_event_type()
+    url = await create_database(postgres_server, "signpost_test")
+    await drop_database(postgres_server, url)
+    db = Database(url)
+    pings = 0
+    real_ping = db.ping
+
+    async def counted_ping() -> None:
+        nonlocal pings
+        pings += 1
+        await real_ping()
+
+    db.ping = counted_ping  # type: ignore[method-assign]
+    consumer = EventConsumer(
+        name="missing-database-test",
+        topics=["t"],
+        handlers={said.event_type: record_effect},
+        db=db,
+        bootstrap_servers="127.0.0.1:1",
+        max_attempts=2,
+        backoff_seconds=0.001,
+    )
+    record = as_record(Envelope.wrap(said(n=34), key="k", producer="test").to_bytes())
+    try:
+        processing = asyncio.create_task(consumer.process(record))
+        await eventually(lambda: pings >= 3, timeout=30)
+        assert not processing.done()
+        # The database comes back whole: built under another name, then renamed.
+        restored = await create_database(postgres_server, "signpost_test")
+        async with messaging_database(restored):
+            pass
+        conn = await asyncpg.connect(asyncpg_dsn(postgres_server))
+        try:
+            await conn.execute(
+                f'ALTER DATABASE "{make_url(restored).database}" '
+                f'RENAME TO "{make_url(url).database}"'
+            )
+        finally:
+            await conn.close()
+        assert await asyncio.wait_for(processing, timeout=30) is Outcome.PROCESSED
+        assert await effects_for(db, 34) == 1
+    finally:
+        await db.dispose()
+        await drop_database(postgres_server, url)

@@ -141,10 +141,9 @@ async def read_dead_letters(bootstrap_servers: str, consumer: str) -> list[DeadL
         remaining = {tp for tp in tps if ends[tp] > await reader.position(tp)}
         while remaining:
             batch = await reader.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batch.items():
+            for records in batch.values():
                 letters.extend(_from_record(consumer, r) for r in records)
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
+            remaining = {tp for tp in remaining if await reader.position(tp) < ends[tp]}
         return sorted(letters, key=lambda letter: letter.when)
     finally:
         await reader.stop()

@@ -111,7 +111,7 @@ class EventConsumer:
         self._kafka: AIOKafkaConsumer | None = None
         self._busy = asyncio.Lock()  # held while a record is in hand
         self._done: dict[TopicPartition, int] = {}  # processed, not yet committed
-        self._revoked: set[TopicPartition] = set()
+        self._generation = 0  # raised at each revocation: batches fetched before it are stale
         self._paused: set[TopicPartition] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -151,13 +151,13 @@ class EventConsumer:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=200)
+                generation = self._generation
                 for tp, records in batches.items():
-                    await self._take(consumer, tp, records)
+                    await self._take(consumer, tp, records, generation)
                 await self._measure_lag(consumer)
         finally:
             self._kafka = None
             self._done.clear()
-            self._revoked.clear()
             self._forget_paused(set(self._paused))
             await consumer.stop()
 
@@ -166,12 +166,13 @@ class EventConsumer:
         consumer: AIOKafkaConsumer,
         tp: TopicPartition,
         records: list[ConsumerRecord[bytes, bytes]],
+        generation: int,
     ) -> None:
         """Process a partition's batch in order, then commit what was processed."""
         for record in records:
             async with self._busy:
-                if tp in self._revoked or tp in self._paused:
-                    break  # the partition was taken away: its new owner reads the rest
+                if self._generation != generation or tp in self._paused:
+                    break  # revoked since the batch came (its owner reads the rest), or held
                 if await self.process(record) is Outcome.NEWER_VERSION:
                     self._pause(consumer, tp, record.offset)
                     break
@@ -193,7 +194,7 @@ class EventConsumer:
             )
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._revoked |= revoked
+        self._generation += 1
         async with self._busy:  # wait for the record in hand, take no more from these
             if self._kafka is not None:
                 await self._commit(self._kafka, revoked)
@@ -203,7 +204,6 @@ class EventConsumer:
                 CONSUMER_LAG.remove(self.name, tp.topic, str(tp.partition))
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._revoked -= assigned
         log.info(
             "consumer.assigned",
             consumer=self.name,

@@ -117,18 +117,20 @@ class EventConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         self._stopping = stop
         self._broker_backoff = 0.2
-        while not stop.is_set():
-            try:
-                await self._consume(stop)
-            except (KafkaError, OSError) as exc:
-                self.restarts += 1
-                CONSUMER_RESTARTS.labels(self.name).inc()
-                log.warning("consumer.broker_unavailable", consumer=self.name, error=repr(exc))
-                await _sleep_unless(stop, self._broker_backoff)
-                self._broker_backoff = min(self._broker_backoff * 2, 5.0)
-            except _Stopped:
-                break
-        await self.close()
+        try:
+            while not stop.is_set():
+                try:
+                    await self._consume(stop)
+                except (KafkaError, OSError) as exc:
+                    self.restarts += 1
+                    CONSUMER_RESTARTS.labels(self.name).inc()
+                    log.warning("consumer.broker_unavailable", consumer=self.name, error=repr(exc))
+                    await _sleep_unless(stop, self._broker_backoff)
+                    self._broker_backoff = min(self._broker_backoff * 2, 5.0)
+                except _Stopped:
+                    break
+        finally:
+            await self.close()
 
     async def close(self) -> None:
         await self._dead_letters.close()

@@ -173,8 +173,10 @@ class EventConsumer:
         """Process a partition's batch in order, then commit what was processed."""
         for record in records:
             async with self._busy:
-                if self._generation != generation or tp in self._paused:
-                    break  # revoked since the batch came (its owner reads the rest), or held
+                # Revoked since the batch came (the partition's owner reads the rest), held
+                # back, or stopping: what was processed is committed below.
+                if self._generation != generation or tp in self._paused or self._stopping.is_set():
+                    break
                 if await self.process(record) is Outcome.NEWER_VERSION:
                     self._pause(consumer, tp, record.offset)
                     break

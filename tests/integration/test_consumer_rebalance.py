@@ -74,6 +74,7 @@ async def test_a_consumer_joining_and_another_leaving_mid_stream_lose_and_double
             assert await applied_once(db) < EVENTS, "the second joined after the stream ended"
             stop_first.set()
             await running_first
+            assert await applied_once(db) < EVENTS, "the first left after the stream ended"
 
             async def all_applied() -> bool:
                 return await applied_once(db) == EVENTS

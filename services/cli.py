@@ -4,6 +4,7 @@
     signpost migrate [SERVICE ...]    apply database migrations (production runs this)
     signpost seed                     load the demo county (development only)
     signpost keys DIR                 create the token-signing key pair for production
+    signpost dlq list|replay SERVICE  a service's dead-lettered events, and replaying them
 
 Each service adds its own commands (e.g. `signpost directory import`, `signpost placements
 run`) from `services/<service>/entrypoints/cli.py`, which defines `register(subparsers)`;
@@ -25,7 +26,11 @@ from shared.auth.keys import generate_keypair
 from shared.logging import configure_logging
 from shared.migrations import database_for_task
 
-SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli")
+SERVICE_CLIS = (
+    "services.booking.entrypoints.cli",
+    "services.placements.entrypoints.cli",
+    "services.dlq",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Result, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlAlchemyTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -55,13 +56,63 @@ class UtcDateTime(TypeDecorator[datetime]):
 # SQLSTATEs for "this transaction lost a race with another; run it again from the start".
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
+# SQLSTATEs of a server that is away: connection exceptions (class 08), shutting down or
+# starting up (57P01-57P03), no connection slots left (53300).
+_OUTAGE_STATES = ("57P01", "57P02", "57P03", "53300")
+# SQLite errors of a database file that cannot be reached (not of a statement that is wrong).
+_SQLITE_OUTAGES = ("unable to open database file", "disk i/o error")
+_SQLITE_CONTENTION = ("database is locked", "database table is locked", "database is busy")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    code = code or getattr(exc, "sqlstate", None)  # a driver error SQLAlchemy did not wrap
+    return code if isinstance(code, str) else None
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database (or the connection to it) is away, not the work being done at fault."""
+    if isinstance(exc, SqlAlchemyTimeout):
+        return True  # no pooled connection could be had in time
+    if is_contention(exc):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    code = _sqlstate(exc)
+    if code is not None:
+        return code.startswith("08") or code in _OUTAGE_STATES
+    if isinstance(exc, OperationalError) and _is_sqlite_error(exc):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_OUTAGES)
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Another transaction got in the way: a PostgreSQL deadlock or serialization failure,
+    or a SQLite database still locked after its busy timeout. Running it again is the remedy.
+    """
+    if lost_to_concurrent_transaction(exc):
+        return True
+    return (
+        isinstance(exc, OperationalError)
+        and _is_sqlite_error(exc)
+        and any(text in str(exc.orig).lower() for text in _SQLITE_CONTENTION)
+    )
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """A bare socket error or timeout: the database driver's while connecting, or any outside
+    system's (SMTP, an HTTP call). Only asking the database tells which.
+    """
+    return isinstance(exc, OSError | TimeoutError) and not isinstance(exc, DBAPIError)
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure of the connection to the database rather than of the work being done."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
+    """Worth answering "try again shortly": an outage, contention, or a connection failure.
+
+    The HTTP layer answers 503 on it. Consumers tell these apart (see the consumer module).
+    """
+    return is_database_outage(exc) or is_contention(exc) or is_connection_failure(exc)
 
 
 def lost_to_concurrent_transaction(exc: BaseException) -> bool:
@@ -71,9 +122,11 @@ def lost_to_concurrent_transaction(exc: BaseException) -> bool:
     Concurrent inserts that clash on an exclusion constraint can wait on each other; the
     server then aborts one of them as a deadlock.
     """
-    orig = getattr(exc, "orig", None)
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return code in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED)
+    return _sqlstate(exc) in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED)
+
+
+def _is_sqlite_error(exc: DBAPIError) -> bool:
+    return type(exc.orig).__module__.startswith("sqlite3")
 
 
 def is_sqlite(url: str) -> bool:

@@ -28,3 +28,18 @@ EVENTS_CONSUMED = Counter(
 DEAD_LETTERS = Counter(
     "signpost_dead_letters_total", "Events sent to a dead-letter topic", ["consumer"]
 )
+CONSUMER_LAG = Gauge(
+    "signpost_consumer_lag",
+    "Records on a partition not yet consumed (highwater - position)",
+    ["consumer", "topic", "partition"],
+)
+CONSUMER_PAUSED = Gauge(
+    "signpost_consumer_paused_partitions",
+    "Partitions paused at an event of a newer schema version than this build knows",
+    ["consumer", "topic"],
+)
+CONSUMER_RESTARTS = Counter(
+    "signpost_consumer_restarts_total",
+    "Times a consumer reconnected to the broker after an error",
+    ["consumer"],
+)

@@ -3,6 +3,9 @@
 A payload class declares its `event_type` and `event_version`; subclassing registers it.
 `Envelope.wrap` builds an envelope from a validated payload, so a producer cannot emit data
 its schema does not allow. `decode` is the consumer's side: bytes to envelope and payload.
+Readers are forward-compatible: they ignore fields they do not know, at every level (a
+rolling deploy may add an optional field before every consumer knows it), and still refuse
+missing or wrong-typed ones. `version` is the schema's major version.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class UndecodableEvent(ValueError):
 
 
 class EventPayload(BaseModel):
-    """Base of every payload model. Unknown fields are refused on both sides."""
+    """Base of every payload model. Producers may not set fields the schema lacks."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -48,6 +51,10 @@ class _Registry:
 
     def model_for(self, event_type: str, version: int) -> type[EventPayload] | None:
         return self._models.get((event_type, version))
+
+    def latest_version(self, event_type: str) -> int | None:
+        """The newest version of `event_type` this build knows, or None for none at all."""
+        return max((v for t, v in self._models if t == event_type), default=None)
 
     def types(self) -> list[tuple[str, int]]:
         return sorted(self._models)
@@ -111,7 +118,7 @@ class Envelope(BaseModel):
         if model is None:
             return None
         try:
-            return model.model_validate(self.data)
+            return model.model_validate(self.data, extra="ignore")
         except ValidationError as exc:
             raise UndecodableEvent(f"{self.type} v{self.version}: {_first_error(exc)}") from exc
 
@@ -124,7 +131,7 @@ def decode(raw: bytes | None) -> tuple[Envelope, EventPayload | None]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UndecodableEvent(f"not JSON: {exc}") from exc
     try:
-        envelope = Envelope.model_validate(obj)
+        envelope = Envelope.model_validate(obj, extra="ignore")
     except ValidationError as exc:
         raise UndecodableEvent(f"not an event envelope: {_first_error(exc)}") from exc
     return envelope, envelope.payload()

@@ -111,9 +111,12 @@ def operational_routes() -> web.RouteTableDef:
 
     @routes.get("/readyz")
     async def readyz(request: web.Request) -> web.Response:
+        messaging = request.app[MESSAGING]
+        failed = messaging.failed_tasks()
         checks = {
             "database": await _database_ok(request.app[DATABASE]),
-            "broker": "ok" if await request.app[MESSAGING].broker_ok() else "unreachable",
+            "broker": "ok" if await messaging.broker_ok() else "unreachable",
+            "messaging": f"stopped: {', '.join(failed)}" if failed else "ok",
         }
         ready = all(v == "ok" for v in checks.values())
         return json_response(

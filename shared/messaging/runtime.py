@@ -45,6 +45,7 @@ class Messaging:
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             after_commit=self.relay.wake,
             group_id=f"{self._settings.kafka_group_prefix}{name}",
+            idempotent_producer=self._settings.kafka_enable_idempotence,
         )
         self.consumers.append(consumer)
         return consumer
@@ -68,6 +69,14 @@ class Messaging:
             self._tasks.append(
                 asyncio.create_task(self._run_consumer(consumer), name=consumer.name)
             )
+        for task in self._tasks:
+            task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stop.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("messaging.task_ended", task=task.get_name(), error=repr(error))
 
     async def _run_consumer(self, consumer: EventConsumer) -> None:
         while not self._stop.is_set():
@@ -98,6 +107,12 @@ class Messaging:
         if self._publisher is not None:
             await self._publisher.close()
             self._publisher = None
+
+    def failed_tasks(self) -> list[str]:
+        """Background tasks (relay, consumers) that have ended while the service runs on."""
+        if self._stop.is_set():
+            return []
+        return [task.get_name() for task in self._tasks if task.done()]
 
     async def broker_ok(self) -> bool:
         try:

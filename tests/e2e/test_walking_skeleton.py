@@ -124,7 +124,7 @@ async def test_every_service_is_ready_with_database_and_broker(
     http, urls = system
     for url in urls.values():
         body = await eventually(lambda url=url: http.answers(f"{url}/readyz"), timeout=30)
-        assert body == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert body == {"status": "ok", "database": "ok", "broker": "ok", "messaging": "ok"}
 
 
 async def test_an_appointment_booked_through_booking_appears_as_reminders(

@@ -138,7 +138,12 @@ async def test_operational_routes_report_health_readiness_metrics_and_openapi(
         assert (await client.get("/healthz")).status == 200
         ready = await client.get("/readyz")
         assert ready.status == 200
-        assert await ready.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert await ready.json() == {
+            "status": "ok",
+            "database": "ok",
+            "broker": "ok",
+            "messaging": "ok",
+        }
         metrics = await (await client.get("/metrics")).text()
         assert "signpost_http_requests_total" in metrics
         spec = await (await client.get("/api/openapi.json")).json()

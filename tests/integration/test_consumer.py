@@ -8,13 +8,18 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
-from shared.events import Envelope
-from shared.messaging.consumer import EventConsumer, Handler
+from shared.devdb import asyncpg_dsn, create_database, drop_database
+from shared.events import Envelope, EventPayload
+from shared.messaging.consumer import EventConsumer, Handler, Outcome
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
 from tests.conftest import eventually
 from tests.integration.messaging_support import (
@@ -61,6 +66,22 @@ async def effects_for(db: Database, n: int) -> int:
             await s.scalar(sa.select(sa.func.count()).select_from(effects).where(effects.c.n == n))
             or 0
         )
+
+
+def as_record(value: bytes, topic: str = "t", offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value),
+        headers=[],
+    )
 
 
 async def publish_raw(broker: str, topic: str, values: list[bytes]) -> None:
@@ -156,11 +177,6 @@ async def test_a_restarted_consumer_resumes_after_its_committed_offset(
 
 
 async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: str) -> None:
-    from aiokafka import ConsumerRecord
-    from sqlalchemy.exc import OperationalError
-
-    from shared.messaging.consumer import Outcome
-
     said = fresh_event_type()
     failures = iter([True, True, True, True, True, True, False])
 
@@ -169,20 +185,7 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
             raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
         await record_effect(session, envelope, payload)
 
-    envelope = Envelope.wrap(said(n=31), key="k", producer="test")
-    record = ConsumerRecord(
-        topic="t",
-        partition=0,
-        offset=0,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"k",
-        value=envelope.to_bytes(),
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=1,
-        headers=[],
-    )
+    record = as_record(Envelope.wrap(said(n=31), key="k", producer="test").to_bytes())
     async with messaging_database(database_url) as db:
         consumer = EventConsumer(
             name="outage-test",
@@ -195,3 +198,180 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
         )
         assert await consumer.process(record) is Outcome.PROCESSED
         assert await effects_for(db, 31) == 1
+
+
+async def test_an_outside_systems_timeout_is_dead_lettered_after_its_attempts_not_waited_out(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    calls = 0
+
+    async def send_sms(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+        nonlocal calls
+        calls += 1
+        raise TimeoutError("the SMS gateway did not answer")
+
+    record = as_record(Envelope.wrap(said(n=32), key="k", producer="test").to_bytes())
+    async with messaging_database(database_url) as db:
+        consumer = EventConsumer(
+            name=f"timeout-test-{said.event_type}",
+            topics=["t"],
+            handlers={said.event_type: send_sms},
+            db=db,
+            bootstrap_servers=broker,
+            max_attempts=3,
+            backoff_seconds=0.01,
+        )
+        await ensure_topics(broker, [consumer.dead_letter_topic], partitions=1)
+        try:
+            outcome = await asyncio.wait_for(consumer.process(record), timeout=30)
+        finally:
+            await consumer.close()
+        dead = await read_topic(broker, consumer.dead_letter_topic, expected=1)
+    assert outcome is Outcome.DEAD_LETTERED
+    assert calls == 3
+    assert dict(dead[0].headers)["dlq.detail"] == b"TimeoutError"
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+async def test_a_deadlock_is_retried_without_spending_the_handlers_attempts(
+    database_url: str,
+) -> None:
+    said = fresh_event_type()
+    deadlocks = iter([True] * 6 + [False])
+
+    async def clashing(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+        if next(deadlocks):
+            raise DBAPIError("INSERT", {}, _Deadlock("deadlock detected"))
+        await record_effect(session, envelope, payload)
+
+    record = as_record(Envelope.wrap(said(n=33), key="k", producer="test").to_bytes())
+    async with messaging_database(database_url) as db:
+        consumer = EventConsumer(
+            name="deadlock-test",
+            topics=["t"],
+            handlers={said.event_type: clashing},
+            db=db,
+            bootstrap_servers="127.0.0.1:1",
+            max_attempts=2,
+            backoff_seconds=0.001,
+        )
+        assert await consumer.process(record) is Outcome.PROCESSED
+        assert await effects_for(db, 33) == 1
+
+
+async def committed_offset(broker: str, group_id: str, topic: str) -> int | None:
+    reader = AIOKafkaConsumer(bootstrap_servers=broker, group_id=group_id, enable_auto_commit=False)
+    await reader.start()
+    try:
+        offset: int | None = await reader.committed(TopicPartition(topic, 0))
+        return offset
+    finally:
+        await reader.stop()
+
+
+def gauge(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+async def test_a_newer_version_pauses_its_partition_until_a_build_that_knows_it_takes_over(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    newer = json.loads(Envelope.wrap(said(n=41), key="same-key", producer="test").to_bytes())
+    newer["version"] = 2
+    newer["data"]["colour"] = "blue"
+    values = [
+        Envelope.wrap(said(n=40), key="same-key", producer="test").to_bytes(),
+        json.dumps(newer).encode(),
+        Envelope.wrap(said(n=42), key="same-key", producer="test").to_bytes(),
+    ]
+    handlers = {said.event_type: record_effect}
+    await ensure_topics(broker, [topic], partitions=1)
+    async with messaging_database(database_url) as db:
+        await publish_raw(broker, topic, values)
+        async with running_consumer(db, broker, topic, handlers) as c:
+            await eventually(lambda: effects_for(db, 40), timeout=30)
+            paused = {"consumer": c.name, "topic": topic}
+            await eventually(
+                lambda: gauge("signpost_consumer_paused_partitions", **paused) == 1, timeout=30
+            )
+            lag = {"consumer": c.name, "topic": topic, "partition": "0"}
+            await eventually(lambda: gauge("signpost_consumer_lag", **lag) == 2, timeout=30)
+            assert await effects_for(db, 42) == 0, "nothing after the paused event is applied"
+        assert await committed_offset(broker, c.group_id, topic) == 1
+        assert gauge("signpost_dead_letters_total", consumer=c.name) is None
+        assert await effects_for(db, 41) == 0
+
+        # The newer build knows version 2 and carries on from the paused event.
+        type(
+            f"{said.__name__}_v2",
+            (EventPayload,),
+            {
+                "__annotations__": {"n": int, "colour": str},
+                "event_type": said.event_type,
+                "event_version": 2,
+                "__module__": __name__,
+            },
+        )
+        async with running_consumer(db, broker, topic, handlers) as c:
+            await eventually(lambda: effects_for(db, 42), timeout=30)
+            await eventually(lambda: gauge("signpost_consumer_lag", **lag) == 0, timeout=30)
+            assert gauge("signpost_consumer_paused_partitions", **paused) == 0
+        assert await effects_for(db, 41) == 1
+        assert await effects_for(db, 40) == 1
+
+
+async def test_a_database_that_refuses_every_connection_is_waited_for_not_blamed_on_the_event(
+    postgres_server: str,
+) -> None:
+    # PostgreSQL answers, but the service's database is missing (dropped, or not yet
+    # restored): every event would fail alike, so none is dead-lettered.
+    said = fresh_event_type()
+    url = await create_database(postgres_server, "signpost_test")
+    await drop_database(postgres_server, url)
+    db = Database(url)
+    pings = 0
+    real_ping = db.ping
+
+    async def counted_ping() -> None:
+        nonlocal pings
+        pings += 1
+        await real_ping()
+
+    db.ping = counted_ping  # type: ignore[method-assign]
+    consumer = EventConsumer(
+        name="missing-database-test",
+        topics=["t"],
+        handlers={said.event_type: record_effect},
+        db=db,
+        bootstrap_servers="127.0.0.1:1",
+        max_attempts=2,
+        backoff_seconds=0.001,
+    )
+    record = as_record(Envelope.wrap(said(n=34), key="k", producer="test").to_bytes())
+    try:
+        processing = asyncio.create_task(consumer.process(record))
+        await eventually(lambda: pings >= 3, timeout=30)
+        assert not processing.done()
+        # The database comes back whole: built under another name, then renamed.
+        restored = await create_database(postgres_server, "signpost_test")
+        async with messaging_database(restored):
+            pass
+        conn = await asyncpg.connect(asyncpg_dsn(postgres_server))
+        try:
+            await conn.execute(
+                f'ALTER DATABASE "{make_url(restored).database}" '
+                f'RENAME TO "{make_url(url).database}"'
+            )
+        finally:
+            await conn.close()
+        assert await asyncio.wait_for(processing, timeout=30) is Outcome.PROCESSED
+        assert await effects_for(db, 34) == 1
+    finally:
+        await db.dispose()
+        await drop_database(postgres_server, url)

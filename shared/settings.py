@@ -83,6 +83,8 @@ class Settings:
     kafka_topic_partitions: int = env("KAFKA_TOPIC_PARTITIONS", default=3, parse=int)
     kafka_replication_factor: int = env("KAFKA_REPLICATION_FACTOR", default=1, parse=int)
     outbox_poll_seconds: float = env("OUTBOX_POLL_SECONDS", default=0.5, parse=float)
+    outbox_max_attempts: int = env("OUTBOX_MAX_ATTEMPTS", default=5, parse=int)
+    outbox_retention_days: float = env("OUTBOX_RETENTION_DAYS", default=14, parse=float)
     jwt_public_key: str | None = env("JWT_PUBLIC_KEY", default=None, secret=True)
     jwt_public_key_file: str | None = env("JWT_PUBLIC_KEY_FILE", default=None)
     token_issuer: str = env("TOKEN_ISSUER", default="signpost-booking")
@@ -149,6 +151,10 @@ class Settings:
             raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
         if not 1 <= self.database_pool_size <= 100:
             raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
+        if self.outbox_retention_days <= 0:
+            raise ConfigError("OUTBOX_RETENTION_DAYS must be more than 0")
         if self.is_production:
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL pointing at PostgreSQL")

@@ -4,6 +4,8 @@
     signpost migrate [SERVICE ...]    apply database migrations (production runs this)
     signpost seed                     load the demo county (development only)
     signpost keys DIR                 create the token-signing key pair for production
+    signpost outbox failed SERVICE    list outbox rows parked after the broker refused them
+    signpost outbox retry SERVICE     put parked rows back for the relay (--id N: one row)
 
 Each service adds its own commands (e.g. `signpost directory import`, `signpost placements
 run`) from `services/<service>/entrypoints/cli.py`, which defines `register(subparsers)`;
@@ -25,7 +27,11 @@ from shared.auth.keys import generate_keypair
 from shared.logging import configure_logging
 from shared.migrations import database_for_task
 
-SERVICE_CLIS = ("services.booking.entrypoints.cli", "services.placements.entrypoints.cli")
+SERVICE_CLIS = (
+    "services.booking.entrypoints.cli",
+    "services.placements.entrypoints.cli",
+    "services.outbox_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,21 +1,30 @@
-"""Looking after the outbox: the backlog and parked rows.
+"""Looking after the outbox and inbox: the backlog, parked rows and retention.
 
 - `outbox_backlog`: what the relay's gauges show.
 - `parked_rows` and `retry_parked`: rows the broker refused until they were parked, listed
   and put back for the relay.
+- `purge`: published outbox rows and inbox rows past retention are deleted, in small batches
+  so that no single write holds the database for long. Keep the inbox for longer than the
+  topics keep events, or a redelivered old event would be handled twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 
 from shared.db import Database
-from shared.messaging.tables import FAILED, PENDING, outbox
+from shared.logging import get_logger
+from shared.messaging.tables import FAILED, PENDING, PUBLISHED, inbox, outbox
+from shared.metrics import MESSAGING_PURGED
+
+log = get_logger(__name__)
+
+PURGE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -86,3 +95,52 @@ async def retry_parked(db: Database, seq: int | None = None) -> int:
     if seq is not None and count == 0:
         raise NotParked(f"outbox row {seq} is not parked")
     return count
+
+
+@dataclass(frozen=True)
+class Purged:
+    outbox: int
+    inbox: int
+
+
+async def purge(db: Database, older_than: timedelta, now: datetime | None = None) -> Purged:
+    """Delete published outbox rows and inbox rows older than `older_than`."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    old_outbox = (
+        sa.select(outbox.c.seq)
+        .where(outbox.c.status == PUBLISHED, outbox.c.published_at < cutoff)
+        .limit(PURGE_BATCH)
+    )
+    old_inbox = (
+        sa.select(inbox.c.consumer, inbox.c.event_id)
+        .where(inbox.c.processed_at < cutoff)
+        .limit(PURGE_BATCH)
+    )
+    outbox_deleted = await _delete_in_batches(
+        db, sa.delete(outbox).where(outbox.c.seq.in_(old_outbox))
+    )
+    inbox_deleted = await _delete_in_batches(
+        db, sa.delete(inbox).where(sa.tuple_(inbox.c.consumer, inbox.c.event_id).in_(old_inbox))
+    )
+    return Purged(outbox=outbox_deleted, inbox=inbox_deleted)
+
+
+async def _delete_in_batches(db: Database, statement: sa.Delete) -> int:
+    total = 0
+    while True:
+        async with db.session() as session:
+            result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
+            deleted = result.rowcount or 0
+        total += deleted
+        if deleted < PURGE_BATCH:
+            return total
+
+
+async def purge_logged(db: Database, service: str, older_than: timedelta) -> Purged:
+    """`purge`, counted in `signpost_messaging_purged_total` and logged."""
+    purged = await purge(db, older_than)
+    MESSAGING_PURGED.labels(service, "outbox").inc(purged.outbox)
+    MESSAGING_PURGED.labels(service, "inbox").inc(purged.inbox)
+    if purged.outbox or purged.inbox:
+        log.info("messaging.purged", outbox=purged.outbox, inbox=purged.inbox)
+    return purged

@@ -1,4 +1,4 @@
-"""Looking after the outbox and inbox: the backlog, parked rows and retention.
+"""Looking after the outbox and inbox: the backlog, parked rows, retention and erasure.
 
 - `outbox_backlog`: what the relay's gauges show.
 - `parked_rows` and `retry_parked`: rows the broker refused until they were parked, listed
@@ -6,6 +6,8 @@
 - `purge`: published outbox rows and inbox rows past retention are deleted, in small batches
   so that no single write holds the database for long. Keep the inbox for longer than the
   topics keep events, or a redelivered old event would be handled twice.
+- `redact_key`: for an erasure, the unpublished rows of an aggregate are dropped (except the
+  event types that must still go out) and the published rows' bodies are blanked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.logging import get_logger
@@ -25,6 +28,7 @@ from shared.metrics import MESSAGING_PURGED
 log = get_logger(__name__)
 
 PURGE_BATCH = 1000
+REDACTED = '{"redacted": true}'
 
 
 @dataclass(frozen=True)
@@ -144,3 +148,20 @@ async def purge_logged(db: Database, service: str, older_than: timedelta) -> Pur
     if purged.outbox or purged.inbox:
         log.info("messaging.purged", outbox=purged.outbox, inbox=purged.inbox)
     return purged
+
+
+async def redact_key(session: AsyncSession, key: str, *, keep_types: frozenset[str]) -> None:
+    """In the caller's transaction: drop `key`'s unpublished rows except `keep_types`, and
+    blank the bodies of its published rows (their ids, types and times stay)."""
+    await session.execute(
+        sa.delete(outbox).where(
+            outbox.c.key == key,
+            outbox.c.published_at.is_(None),
+            outbox.c.event_type.not_in(keep_types),
+        )
+    )
+    await session.execute(
+        outbox.update()
+        .where(outbox.c.key == key, outbox.c.published_at.is_not(None))
+        .values(body=REDACTED)
+    )

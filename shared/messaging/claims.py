@@ -104,13 +104,17 @@ async def _lease(session: AsyncSession, query: sa.Select[Any], until: datetime) 
 
 
 class SqliteClaims:
-    """One writer at a time by SQLite's own lock; the transaction lasts two statements."""
+    """One writer at a time by SQLite's own lock, taken only when a read found rows due; the
+    write lasts two statements."""
 
     def __init__(self, db: Database, lease: timedelta) -> None:
         self._db = db
         self._lease = lease
 
     async def claim(self, now: datetime, limit: int) -> list[Claimed]:
+        async with self._db.read_session() as session:
+            if (await session.execute(due_rows(now, 1))).first() is None:
+                return []
         async with self._db.session() as session:
             return await _lease(session, due_rows(now, limit), now + self._lease)
 

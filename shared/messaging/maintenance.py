@@ -113,11 +113,13 @@ async def purge(db: Database, older_than: timedelta, now: datetime | None = None
     old_outbox = (
         sa.select(outbox.c.seq)
         .where(outbox.c.status == PUBLISHED, outbox.c.published_at < cutoff)
+        .order_by(outbox.c.seq)  # replicas purging at once lock rows in one order
         .limit(PURGE_BATCH)
     )
     old_inbox = (
         sa.select(inbox.c.consumer, inbox.c.event_id)
         .where(inbox.c.processed_at < cutoff)
+        .order_by(inbox.c.consumer, inbox.c.event_id)
         .limit(PURGE_BATCH)
     )
     outbox_deleted = await _delete_in_batches(

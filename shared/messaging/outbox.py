@@ -163,7 +163,7 @@ class OutboxRelay:
         self._claimed = len(rows)
         if not rows:
             return 0
-        outcome, broker_error = await _publish(publisher, rows)
+        outcome, broker_error = await publish_batch(publisher, rows)
         await settle(self._db, outcome, datetime.now(UTC), self._retry)
         OUTBOX_PUBLISHED.labels(self._service).inc(len(outcome.published))
         if outcome.refused:
@@ -196,8 +196,15 @@ class OutboxRelay:
         return self._publisher
 
 
-async def _publish(publisher: Publisher, rows: list[Claimed]) -> tuple[Outcome, Exception | None]:
-    """Send `rows` in order; a key whose row is refused sends nothing more in this batch."""
+async def publish_batch(
+    publisher: Publisher, rows: list[Claimed]
+) -> tuple[Outcome, Exception | None]:
+    """Send `rows` in order; a key whose row is refused sends nothing more in this batch.
+
+    The producer finds most refusals as it is handed the record (too large, no such topic,
+    not serialisable). One the broker reports later, on delivery, comes after the rest of the
+    batch was sent, so a later row of the same key in that batch may already be out.
+    """
     outcome = Outcome()
     broker_error: Exception | None = None
     held_keys: set[str] = set()

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +29,6 @@ from shared.metrics import MESSAGING_PURGED
 log = get_logger(__name__)
 
 PURGE_BATCH = 1000
-REDACTED = '{"redacted": true}'
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ async def purge_logged(db: Database, service: str, older_than: timedelta) -> Pur
 
 async def redact_key(session: AsyncSession, key: str, *, keep_types: frozenset[str]) -> None:
     """In the caller's transaction: drop `key`'s unpublished rows except `keep_types`, and
-    blank the bodies of its published rows (their ids, types and times stay)."""
+    empty the `data` of its published rows' envelopes (ids, types and times stay)."""
     await session.execute(
         sa.delete(outbox).where(
             outbox.c.key == key,
@@ -162,8 +162,18 @@ async def redact_key(session: AsyncSession, key: str, *, keep_types: frozenset[s
             outbox.c.event_type.not_in(keep_types),
         )
     )
-    await session.execute(
-        outbox.update()
-        .where(outbox.c.key == key, outbox.c.published_at.is_not(None))
-        .values(body=REDACTED)
+    published = await session.execute(
+        sa.select(outbox.c.seq, outbox.c.body).where(
+            outbox.c.key == key, outbox.c.published_at.is_not(None)
+        )
     )
+    for seq, body in published.all():
+        await session.execute(
+            outbox.update().where(outbox.c.seq == seq).values(body=redacted(body))
+        )
+
+
+def redacted(body: str) -> str:
+    """The envelope without its payload: `data` is emptied and `redacted` set."""
+    envelope = json.loads(body)
+    return json.dumps({**envelope, "data": {}, "redacted": True}, separators=(",", ":"))

@@ -134,7 +134,7 @@ class OutboxRelay:
             except Exception as exc:  # the broker or database is away: keep the rows, retry
                 OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
                 self.failures += 1
-                log.warning("outbox.publish_failed", error=type(exc).__name__)
+                log.warning("outbox.publish_failed", error=type(exc).__name__, detail=str(exc))
                 self._publisher = None
                 await self.refresh_gauges()
                 await _wait(stop, backoff)

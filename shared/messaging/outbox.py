@@ -169,8 +169,12 @@ class OutboxRelay:
         if outcome.refused:
             OUTBOX_PUBLISH_FAILURES.labels(self._service).inc(len(outcome.refused))
             for row, error in outcome.refused.values():
+                parked = row.attempts + 1 >= self._retry.max_attempts
                 log.warning(
-                    "outbox.row_refused", seq=row.seq, attempts=row.attempts + 1, error=error
+                    "outbox.row_parked" if parked else "outbox.row_refused",
+                    seq=row.seq,
+                    attempts=row.attempts + 1,
+                    error=error,
                 )
         if broker_error is not None:
             raise broker_error

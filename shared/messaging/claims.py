@@ -67,6 +67,12 @@ class ClaimStrategy(Protocol):
         ...
 
 
+# Statuses inline rather than bound: a prepared statement's generic plan can then still
+# see that the query matches ix_outbox_held's predicate.
+FAILED_SQL: sa.ColumnElement[str] = sa.literal_column(f"'{FAILED}'")
+PENDING_SQL: sa.ColumnElement[str] = sa.literal_column(f"'{PENDING}'")
+
+
 def due_rows(now: datetime, limit: int) -> sa.Select[Any]:
     earlier = outbox.alias("earlier")
     held_back = (
@@ -74,8 +80,11 @@ def due_rows(now: datetime, limit: int) -> sa.Select[Any]:
         .where(
             earlier.c.key == outbox.c.key,
             earlier.c.seq < outbox.c.seq,
+            # ix_outbox_held's predicate, spelled as in the index so that both databases
+            # probe that small index, then what holds back a row now.
             earlier.c.published_at.is_(None),
-            sa.or_(earlier.c.status == FAILED, earlier.c.next_attempt_at > now),
+            sa.or_(earlier.c.status == FAILED_SQL, earlier.c.next_attempt_at.is_not(None)),
+            sa.or_(earlier.c.status == FAILED_SQL, earlier.c.next_attempt_at > now),
         )
         .exists()
     )
@@ -83,7 +92,7 @@ def due_rows(now: datetime, limit: int) -> sa.Select[Any]:
         sa.select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.body, outbox.c.attempts)
         .where(
             outbox.c.published_at.is_(None),
-            outbox.c.status == PENDING,
+            outbox.c.status == PENDING_SQL,
             sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
             ~held_back,
         )

@@ -18,6 +18,8 @@ metadata = sa.MetaData()
 
 PENDING, PUBLISHED, FAILED = "pending", "published", "failed"
 UNPUBLISHED = "published_at IS NULL"
+# Unpublished rows that hold back the later rows of their key: parked, backing off, or leased.
+HELD = f"published_at IS NULL AND (status = '{FAILED}' OR next_attempt_at IS NOT NULL)"
 
 outbox = sa.Table(
     "outbox",
@@ -50,11 +52,11 @@ outbox = sa.Table(
         postgresql_where=sa.text(UNPUBLISHED),
     ),
     sa.Index(
-        "ix_outbox_unpublished_key",
+        "ix_outbox_held",
         "key",
         "seq",
-        sqlite_where=sa.text(UNPUBLISHED),
-        postgresql_where=sa.text(UNPUBLISHED),
+        sqlite_where=sa.text(HELD),
+        postgresql_where=sa.text(HELD),
     ),
     sa.Index("ix_outbox_published_at", "published_at"),
 )
@@ -122,11 +124,11 @@ def add_outbox_status(op: Any) -> None:
         batch.add_column(sa.Column("next_attempt_at", UtcDateTime(), nullable=True))
     op.execute(f"UPDATE outbox SET status = '{PUBLISHED}' WHERE published_at IS NOT NULL")
     op.create_index(
-        "ix_outbox_unpublished_key",
+        "ix_outbox_held",
         "outbox",
         ["key", "seq"],
-        sqlite_where=sa.text(UNPUBLISHED),
-        postgresql_where=sa.text(UNPUBLISHED),
+        sqlite_where=sa.text(HELD),
+        postgresql_where=sa.text(HELD),
     )
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
     op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
@@ -136,7 +138,7 @@ def drop_outbox_status(op: Any) -> None:
     """The downgrade of `add_outbox_status`: parked rows become plain unpublished rows."""
     op.drop_index("ix_inbox_processed_at", table_name="inbox")
     op.drop_index("ix_outbox_published_at", table_name="outbox")
-    op.drop_index("ix_outbox_unpublished_key", table_name="outbox")
+    op.drop_index("ix_outbox_held", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
         for column in ("next_attempt_at", "failed_at", "last_error", "status"):
             batch.drop_column(column)

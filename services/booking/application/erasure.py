@@ -15,8 +15,8 @@ What goes, and why:
 A `directory.student.erased` event tells the other services to delete their copies. The
 outbox holds the student's directory events (keyed by the student id, with date of birth and
 contacts): those not yet published are dropped, since the erasure supersedes them, and the
-published ones keep only their ids, types and times. The caller records who asked (the
-audit log names the staff member and the student id).
+published ones keep their envelope (ids, type, times) with the payload emptied. The caller
+records who asked (the audit log names the staff member and the student id).
 """
 
 from __future__ import annotations

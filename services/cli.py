@@ -5,6 +5,8 @@
     signpost seed                     load the demo county (development only)
     signpost keys DIR                 create the token-signing key pair for production
     signpost dlq list|replay SERVICE  a service's dead-lettered events, and replaying them
+    signpost outbox failed SERVICE    list outbox rows parked after the broker refused them
+    signpost outbox retry SERVICE     put parked rows back for the relay (--id N: one row)
 
 Each service adds its own commands (e.g. `signpost directory import`, `signpost placements
 run`) from `services/<service>/entrypoints/cli.py`, which defines `register(subparsers)`;
@@ -30,6 +32,7 @@ SERVICE_CLIS = (
     "services.booking.entrypoints.cli",
     "services.placements.entrypoints.cli",
     "services.dlq",
+    "services.outbox_cli",
 )
 
 

@@ -19,7 +19,22 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_PUBLISH_FAILURES = Counter(
     "signpost_outbox_publish_failures_total", "Failed outbox publish attempts", ["service"]
 )
-OUTBOX_PENDING = Gauge("signpost_outbox_pending", "Unpublished outbox rows", ["service"])
+OUTBOX_PENDING = Gauge(
+    "signpost_outbox_pending", "Outbox rows waiting to be published (not parked)", ["service"]
+)
+OUTBOX_OLDEST_PENDING = Gauge(
+    "signpost_outbox_oldest_pending_seconds",
+    "Age of the oldest outbox row waiting to be published (0 when none)",
+    ["service"],
+)
+OUTBOX_FAILED = Gauge(
+    "signpost_outbox_failed", "Outbox rows parked after the broker refused them", ["service"]
+)
+MESSAGING_PURGED = Counter(
+    "signpost_messaging_purged_total",
+    "Published outbox rows and inbox rows deleted once past retention",
+    ["service", "table"],
+)
 EVENTS_CONSUMED = Counter(
     "signpost_events_consumed_total",
     "Events taken from Kafka by a consumer",

@@ -89,6 +89,8 @@ class Settings:
     # has it; the local development broker does not, so `make run` and the tests turn it off.
     kafka_enable_idempotence: bool = env("KAFKA_ENABLE_IDEMPOTENCE", default=True, parse=_bool)
     outbox_poll_seconds: float = env("OUTBOX_POLL_SECONDS", default=0.5, parse=float)
+    outbox_max_attempts: int = env("OUTBOX_MAX_ATTEMPTS", default=5, parse=int)
+    outbox_retention_days: float = env("OUTBOX_RETENTION_DAYS", default=14, parse=float)
     jwt_public_key: str | None = env("JWT_PUBLIC_KEY", default=None, secret=True)
     jwt_public_key_file: str | None = env("JWT_PUBLIC_KEY_FILE", default=None)
     token_issuer: str = env("TOKEN_ISSUER", default="signpost-booking")
@@ -159,6 +161,10 @@ class Settings:
             raise ConfigError("KAFKA_TOPIC_PARTITIONS must be between 1 and 1000")
         if not 1 <= self.kafka_replication_factor <= 32:
             raise ConfigError("KAFKA_REPLICATION_FACTOR must be between 1 and 32")
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
+        if self.outbox_retention_days <= 0:
+            raise ConfigError("OUTBOX_RETENTION_DAYS must be more than 0")
         if self.is_production:
             if self.database_url.startswith("sqlite"):
                 raise ConfigError("production needs DATABASE_URL pointing at PostgreSQL")

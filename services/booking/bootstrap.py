@@ -18,7 +18,7 @@ from services.booking.entrypoints import (
 )
 from services.booking.entrypoints.access import session_guard, translate_booking_error
 from services.booking.entrypoints.context import BOOKING, BookingContext
-from services.booking.entrypoints.scheduler import scheduled_jobs
+from services.booking.entrypoints.scheduler import waitlist_sweep
 from services.booking.entrypoints.spec import spec
 from services.booking.settings import BookingSettings
 from shared.auth.passwords import PasswordHasher
@@ -75,7 +75,7 @@ def create_app(settings: BookingSettings) -> web.Application:
         wire=wire,
         middlewares=[session_guard()],
         translate_error=translate_booking_error,
+        jobs=[waitlist_sweep(settings.waitlist_sweep_seconds)],
     )
     install_pages(app, TEMPLATES, title="Careers appointments")
-    app.cleanup_ctx.append(scheduled_jobs(settings.waitlist_sweep_seconds))
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,8 +30,10 @@ from shared.http.middleware import (
 from shared.http.openapi import ApiSpec
 from shared.logging import configure_logging, get_logger
 from shared.messaging.kafka import TopicSetupError
+from shared.messaging.maintenance import purge_logged
 from shared.messaging.runtime import Messaging
 from shared.migrations import upgrade
+from shared.scheduling import Job, scheduled
 from shared.settings import Settings
 
 log = get_logger(__name__)
@@ -54,12 +57,14 @@ def create_service_app(
     wire: Wiring | None = None,
     middlewares: Sequence[Middleware] = (),
     translate_error: ErrorTranslator | None = None,
+    jobs: Sequence[Job] = (),
 ) -> web.Application:
     """Build a service's aiohttp application.
 
     `wire(app)` is called once the database and messaging objects exist (before anything
     connects) so the service can register consumers and put its own context on the app.
-    `translate_error` turns the service's domain errors into problem documents.
+    `translate_error` turns the service's domain errors into problem documents. `jobs` run
+    on a schedule beside the messaging retention purge, and finish before the database closes.
     """
     verifier = TokenVerifier(settings.public_key_pem(), issuer=settings.token_issuer)
     app = web.Application(
@@ -96,10 +101,22 @@ def create_service_app(
             log.info("service.stopped")
 
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(scheduled([purge_job(settings), *jobs]))
     app.router.add_routes(operational_routes())
     for table in routes:
         app.router.add_routes(table)
     return app
+
+
+def purge_job(settings: Settings) -> Job:
+    """Hourly, first a minute after start: published outbox rows and inbox rows past
+    `OUTBOX_RETENTION_DAYS` go."""
+    retention = timedelta(days=settings.outbox_retention_days)
+
+    async def purge_expired(app: web.Application) -> None:
+        await purge_logged(app[DATABASE], settings.service, retention)
+
+    return Job("messaging-retention", purge_expired, seconds=3600, first_after=60)
 
 
 def operational_routes() -> web.RouteTableDef:

@@ -1,10 +1,11 @@
 """The transactional outbox: events are rows written in the same transaction as the change.
 
 `record` is called by application code inside its unit of work. `OutboxRelay` publishes rows
-to Kafka (acks=all) in `seq` order and marks them published. Several replicas may run a
-relay against one PostgreSQL database: each batch is claimed with `FOR UPDATE SKIP LOCKED`
-inside a transaction that also holds an advisory lock, so replicas take turns batch by batch
-and events keep their commit order (and so their per-key order) on the topic. A crash
+to Kafka (acks=all) in `seq` order and marks them published. It claims a batch in a short
+transaction (`shared.messaging.claims`), publishes with no transaction open, and records the
+outcome in another short one, so no request or consumer ever waits for the broker. Several
+replicas may share one database: claims are taken in turn, and a row waits behind an earlier
+unpublished row of its key, so each key's events reach the topic in commit order. A crash
 between publishing and marking means the row is published again, which the consumers' inbox
 absorbs (at-least-once delivery, effectively-once processing).
 """
@@ -14,21 +15,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-import sqlalchemy as sa
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.events import Envelope
 from shared.logging import get_logger
+from shared.messaging.claims import Claimed, Outcome, RetryPolicy, claim_strategy, settle
+from shared.messaging.maintenance import outbox_backlog
 from shared.messaging.tables import outbox
-from shared.metrics import OUTBOX_PENDING, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from shared.metrics import (
+    OUTBOX_FAILED,
+    OUTBOX_OLDEST_PENDING,
+    OUTBOX_PENDING,
+    OUTBOX_PUBLISH_FAILURES,
+    OUTBOX_PUBLISHED,
+)
 
 log = get_logger(__name__)
 
-RELAY_LOCK = 0x5349474E  # one relay publishes at a time per database (an arbitrary key)
+# Refusals of one record rather than failures of the broker. aiokafka raises the unknown
+# topic only after waiting `request_timeout_ms` for it to appear.
+PERMANENT_ERRORS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+    TypeError,
+    ValueError,
+)
 
 
 class Publisher(Protocol):
@@ -71,6 +98,9 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         linger_seconds: float = 0.02,
         max_backoff_seconds: float = 5.0,
+        retry: RetryPolicy | None = None,
+        lease_seconds: float = 30.0,
+        gauge_seconds: float = 1.0,
     ) -> None:
         self._db = db
         self._publisher_factory = publisher_factory
@@ -80,6 +110,11 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._linger = linger_seconds
         self._max_backoff = max_backoff_seconds
+        self._retry = retry or RetryPolicy()
+        self._claims = claim_strategy(db, timedelta(seconds=lease_seconds))
+        self._gauge_seconds = gauge_seconds
+        self._gauges_at = float("-inf")
+        self._claimed = 0
         self._wake = asyncio.Event()
         self.failures = 0
 
@@ -94,18 +129,19 @@ class OutboxRelay:
             # being published is picked up by the next pass instead of waiting a whole poll.
             self._wake.clear()
             try:
-                published = await self.publish_pending()
+                await self.publish_pending()
                 backoff = 0.1
             except Exception as exc:  # the broker or database is away: keep the rows, retry
                 OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
                 self.failures += 1
                 log.warning("outbox.publish_failed", error=type(exc).__name__, detail=str(exc))
                 self._publisher = None
-                await self._count_pending()
+                await self.refresh_gauges()
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
-            if published == self._batch_size:
+            await self.refresh_gauges(throttled=True)
+            if self._claimed == self._batch_size:
                 continue  # more are waiting
             if not self._wake.is_set():
                 await _wait_any(stop, self._wake, self._poll)
@@ -115,57 +151,97 @@ class OutboxRelay:
                 await _wait(stop, self._linger)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows in order; return how many were published."""
+        """Publish one batch of due rows in order; return how many were published.
+
+        The broker is waited for with no transaction open. A row the broker refuses for a
+        reason of its own is tried again later and parked after `RetryPolicy.max_attempts`;
+        when the broker itself fails, what went out is marked and the error is raised.
+        """
+        self._claimed = 0
         publisher = await self._ensure_publisher()
-        async with self._db.session() as session:
-            if not self._db.is_sqlite and not await session.scalar(
-                sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK))
-            ):
-                return 0  # another replica is publishing a batch; its turn, then ours
-            rows = (await session.execute(self._claim_query())).all()
-            if not rows:
-                OUTBOX_PENDING.labels(self._service).set(0)
-                return 0
-            deliveries = [await publisher.publish(r.topic, r.key, r.body.encode()) for r in rows]
-            await asyncio.gather(*deliveries)
-            now = datetime.now(UTC)
-            seqs = [r.seq for r in rows]
-            await session.execute(
-                outbox.update()
-                .where(outbox.c.seq.in_(seqs))
-                .values(published_at=now, attempts=outbox.c.attempts + 1)
-            )
-        OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
-        return len(rows)
-
-    def _claim_query(self) -> sa.Select[tuple[int, str, str, str]]:
-        query = (
-            sa.select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.body)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(self._batch_size)
-        )
-        if not self._db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        return query
-
-    async def _count_pending(self) -> None:
-        """While publishing fails, show how many events are waiting (if the database answers)."""
-        try:
-            async with self._db.read_session() as session:
-                pending = await session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(outbox)
-                    .where(outbox.c.published_at.is_(None))
+        rows = await self._claims.claim(datetime.now(UTC), self._batch_size)
+        self._claimed = len(rows)
+        if not rows:
+            return 0
+        outcome, broker_error = await publish_batch(publisher, rows)
+        await settle(self._db, outcome, datetime.now(UTC), self._retry)
+        OUTBOX_PUBLISHED.labels(self._service).inc(len(outcome.published))
+        if outcome.refused:
+            OUTBOX_PUBLISH_FAILURES.labels(self._service).inc(len(outcome.refused))
+            for row, error in outcome.refused.values():
+                parked = row.attempts + 1 >= self._retry.max_attempts
+                log.warning(
+                    "outbox.row_parked" if parked else "outbox.row_refused",
+                    seq=row.seq,
+                    attempts=row.attempts + 1,
+                    error=error,
                 )
+        if broker_error is not None:
+            raise broker_error
+        return len(outcome.published)
+
+    async def refresh_gauges(self, *, throttled: bool = False) -> None:
+        """Set the pending, oldest-pending and parked gauges from the table."""
+        now = asyncio.get_running_loop().time()
+        if throttled and now - self._gauges_at < self._gauge_seconds:
+            return
+        self._gauges_at = now
+        try:
+            backlog = await outbox_backlog(self._db)
         except Exception:  # the database may be what is away
             return
-        OUTBOX_PENDING.labels(self._service).set(pending or 0)
+        OUTBOX_PENDING.labels(self._service).set(backlog.pending)
+        OUTBOX_OLDEST_PENDING.labels(self._service).set(backlog.oldest_pending_seconds)
+        OUTBOX_FAILED.labels(self._service).set(backlog.failed)
 
     async def _ensure_publisher(self) -> Publisher:
         if self._publisher is None:
             self._publisher = await self._publisher_factory()
         return self._publisher
+
+
+async def publish_batch(
+    publisher: Publisher, rows: list[Claimed]
+) -> tuple[Outcome, Exception | None]:
+    """Send `rows` in order; a key whose row is refused sends nothing more in this batch.
+
+    The producer finds most refusals as it is handed the record (too large, no such topic,
+    not serialisable). One the broker reports later, on delivery, comes after the rest of the
+    batch was sent, so a later row of the same key in that batch may already be out.
+    """
+    outcome = Outcome()
+    broker_error: Exception | None = None
+    held_keys: set[str] = set()
+    sent: list[tuple[Claimed, Awaitable[object]]] = []
+    for row in rows:
+        if broker_error is not None or row.key in held_keys:
+            outcome.released.append(row.seq)
+            continue
+        try:
+            sent.append((row, await publisher.publish(row.topic, row.key, row.body.encode())))
+        except Exception as exc:
+            if refused_for_the_record(exc):
+                outcome.refused[row.seq] = (row, type(exc).__name__)
+                held_keys.add(row.key)
+            else:
+                broker_error = exc
+                outcome.released.append(row.seq)
+    results = await asyncio.gather(*(delivery for _, delivery in sent), return_exceptions=True)
+    for (row, _), result in zip(sent, results, strict=True):
+        if not isinstance(result, Exception):
+            outcome.published.append(row.seq)
+        elif refused_for_the_record(result):
+            outcome.refused[row.seq] = (row, type(result).__name__)
+        else:
+            broker_error = broker_error or result
+            outcome.released.append(row.seq)
+    return outcome, broker_error
+
+
+def refused_for_the_record(exc: BaseException) -> bool:
+    """An error that trying again soon will not cure (too large, no such topic, cannot be
+    serialised), as opposed to the broker being away or slow."""
+    return isinstance(exc, PERMANENT_ERRORS)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from shared.db import Database
 from shared.logging import get_logger
+from shared.messaging.claims import RetryPolicy
 from shared.messaging.consumer import EventConsumer, Handler
 from shared.messaging.kafka import KafkaPublisher, TopicSetupError, ensure_topics, event_topics
 from shared.messaging.outbox import OutboxRelay
@@ -29,6 +30,7 @@ class Messaging:
             self._fresh_publisher,
             service=settings.service,
             poll_seconds=settings.outbox_poll_seconds,
+            retry=RetryPolicy(max_attempts=settings.outbox_max_attempts),
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -121,13 +121,12 @@ async def test_two_relays_sharing_an_outbox_publish_every_event_once_in_order(
 
 
 async def test_an_event_committed_during_a_publishing_pass_goes_out_without_waiting_a_poll(
-    postgres_url: str,
+    database_url: str,
 ) -> None:
-    # PostgreSQL only: on SQLite a writer waits behind the relay's own write transaction, so
-    # nothing can commit while a pass is publishing.
+    # The commit happens while the relay is publishing, which no transaction of its spans.
     said = fresh_event_type()
     published: list[bytes] = []
-    async with messaging_database(postgres_url) as db:
+    async with messaging_database(database_url) as db:
         relay: OutboxRelay
 
         class Recording:
@@ -155,3 +154,38 @@ async def test_an_event_committed_during_a_publishing_pass_goes_out_without_wait
             stop.set()
             await task
         assert await unpublished(db) == 0
+
+
+async def test_rows_a_relay_claimed_before_it_died_are_published_by_another(
+    database_url: str, broker: str
+) -> None:
+    said = fresh_event_type()
+    topic = f"{said.event_type.split('.')[0]}.events"
+    async with messaging_database(database_url) as db:
+        sending = asyncio.Event()
+
+        class Hung:
+            """The broker connection hangs, and the relay's process is killed meanwhile."""
+
+            async def publish(self, topic: str, key: str, value: bytes) -> asyncio.Future[None]:
+                sending.set()
+                await asyncio.Event().wait()
+                raise AssertionError("unreachable")
+
+        async def hung() -> Hung:
+            return Hung()
+
+        dying = OutboxRelay(db, hung, service="test", lease_seconds=1.0)
+        ids = await write_events(db, dying, said, 3)
+        pass_ = asyncio.create_task(dying.publish_pending())
+        await eventually(sending.is_set)
+        pass_.cancel()
+        survivor = relay_for(db, broker, topic)
+        assert await survivor.publish_pending() == 0  # still leased to the dead relay
+
+        async def published() -> int:
+            return await survivor.publish_pending()
+
+        assert await eventually(published) == 3
+        records = await read_topic(broker, topic, expected=3)
+    assert [str(decode(r.value)[0].id) for r in records] == ids

@@ -13,8 +13,11 @@ What goes, and why:
   them to the child.
 
 A `directory.student.erased` event, one revision on from the student's last (read under the
-row lock), tells the other services to delete their copies. The
-caller records who asked (the audit log names the staff member and the student id).
+row lock), tells the other services to delete their copies. The outbox holds the student's
+directory events (keyed by the student id, with date of birth and contacts): those not yet
+published are dropped, since the erasure supersedes them, and the published ones keep their
+envelope (ids, type, times) with the payload emptied. The caller records who asked (the
+audit log names the staff member and the student id).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from services.booking.application.appointments import cancel_within
 from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.events.directory import StudentErased
+from shared.messaging.maintenance import redact_key
 from shared.uow import UnitOfWork
 
 ERASURE_REASON = "The student's record was erased."
@@ -113,6 +117,7 @@ async def erase_student(
         )
     )
     await s.execute(sa.delete(students).where(students.c.id == student_id))
+    await redact_key(s, student_id, keep_types=frozenset({StudentErased.event_type}))
     await uow.emit(
         StudentErased(
             student_id=student_id, school_id=student.school_id, revision=student.revision + 1

@@ -4,7 +4,7 @@ Existing rows start at 1: every event already sent went out without a revision (
 so the first change after this migration is announced as 2, newer than any copy made before.
 
 Revision ID: 0002b
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002b"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ Existing copies get revision 0, the revision of every event sent before events c
 so the first revisioned event from booking updates them. Existing employers start at 1.
 
 Revision ID: 0002b
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from shared.db import UtcDateTime
 
 revision: str = "0002b"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -61,16 +61,14 @@ async def test_successive_changes_to_a_school_and_a_student_have_rising_revision
         # Only the parent's email changes: it travels in the student's event, so it counts.
         moved = STUDENTS.replace("sch-1,A001,11,", "sch-1,A001,12,")
         await run(db, "students", moved.replace("carer@example.org", "carer2@example.org"))
+        student = "directory.student.upserted"
+        assert await announced(db, SAM) == [(student, 1), (student, 2), (student, 3)]
+
         async with UnitOfWork(db, producer="booking") as uow:
             await erase_student(uow, SAM, Role.ADMIN, datetime.now(UTC), timedelta(hours=4))
-
-        student = "directory.student.upserted"
-        assert await announced(db, SAM) == [
-            (student, 1),
-            (student, 2),
-            (student, 3),
-            ("directory.student.erased", 4),
-        ]
+        # The erasure supersedes the upserts no relay has published yet (they are dropped
+        # from the outbox with the student's details) and goes out one revision on.
+        assert await announced(db, SAM) == [("directory.student.erased", 4)]
     finally:
         await db.dispose()
 

@@ -18,9 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.adapters.orm import adviser_busy, appointments, waitlist_offers
 from services.booking.application import reference
 from services.booking.application.agreements import academic_year_bounds, academic_year_of
-from services.booking.application.schools import SchoolRecord
+from services.booking.application.schools import SchoolRecord, load_student
 from services.booking.domain.agreement import PartnershipAgreement
-from services.booking.domain.availability import Slot, bookable_slots, visible_slots
+from services.booking.domain.availability import (
+    Slot,
+    bookable_slots,
+    nearest_alternatives,
+    visible_slots,
+)
 from services.booking.domain.model import Interval, SessionType, Student
 
 MAX_RANGE = timedelta(days=62)
@@ -158,3 +163,32 @@ async def find_slots(
     if student is not None and not staff:
         found = visible_slots(found, student.is_priority, now)
     return sorted(found, key=lambda slot: slot.start)
+
+
+async def alternatives(
+    session: AsyncSession,
+    school_id: str,
+    session_type: SessionType,
+    wanted: datetime,
+    now: datetime,
+    *,
+    student_id: str | None,
+    staff: bool,
+    n: int = 3,
+) -> list[Slot]:
+    """The free slots nearest a time that was refused, as the caller could book them."""
+    school = await reference.school(session, school_id)
+    if school is None:
+        return []
+    student = await load_student(session, student_id) if student_id else None
+    slots = await find_slots(
+        session,
+        school,
+        session_type,
+        wanted - timedelta(days=14),
+        wanted + timedelta(days=14),
+        now,
+        student=student,
+        staff=staff,
+    )
+    return nearest_alternatives([s for s in slots if s.start != wanted], wanted, n)

@@ -8,17 +8,17 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
 from shared.db import Database
-from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class BookingContext:
     settings: BookingSettings
     identity: Identity
-    unit_of_work: Callable[[], UnitOfWork]
+    unit_of_work: Callable[[], BookingUnitOfWork]
     db: Database
     clock: Callable[[], datetime]
 

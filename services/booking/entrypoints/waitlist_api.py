@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.adapters.orm import waitlist_offers
+from services.booking.adapters.repositories.waitlist import WaitlistRepository
 from services.booking.application import dropins
-from services.booking.application.appointments import BookSlot, book_slot
+from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.ports import OfferRecord
 from services.booking.application.waitlist import (
+    DeclineOffer,
     JoinWaitlist,
     decline_offer,
     join_waitlist,
-    open_offer,
+    offered,
 )
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -76,8 +77,7 @@ async def join(request: web.Request) -> web.Response:
     student_id = acting_student(principal, body.school_id, body.student_id)
     ctx = booking(request)
     cmd = JoinWaitlist(body.school_id, student_id, body.session_type, body.first_day, body.last_day)
-    async with ctx.unit_of_work() as uow:
-        entry_id = await join_waitlist(uow, cmd, ctx.clock())
+    entry_id = await join_waitlist(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(
         WaitlistResponse(
             id=entry_id,
@@ -103,6 +103,18 @@ class OfferList(BaseModel):
     offers: list[OfferResponse]
 
 
+def offer_response(offer: OfferRecord) -> OfferResponse:
+    return OfferResponse(
+        id=offer.id,
+        school_id=offer.school_id,
+        session_type=offer.session_type.value,
+        starts_at=offer.interval.start,
+        ends_at=offer.interval.end,
+        location=offer.location,
+        expires_at=offer.expires_at,
+    )
+
+
 @routes.get(
     "/api/v1/waitlist/offers",
     summary="My open waitlist offers",
@@ -112,14 +124,8 @@ class OfferList(BaseModel):
 async def my_offers(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     async with booking(request).db.read_session() as s:
-        rows = await s.execute(
-            sa.select(waitlist_offers).where(
-                waitlist_offers.c.student_id == principal.user_id,
-                waitlist_offers.c.status == "open",
-            )
-        )
-        offers = [OfferResponse.model_validate(r._mapping) for r in rows]
-    return json_response(OfferList(offers=offers))
+        found = await WaitlistRepository(s).open_offers_of(principal.user_id)
+    return json_response(OfferList(offers=[offer_response(offer) for offer in found]))
 
 
 @routes.post(
@@ -132,15 +138,18 @@ async def accept(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
     async with ctx.db.read_session() as s:
-        offer = await open_offer(s, request.match_info["offer_id"], principal.user_id)
+        found = await WaitlistRepository(s).open_offer(
+            request.match_info["offer_id"], principal.user_id
+        )
+    offer = offered(found)
     cmd = BookSlot(
         offer.school_id,
-        SessionType(offer.session_type),
-        offer.starts_at,
+        offer.session_type,
+        offer.interval.start,
         principal.user_id,
         DomainRole.STUDENT,
     )
-    booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
+    booked = await book_slot(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(appointment_response(booked, principal), status=201)
 
 
@@ -153,8 +162,8 @@ async def accept(request: web.Request) -> web.Response:
 async def decline(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    async with ctx.unit_of_work() as uow:
-        await decline_offer(uow, request.match_info["offer_id"], principal.user_id, ctx.clock())
+    cmd = DeclineOffer(request.match_info["offer_id"], principal.user_id)
+    await decline_offer(cmd, ctx.unit_of_work(), ctx.clock())
     return web.Response(status=204)
 
 

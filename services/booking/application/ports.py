@@ -1,0 +1,117 @@
+"""What booking's use cases need from storage: the unit of work and its repositories.
+
+The adapters implement these over the database (`adapters/uow.py`); the unit tests, in
+memory. A use case sees domain objects only, never a table or a statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from services.booking.application.schools import SchoolRecord
+from services.booking.domain.appointments import Appointment
+from services.booking.domain.model import Interval, SessionType, Student
+from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
+from services.booking.domain.waitlist import Offer, WaitlistEntry
+from shared.events import EventPayload
+
+
+class LostRace(StrEnum):
+    """A concurrent transaction got there first: the student's own time, or the place."""
+
+    STUDENT = "student"
+    PLACE = "place"
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    """A waitlist offer as stored: the place held, for whom, until when, and its status."""
+
+    id: str
+    entry_id: str
+    school_id: str
+    student_id: str
+    adviser_id: str
+    session_type: SessionType
+    interval: Interval
+    location: str
+    offered_at: datetime
+    expires_at: datetime
+    offered_to: frozenset[str]
+    status: str
+
+
+class Appointments(Protocol):
+    async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None: ...
+    async def of_student(self, student_id: str) -> list[Appointment]: ...
+    async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None: ...
+    async def update(
+        self, appointment: Appointment, now: datetime, *, seat: Seat | None = None
+    ) -> None: ...
+
+
+class Placements(Protocol):
+    async def context_for(self, request: PlacementRequest) -> PlacementContext: ...
+
+
+class Schools(Protocol):
+    async def get(self, school_id: str) -> SchoolRecord | None: ...
+
+
+class Students(Protocol):
+    async def get(self, student_id: str) -> Student | None: ...
+
+
+class Waitlist(Protocol):
+    async def waiting(self, school_id: str, session_type: SessionType) -> dict[str, WaitlistEntry]:
+        """The students waiting, by entry id."""
+        ...
+
+    async def waiting_entry_id(
+        self, student_id: str, school_id: str, session_type: SessionType
+    ) -> str | None: ...
+    async def add_entry(self, entry_id: str, entry: WaitlistEntry) -> None: ...
+    async def add_offer(self, offer_id: str, offer: Offer, entry_id: str) -> None: ...
+    async def open_offer(self, offer_id: str, student_id: str) -> OfferRecord | None: ...
+    async def open_offers_of(
+        self, student_id: str, *, at: datetime | None = None
+    ) -> list[OfferRecord]: ...
+    async def next_lapsed(self, now: datetime) -> OfferRecord | None: ...
+    async def end_offer(self, offer_id: str, outcome: str) -> None: ...
+    async def entry_booked(self, entry_id: str) -> None: ...
+
+
+class BookingUnit(Protocol):
+    """One business transaction over booking's repositories; see `shared.uow.UnitOfWork`.
+
+    Enter it (`async with uow:`) for each attempt; leaving without `commit` rolls back.
+    """
+
+    @property
+    def appointments(self) -> Appointments: ...
+    @property
+    def placements(self) -> Placements: ...
+    @property
+    def schools(self) -> Schools: ...
+    @property
+    def students(self) -> Students: ...
+    @property
+    def waitlist(self) -> Waitlist: ...
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
+    async def commit(self) -> None: ...
+
+    def lost_race(self, exc: BaseException) -> LostRace | None:
+        """What `exc` says, if it is a concurrent transaction's win (then try again)."""
+        ...

@@ -1,0 +1,226 @@
+"""Booking's unit of work and repositories in memory, for fast tests of the use cases.
+
+After cosmicpython's `FakeUnitOfWork`: the repositories hold domain objects in dicts, and the
+unit of work counts commits and keeps the events of committed work only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from services.booking.application.ports import LostRace, OfferRecord
+from services.booking.application.schools import SchoolRecord
+from services.booking.domain.agreement import PartnershipAgreement
+from services.booking.domain.appointments import Appointment
+from services.booking.domain.model import AppointmentStatus, SessionType, Student
+from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
+from services.booking.domain.waitlist import Offer, WaitlistEntry
+from shared.events import EventPayload
+from tests.unit.booking.placing import context
+
+
+class FakeAppointments:
+    def __init__(self) -> None:
+        self.rows: dict[str, Appointment] = {}
+        self.seats: dict[str, Seat] = {}
+        self.stamped: dict[str, datetime] = {}
+
+    async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None:
+        return self.rows.get(appointment_id)
+
+    async def of_student(self, student_id: str) -> list[Appointment]:
+        return sorted(
+            (a for a in self.rows.values() if a.student_id == student_id),
+            key=lambda a: a.interval.start,
+        )
+
+    async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None:
+        assert appointment.id not in self.rows
+        self.rows[appointment.id] = appointment
+        self.seats[appointment.id] = seat
+        self.stamped[appointment.id] = now
+
+    async def update(
+        self, appointment: Appointment, now: datetime, *, seat: Seat | None = None
+    ) -> None:
+        assert appointment.id in self.rows
+        self.rows[appointment.id] = appointment
+        self.seats[appointment.id] = seat or self.seats[appointment.id]
+        self.stamped[appointment.id] = now
+
+
+class FakeWaitlist:
+    def __init__(self) -> None:
+        self.entries: dict[str, WaitlistEntry] = {}
+        self.entry_status: dict[str, str] = {}
+        self.offers: dict[str, OfferRecord] = {}
+
+    async def waiting(self, school_id: str, session_type: SessionType) -> dict[str, WaitlistEntry]:
+        return {
+            entry_id: entry
+            for entry_id, entry in self.entries.items()
+            if entry.school_id == school_id
+            and entry.session_type is session_type
+            and self.entry_status[entry_id] == "waiting"
+        }
+
+    async def waiting_entry_id(
+        self, student_id: str, school_id: str, session_type: SessionType
+    ) -> str | None:
+        waiting = await self.waiting(school_id, session_type)
+        return next((i for i, e in waiting.items() if e.student_id == student_id), None)
+
+    async def add_entry(self, entry_id: str, entry: WaitlistEntry) -> None:
+        self.entries[entry_id] = entry
+        self.entry_status[entry_id] = "waiting"
+
+    async def add_offer(self, offer_id: str, offer: Offer, entry_id: str) -> None:
+        slot = offer.slot
+        self.offers[offer_id] = OfferRecord(
+            id=offer_id,
+            entry_id=entry_id,
+            school_id=slot.school_id,
+            student_id=offer.student_id,
+            adviser_id=slot.adviser_ids[0],
+            session_type=slot.session_type,
+            interval=slot.interval,
+            location=slot.room,
+            offered_at=offer.offered_at,
+            expires_at=offer.expires_at,
+            offered_to=offer.offered_to,
+            status="open",
+        )
+
+    async def open_offer(self, offer_id: str, student_id: str) -> OfferRecord | None:
+        found = self.offers.get(offer_id)
+        if found is None or found.student_id != student_id or found.status != "open":
+            return None
+        return found
+
+    async def open_offers_of(
+        self, student_id: str, *, at: datetime | None = None
+    ) -> list[OfferRecord]:
+        return [
+            o
+            for o in self.offers.values()
+            if o.student_id == student_id
+            and o.status == "open"
+            and (at is None or o.interval.start == at)
+        ]
+
+    async def next_lapsed(self, now: datetime) -> OfferRecord | None:
+        lapsed = [o for o in self.offers.values() if o.status == "open" and o.expires_at <= now]
+        return min(lapsed, key=lambda o: o.expires_at, default=None)
+
+    async def end_offer(self, offer_id: str, outcome: str) -> None:
+        self.offers[offer_id] = replace(self.offers[offer_id], status=outcome)
+
+    async def entry_booked(self, entry_id: str) -> None:
+        self.entry_status[entry_id] = "booked"
+
+
+class FakeDirectory:
+    """Schools, their agreements and students: the reference data a booking reads."""
+
+    def __init__(self) -> None:
+        self.schools: dict[str, SchoolRecord] = {}
+        self.agreements: dict[str, PartnershipAgreement] = {}
+        self.students: dict[str, Student] = {}
+
+
+class FakeSchools:
+    def __init__(self, directory: FakeDirectory) -> None:
+        self._directory = directory
+
+    async def get(self, school_id: str) -> SchoolRecord | None:
+        return self._directory.schools.get(school_id)
+
+
+class FakeStudents:
+    def __init__(self, directory: FakeDirectory) -> None:
+        self._directory = directory
+
+    async def get(self, student_id: str) -> Student | None:
+        return self._directory.students.get(student_id)
+
+
+class FakePlacements:
+    """The context as the loader reads it, from what the other fakes hold."""
+
+    def __init__(
+        self, directory: FakeDirectory, appointments: FakeAppointments, waitlist: FakeWaitlist
+    ) -> None:
+        self._directory = directory
+        self._appointments = appointments
+        self._waitlist = waitlist
+
+    async def context_for(self, request: PlacementRequest) -> PlacementContext:
+        school = self._directory.schools.get(request.school_id)
+        if school is None:
+            return PlacementContext(calendar=None)
+        agreement = self._directory.agreements.get(request.school_id)
+        student = self._directory.students.get(request.student_id)
+        if agreement is None or request.session_type not in agreement.session_types:
+            return PlacementContext(school.calendar, agreement, student)
+        moving = request.moving.id if request.moving else None
+        everything = list(self._appointments.rows.values())
+        held = await self._waitlist.open_offers_of(request.student_id, at=request.starts_at)
+        return context(
+            agreement,
+            school.calendar,
+            student,
+            request.starts_at,
+            session_type=request.session_type,
+            booked=[a for a in everything if a.is_active and a.id != moving],
+            history=[
+                a
+                for a in everything
+                if a.student_id == request.student_id and a.status is AppointmentStatus.ATTENDED
+            ],
+            holds_offer=bool(held),
+        )
+
+
+class FakeUnitOfWork:
+    """Counts commits; events emitted in a unit that does not commit are dropped."""
+
+    def __init__(self) -> None:
+        self.directory = FakeDirectory()
+        self.appointments = FakeAppointments()
+        self.waitlist = FakeWaitlist()
+        self.schools = FakeSchools(self.directory)
+        self.students = FakeStudents(self.directory)
+        self.placements = FakePlacements(self.directory, self.appointments, self.waitlist)
+        self.commits = 0
+        self.events: list[EventPayload] = []
+        self._pending: list[EventPayload] = []
+
+    async def __aenter__(self) -> Self:
+        self._pending = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pending = []
+
+    async def emit(self, payload: EventPayload, *, key: str) -> Any:
+        self._pending.append(payload)
+
+    async def commit(self) -> None:
+        self.commits += 1
+        self.events += self._pending
+        self._pending = []
+
+    def lost_race(self, exc: BaseException) -> LostRace | None:
+        return None
+
+    def types(self) -> list[str]:
+        """The committed events' types, in order."""
+        return [type(event).__name__ for event in self.events]

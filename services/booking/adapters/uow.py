@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.booking.adapters.repositories.appointments import AppointmentRepository
+from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.placements import PlacementReads
 from services.booking.adapters.repositories.schools import SchoolRepository, StudentRepository
 from services.booking.adapters.repositories.waitlist import WaitlistRepository
@@ -23,6 +24,7 @@ class BookingUnitOfWork(UnitOfWork):
     schools: SchoolRepository
     students: StudentRepository
     waitlist: WaitlistRepository
+    dropins: DropInRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -45,6 +47,7 @@ class BookingUnitOfWork(UnitOfWork):
         self.schools = SchoolRepository(self.session)
         self.students = StudentRepository(self.session)
         self.waitlist = WaitlistRepository(self.session)
+        self.dropins = DropInRepository(self.session)
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         """PostgreSQL's exclusion constraints and the unique seat index refuse what a

@@ -6,14 +6,17 @@ memory. A use case sees domain objects only, never a table or a statement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 from services.booking.application.schools import SchoolRecord
+from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.appointments import Appointment
+from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
 from services.booking.domain.model import Interval, SessionType, Student
 from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
 from services.booking.domain.waitlist import Offer, WaitlistEntry
@@ -45,6 +48,26 @@ class OfferRecord:
     status: str
 
 
+@dataclass(frozen=True)
+class DropInSession:
+    """A drop-in session of the agreement, stored under an id derived from what it is."""
+
+    id: str
+    school_id: str
+    adviser_id: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    slot_minutes: int
+
+
+class StoredQueue(NamedTuple):
+    """A session's queue, and the stored entry id of each student still in it."""
+
+    queue: DropInQueue
+    open_ids: dict[str, str]
+
+
 class Appointments(Protocol):
     async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None: ...
     async def of_student(self, student_id: str) -> list[Appointment]: ...
@@ -60,6 +83,7 @@ class Placements(Protocol):
 
 class Schools(Protocol):
     async def get(self, school_id: str) -> SchoolRecord | None: ...
+    async def agreement(self, school_id: str, day: date) -> PartnershipAgreement | None: ...
 
 
 class Students(Protocol):
@@ -85,6 +109,15 @@ class Waitlist(Protocol):
     async def entry_booked(self, entry_id: str) -> None: ...
 
 
+class DropIns(Protocol):
+    async def get(self, session_id: str) -> DropInSession | None: ...
+    async def stored(self, ids: Sequence[str]) -> dict[str, DropInSession]: ...
+    async def store(self, session: DropInSession) -> None: ...
+    async def queue(self, session: DropInSession, *, lock: bool) -> StoredQueue: ...
+    async def add_entry(self, session_id: str, entry: QueueEntry, position: int) -> None: ...
+    async def update_entry(self, entry_id: str, entry: QueueEntry) -> None: ...
+
+
 class BookingUnit(Protocol):
     """One business transaction over booking's repositories; see `shared.uow.UnitOfWork`.
 
@@ -101,6 +134,8 @@ class BookingUnit(Protocol):
     def students(self) -> Students: ...
     @property
     def waitlist(self) -> Waitlist: ...
+    @property
+    def dropins(self) -> DropIns: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -7,6 +7,8 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
+from services.booking.adapters.repositories.dropins import DropInRepository
+from services.booking.adapters.repositories.schools import SchoolRepository
 from services.booking.adapters.repositories.waitlist import WaitlistRepository
 from services.booking.application import dropins
 from services.booking.application.booking import BookSlot, book_slot
@@ -196,7 +198,10 @@ async def list_dropins(request: web.Request) -> web.Response:
     query = read_query(request, DropInQuery)
     require_school_access(principal, query.school_id)
     ctx = booking(request)
-    found = await dropins.sessions_on(ctx.db, ctx.unit_of_work, query.school_id, query.date)
+    async with ctx.db.read_session() as s:
+        found = await dropins.planned(SchoolRepository(s), query.school_id, query.date)
+        stored = await DropInRepository(s).stored([session.id for session in found])
+    await dropins.store_sessions(found, stored, ctx.unit_of_work())
     return json_response(
         DropInList(sessions=[DropInSessionResponse.model_validate(x.__dict__) for x in found])
     )
@@ -230,7 +235,7 @@ async def _session_for(
     ctx: BookingContext, principal: Principal, session_id: str
 ) -> dropins.DropInSession:
     async with ctx.db.read_session() as s:
-        session = await dropins.get_session(s, session_id)
+        session = await dropins.get_session(DropInRepository(s), session_id)
     if not can_see_school(principal, session.school_id):
         raise not_found("drop-in session")
     return session
@@ -246,8 +251,8 @@ async def join_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    async with ctx.unit_of_work() as uow:
-        place = await dropins.join_queue(uow, session.id, principal.user_id, ctx.clock())
+    cmd = dropins.JoinQueue(session.id, principal.user_id)
+    place = await dropins.join_queue(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(_place(place), status=201)
 
 
@@ -262,10 +267,11 @@ async def read_queue(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     async with ctx.db.read_session() as s:
+        stored = DropInRepository(s)
         if principal.role is Role.STUDENT:
-            place = await dropins.queue_place(s, session.id, principal.user_id)
+            place = await dropins.queue_place(stored, session.id, principal.user_id)
             return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
-        _, queue = await dropins.queue_view(s, session.id)
+        _, queue = await dropins.queue_view(stored, session.id)
     waiting = [
         _place(
             dropins.QueuePlace(
@@ -292,8 +298,8 @@ async def call_next(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     adviser_id = principal.user_id if principal.role is Role.ADVISER else session.adviser_id
-    async with ctx.unit_of_work() as uow:
-        called = await dropins.call_next(uow, session.id, adviser_id, ctx.clock())
+    cmd = dropins.CallNext(session.id, adviser_id)
+    called = await dropins.call_next(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(CalledResponse(student_id=called.student_id if called else None))
 
 
@@ -308,8 +314,6 @@ async def finish(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     seen = request.match_info["outcome"] == "complete"
-    async with ctx.unit_of_work() as uow:
-        entry = await dropins.finish(
-            uow, session.id, request.match_info["student_id"], seen=seen, now=ctx.clock()
-        )
+    cmd = dropins.FinishTurn(session.id, request.match_info["student_id"], seen)
+    entry = await dropins.finish(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(_place(dropins.QueuePlace(session, entry, None, None)))

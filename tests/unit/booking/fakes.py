@@ -6,15 +6,17 @@ unit of work counts commits and keeps the events of committed work only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.booking.application.ports import LostRace, OfferRecord
+from services.booking.application.ports import DropInSession, LostRace, OfferRecord, StoredQueue
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.appointments import Appointment
+from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
 from services.booking.domain.model import AppointmentStatus, SessionType, Student
 from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
 from services.booking.domain.waitlist import Offer, WaitlistEntry
@@ -122,6 +124,32 @@ class FakeWaitlist:
         self.entry_status[entry_id] = "booked"
 
 
+class FakeDropIns:
+    def __init__(self) -> None:
+        self.sessions: dict[str, DropInSession] = {}
+        self.entries: dict[str, tuple[str, QueueEntry]] = {}  # id: (session id, entry)
+
+    async def get(self, session_id: str) -> DropInSession | None:
+        return self.sessions.get(session_id)
+
+    async def stored(self, ids: Sequence[str]) -> dict[str, DropInSession]:
+        return {i: self.sessions[i] for i in ids if i in self.sessions}
+
+    async def store(self, session: DropInSession) -> None:
+        self.sessions[session.id] = session
+
+    async def queue(self, session: DropInSession, *, lock: bool) -> StoredQueue:
+        mine = [(i, e) for i, (s, e) in self.entries.items() if s == session.id]
+        queue = DropInQueue(session.id, session.slot_minutes, 1, [e for _, e in mine])
+        return StoredQueue(queue, {e.student_id: i for i, e in mine if e.is_open})
+
+    async def add_entry(self, session_id: str, entry: QueueEntry, position: int) -> None:
+        self.entries[f"entry-{len(self.entries) + 1}"] = (session_id, entry)
+
+    async def update_entry(self, entry_id: str, entry: QueueEntry) -> None:
+        self.entries[entry_id] = (self.entries[entry_id][0], entry)
+
+
 class FakeDirectory:
     """Schools, their agreements and students: the reference data a booking reads."""
 
@@ -137,6 +165,9 @@ class FakeSchools:
 
     async def get(self, school_id: str) -> SchoolRecord | None:
         return self._directory.schools.get(school_id)
+
+    async def agreement(self, school_id: str, day: date) -> PartnershipAgreement | None:
+        return self._directory.agreements.get(school_id)
 
 
 class FakeStudents:
@@ -191,6 +222,7 @@ class FakeUnitOfWork:
         self.directory = FakeDirectory()
         self.appointments = FakeAppointments()
         self.waitlist = FakeWaitlist()
+        self.dropins = FakeDropIns()
         self.schools = FakeSchools(self.directory)
         self.students = FakeStudents(self.directory)
         self.placements = FakePlacements(self.directory, self.appointments, self.waitlist)

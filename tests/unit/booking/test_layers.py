@@ -10,7 +10,15 @@ import pytest
 pytestmark = pytest.mark.unit
 
 BOOKING = Path(__file__).resolve().parents[3] / "services" / "booking"
-USE_CASES = ("booking", "rescheduling", "lifecycle", "waitlist", "appointment_events", "ports")
+USE_CASES = (
+    "booking",
+    "rescheduling",
+    "lifecycle",
+    "waitlist",
+    "dropins",
+    "appointment_events",
+    "ports",
+)
 
 
 def imported(path: Path) -> set[str]:

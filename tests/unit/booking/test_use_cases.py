@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.dropins import (
+    CallNext,
+    DropInNotOpen,
+    FinishTurn,
+    JoinQueue,
+    call_next,
+    finish,
+    join_queue,
+    planned,
+    store_sessions,
+)
 from services.booking.application.lifecycle import (
     CancelAppointment,
     RecordAttendance,
     cancel_appointment,
     record_attendance,
 )
+from services.booking.application.ports import DropInSession
 from services.booking.application.rescheduling import (
     RescheduleAppointment,
     reschedule_appointment,
@@ -26,6 +38,7 @@ from services.booking.application.waitlist import (
     join_waitlist,
 )
 from services.booking.domain.appointments import Appointment
+from services.booking.domain.dropin_queue import QueueStatus
 from services.booking.domain.errors import (
     CancellationTooLate,
     InvalidTransition,
@@ -37,6 +50,7 @@ from shared.events.booking import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentRescheduled,
+    DropInTurn,
     NoShowChase,
     WaitlistOfferMade,
 )
@@ -248,3 +262,57 @@ async def test_attendance_before_the_start_is_refused_and_commits_nothing() -> N
     with pytest.raises(InvalidTransition):
         await record_attendance(RecordAttendance(appointment.id, True), uow, NOW)
     assert (uow.commits, uow.events) == (0, [])
+
+
+def lunchtime(uow: FakeUnitOfWork) -> DropInSession:
+    session = DropInSession(
+        "dropin-1", SCHOOL_ID, "pa-a", SLOT, SLOT + timedelta(hours=1), "Library", 15
+    )
+    uow.dropins.sessions[session.id] = session
+    return session
+
+
+async def test_students_join_a_live_queue_in_turn_and_the_first_is_called() -> None:
+    uow = fake_uow()
+    session = lunchtime(uow)
+    first = await join_queue(JoinQueue(session.id, "student-1"), uow, SLOT)
+    second = await join_queue(JoinQueue(session.id, "student-2"), uow, SLOT + timedelta(minutes=1))
+    assert (first.position, second.position) == (1, 2)
+    assert (first.estimated_wait, second.estimated_wait) == (
+        timedelta(minutes=15),
+        timedelta(minutes=30),
+    )
+    called = await call_next(CallNext(session.id, "pa-a"), uow, SLOT + timedelta(minutes=2))
+    assert called is not None and called.student_id == "student-1"
+    assert uow.commits == 3
+    (turn,) = uow.events
+    assert isinstance(turn, DropInTurn)
+    assert (turn.student_id, turn.location) == ("student-1", "Library")
+    done = await finish(
+        FinishTurn(session.id, "student-1", seen=True), uow, SLOT + timedelta(minutes=10)
+    )
+    assert done.status is QueueStatus.COMPLETED
+
+
+async def test_a_queue_not_open_yet_is_refused_and_commits_nothing() -> None:
+    uow = fake_uow()
+    session = lunchtime(uow)
+    with pytest.raises(DropInNotOpen):
+        await join_queue(JoinQueue(session.id, "student-1"), uow, SLOT - timedelta(hours=1))
+    assert (uow.commits, uow.dropins.entries) == (0, {})
+
+
+async def test_drop_in_sessions_are_stored_once_under_ids_derived_from_what_they_are() -> None:
+    uow = fake_uow()
+    dropin = frozenset({SessionType.DROPIN})
+    uow.directory.agreements[SCHOOL_ID] = agreement(
+        attendance("pa-a", session_types=dropin, start=time(12), end=time(13))
+    )
+    found = await planned(uow.schools, SCHOOL_ID, date(2025, 3, 3))
+    assert [(s.adviser_id, s.starts_at, s.slot_minutes) for s in found] == [
+        ("pa-a", london(2025, 3, 3, 12), 15)
+    ]
+    assert await planned(uow.schools, SCHOOL_ID, date(2025, 3, 3)) == found
+    await store_sessions(found, {}, uow)
+    await store_sessions(found, await uow.dropins.stored([s.id for s in found]), uow)
+    assert uow.commits == 1

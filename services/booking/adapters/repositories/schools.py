@@ -1,11 +1,14 @@
-"""Schools (from the in-process reference cache) and students as bookings need them."""
+"""Schools and their agreements (from the in-process reference cache), and students."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.application import reference
 from services.booking.application.schools import SchoolRecord, load_student
+from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.model import Student
 
 
@@ -15,6 +18,10 @@ class SchoolRepository:
 
     async def get(self, school_id: str) -> SchoolRecord | None:
         return await reference.school(self._session, school_id)
+
+    async def agreement(self, school_id: str, day: date) -> PartnershipAgreement | None:
+        """The agreement in force at the school on the local date `day`."""
+        return await reference.agreement(self._session, school_id, day)
 
 
 class StudentRepository:

@@ -1,11 +1,12 @@
 """Booking's unit of work and repositories in memory, for fast tests of the use cases.
 
 After cosmicpython's `FakeUnitOfWork`: the repositories hold domain objects in dicts, and the
-unit of work counts commits and keeps the events of committed work only.
+unit of work counts commits and keeps the writes and events of committed work only.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -215,8 +216,19 @@ class FakePlacements:
         )
 
 
+class LostRaceError(Exception):
+    """What the database raises when a concurrent transaction got there first."""
+
+    def __init__(self, race: LostRace) -> None:
+        super().__init__(race)
+        self.race = race
+
+
 class FakeUnitOfWork:
-    """Counts commits; events emitted in a unit that does not commit are dropped."""
+    """Counts commits; a unit left without committing leaves no write and no event.
+
+    `races` makes the next commits lose to a concurrent transaction, in turn.
+    """
 
     def __init__(self) -> None:
         self.directory = FakeDirectory()
@@ -229,10 +241,16 @@ class FakeUnitOfWork:
         self.commits = 0
         self.events: list[EventPayload] = []
         self._pending: list[EventPayload] = []
+        self.races: list[LostRace] = []
+        self._before: Any = None
 
     async def __aenter__(self) -> Self:
         self._pending = []
+        self._before = copy.deepcopy(self._stores())
         return self
+
+    def _stores(self) -> tuple[dict[str, Any], ...]:
+        return (self.appointments.__dict__, self.waitlist.__dict__, self.dropins.__dict__)
 
     async def __aexit__(
         self,
@@ -241,17 +259,25 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._pending = []
+        if self._before is not None:  # rolled back
+            for store, before in zip(self._stores(), self._before, strict=True):
+                store.clear()
+                store.update(before)
+        self._before = None
 
     async def emit(self, payload: EventPayload, *, key: str) -> Any:
         self._pending.append(payload)
 
     async def commit(self) -> None:
+        if self.races:
+            raise LostRaceError(self.races.pop(0))
+        self._before = None
         self.commits += 1
         self.events += self._pending
         self._pending = []
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
-        return None
+        return exc.race if isinstance(exc, LostRaceError) else None
 
     def types(self) -> list[str]:
         """The committed events' types, in order."""

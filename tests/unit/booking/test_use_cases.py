@@ -24,7 +24,7 @@ from services.booking.application.lifecycle import (
     cancel_appointment,
     record_attendance,
 )
-from services.booking.application.ports import DropInSession
+from services.booking.application.ports import DropInSession, LostRace
 from services.booking.application.rescheduling import (
     RescheduleAppointment,
     reschedule_appointment,
@@ -42,6 +42,7 @@ from services.booking.domain.dropin_queue import QueueStatus
 from services.booking.domain.errors import (
     CancellationTooLate,
     InvalidTransition,
+    SlotTaken,
     SlotUnavailable,
     StudentAlreadyBooked,
 )
@@ -134,6 +135,30 @@ async def test_a_time_both_advisers_are_taken_at_is_refused_and_commits_nothing(
     with pytest.raises(SlotUnavailable):
         await book_slot(booking("student-3"), uow, NOW)
     assert (uow.commits, uow.events) == (0, [])
+
+
+async def test_a_booking_beaten_to_its_place_tries_again_from_the_reads() -> None:
+    uow = fake_uow()
+    uow.races = [LostRace.PLACE, LostRace.PLACE]
+    appointment = await book_slot(booking(), uow, NOW)
+    assert (uow.commits, len(uow.events)) == (1, 1)
+    assert uow.events[0].appointment_id == appointment.id  # type: ignore[attr-defined]
+
+
+async def test_a_booking_that_keeps_losing_the_race_is_refused_as_taken() -> None:
+    uow = fake_uow()
+    uow.races = [LostRace.PLACE] * 10
+    with pytest.raises(SlotTaken):
+        await book_slot(booking(), uow, NOW)
+    assert (uow.commits, uow.events) == (0, [])
+
+
+async def test_losing_the_students_own_race_is_refused_at_once() -> None:
+    uow = fake_uow()
+    uow.races = [LostRace.STUDENT, LostRace.PLACE]
+    with pytest.raises(StudentAlreadyBooked):
+        await book_slot(booking(), uow, NOW)
+    assert uow.races == [LostRace.PLACE]  # no second attempt
 
 
 async def test_cancelling_bumps_the_revision_and_offers_the_place_to_the_waitlist() -> None:

@@ -1,12 +1,15 @@
-"""Booking's unit of work: `shared.uow.UnitOfWork` with booking's repositories on its session."""
+"""Booking's unit of work: `shared.uow.UnitOfWork` with booking's repositories on its session;
+and the same repositories over a read-only session, for the pages and queries."""
 
 from __future__ import annotations
 
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.repositories.appointments import AppointmentRepository
+from services.booking.adapters.repositories.availability import BusyTimeReads
 from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.placements import PlacementReads
 from services.booking.adapters.repositories.schools import SchoolRepository, StudentRepository
@@ -16,8 +19,8 @@ from shared.db import lost_to_concurrent_transaction
 from shared.uow import UnitOfWork
 
 
-class BookingUnitOfWork(UnitOfWork):
-    """Each entry opens a new session and the repositories over it."""
+class BookingRepositories:
+    """Booking's repositories over one session."""
 
     appointments: AppointmentRepository
     placements: PlacementReads
@@ -25,10 +28,31 @@ class BookingUnitOfWork(UnitOfWork):
     students: StudentRepository
     waitlist: WaitlistRepository
     dropins: DropInRepository
+    busy: BusyTimeReads
+
+    def _open_repositories_over(self, session: AsyncSession) -> None:
+        self.appointments = AppointmentRepository(session)
+        self.placements = PlacementReads(session)
+        self.schools = SchoolRepository(session)
+        self.students = StudentRepository(session)
+        self.waitlist = WaitlistRepository(session)
+        self.dropins = DropInRepository(session)
+        self.busy = BusyTimeReads(session)
+
+
+class BookingReads(BookingRepositories):
+    """The repositories over a read session (`Database.read_session`): nothing to commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._open_repositories_over(session)
+
+
+class BookingUnitOfWork(BookingRepositories, UnitOfWork):
+    """Each entry opens a new session and the repositories over it."""
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self._open_repositories()
+        self._open_repositories_over(self.session)
         return self
 
     @classmethod
@@ -38,16 +62,8 @@ class BookingUnitOfWork(UnitOfWork):
             return uow
         joined = cls(uow._db, producer=uow._producer, on_commit=uow._on_commit)
         joined.session = uow.session
-        joined._open_repositories()
+        joined._open_repositories_over(uow.session)
         return joined
-
-    def _open_repositories(self) -> None:
-        self.appointments = AppointmentRepository(self.session)
-        self.placements = PlacementReads(self.session)
-        self.schools = SchoolRepository(self.session)
-        self.students = StudentRepository(self.session)
-        self.waitlist = WaitlistRepository(self.session)
-        self.dropins = DropInRepository(self.session)
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         """PostgreSQL's exclusion constraints and the unique seat index refuse what a

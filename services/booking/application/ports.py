@@ -68,6 +68,14 @@ class StoredQueue(NamedTuple):
     open_ids: dict[str, str]
 
 
+@dataclass(frozen=True)
+class BusyTime:
+    """What holds each adviser, and the students in each shared session by (adviser, time)."""
+
+    by_adviser: dict[str, list[Interval]]
+    seats: dict[tuple[str, Interval], int]
+
+
 class Appointments(Protocol):
     async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None: ...
     async def of_student(self, student_id: str) -> list[Appointment]: ...
@@ -88,6 +96,17 @@ class Schools(Protocol):
 
 class Students(Protocol):
     async def get(self, student_id: str) -> Student | None: ...
+
+
+class BusyTimes(Protocol):
+    async def busy_time(
+        self,
+        adviser_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        student_id: str | None = None,
+    ) -> BusyTime: ...
 
 
 class Waitlist(Protocol):
@@ -116,6 +135,17 @@ class DropIns(Protocol):
     async def queue(self, session: DropInSession, *, lock: bool) -> StoredQueue: ...
     async def add_entry(self, session_id: str, entry: QueueEntry, position: int) -> None: ...
     async def update_entry(self, entry_id: str, entry: QueueEntry) -> None: ...
+
+
+class SlotReads(Protocol):
+    """What the slot search reads."""
+
+    @property
+    def schools(self) -> Schools: ...
+    @property
+    def students(self) -> Students: ...
+    @property
+    def busy(self) -> BusyTimes: ...
 
 
 class BookingUnit(Protocol):

@@ -7,8 +7,6 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.adapters.repositories.appointments import AppointmentRepository
-from services.booking.application import reference
 from services.booking.application.availability import MAX_RANGE, alternatives, find_slots
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.lifecycle import (
@@ -21,7 +19,6 @@ from services.booking.application.rescheduling import (
     RescheduleAppointment,
     reschedule_appointment,
 )
-from services.booking.application.schools import load_student
 from services.booking.domain.appointments import Appointment, Referral, Urgency
 from services.booking.domain.availability import Slot
 from services.booking.domain.errors import BookingError
@@ -101,13 +98,13 @@ async def list_slots(request: web.Request) -> web.Response:
     require_school_access(principal, query.school_id)
     ctx = booking(request)
     staff = principal.role is not Role.STUDENT
-    async with ctx.db.read_session() as s:
-        school = await reference.school(s, query.school_id)
+    async with ctx.reads() as reads:
+        school = await reads.schools.get(query.school_id)
         if school is None:
             raise not_found("school")
-        student = None if staff else await load_student(s, principal.user_id)
+        student = None if staff else await reads.students.get(principal.user_id)
         slots = await find_slots(
-            s,
+            reads,
             school,
             query.session_type,
             query.from_,
@@ -185,8 +182,8 @@ def appointment_response(appointment: Appointment, principal: Principal) -> Appo
 
 
 async def my_appointments(ctx: BookingContext, principal: Principal) -> list[AppointmentResponse]:
-    async with ctx.db.read_session() as s:
-        mine = await AppointmentRepository(s).of_student(principal.user_id)
+    async with ctx.reads() as reads:
+        mine = await reads.appointments.of_student(principal.user_id)
     return [appointment_response(a, principal) for a in mine]
 
 
@@ -202,9 +199,9 @@ async def refused(
     """A refused booking names the nearest times that are still free."""
     if not isinstance(error, REFUSED_BOOKING):
         return problem_for(error)
-    async with ctx.db.read_session() as s:
+    async with ctx.reads() as reads:
         nearest = await alternatives(
-            s, school_id, session_type, wanted, ctx.clock(), student_id=student_id, staff=staff
+            reads, school_id, session_type, wanted, ctx.clock(), student_id=student_id, staff=staff
         )
     return problem_for(
         error,
@@ -258,8 +255,8 @@ async def create_appointment(request: web.Request) -> web.Response:
 
 
 async def _visible(ctx: BookingContext, principal: Principal, appointment_id: str) -> Appointment:
-    async with ctx.db.read_session() as s:
-        found = await AppointmentRepository(s).get(appointment_id)
+    async with ctx.reads() as reads:
+        found = await reads.appointments.get(appointment_id)
     return visible_appointment(principal, found)  # type: ignore[no-any-return]
 
 

@@ -14,13 +14,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from services.booking.adapters.repositories.appointments import AppointmentRepository
-from services.booking.application import reference
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
 from services.booking.application.lifecycle import CancelAppointment, cancel_appointment
-from services.booking.application.schools import load_student
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -176,14 +173,14 @@ async def _render_book(
     school_name = ""
     zone = "Europe/London"
     if school_id is not None:
-        async with ctx.db.read_session() as s:
-            school = await reference.school(s, school_id)
-            student = await load_student(s, principal.user_id)
+        async with ctx.reads() as reads:
+            school = await reads.schools.get(school_id)
+            student = await reads.students.get(principal.user_id)
             if school is not None:
                 school_name = school.name
                 zone = str(school.calendar.zone)
                 slots = await find_slots(
-                    s,
+                    reads,
                     school,
                     session_type,
                     now,
@@ -270,6 +267,6 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 
 
 async def _owns(ctx: BookingContext, principal: Principal, appointment_id: str) -> bool:
-    async with ctx.db.read_session() as s:
-        found = await AppointmentRepository(s).get(appointment_id)
+    async with ctx.reads() as reads:
+        found = await reads.appointments.get(appointment_id)
     return found is not None and found.student_id == principal.user_id

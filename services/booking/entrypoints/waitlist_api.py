@@ -7,9 +7,6 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.adapters.repositories.dropins import DropInRepository
-from services.booking.adapters.repositories.schools import SchoolRepository
-from services.booking.adapters.repositories.waitlist import WaitlistRepository
 from services.booking.application import dropins
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.ports import OfferRecord
@@ -125,8 +122,8 @@ def offer_response(offer: OfferRecord) -> OfferResponse:
 )
 async def my_offers(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
-    async with booking(request).db.read_session() as s:
-        found = await WaitlistRepository(s).open_offers_of(principal.user_id)
+    async with booking(request).reads() as reads:
+        found = await reads.waitlist.open_offers_of(principal.user_id)
     return json_response(OfferList(offers=[offer_response(offer) for offer in found]))
 
 
@@ -139,10 +136,8 @@ async def my_offers(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    async with ctx.db.read_session() as s:
-        found = await WaitlistRepository(s).open_offer(
-            request.match_info["offer_id"], principal.user_id
-        )
+    async with ctx.reads() as reads:
+        found = await reads.waitlist.open_offer(request.match_info["offer_id"], principal.user_id)
     offer = offered(found)
     cmd = BookSlot(
         offer.school_id,
@@ -198,9 +193,9 @@ async def list_dropins(request: web.Request) -> web.Response:
     query = read_query(request, DropInQuery)
     require_school_access(principal, query.school_id)
     ctx = booking(request)
-    async with ctx.db.read_session() as s:
-        found = await dropins.planned(SchoolRepository(s), query.school_id, query.date)
-        stored = await DropInRepository(s).stored([session.id for session in found])
+    async with ctx.reads() as reads:
+        found = await dropins.planned(reads.schools, query.school_id, query.date)
+        stored = await reads.dropins.stored([session.id for session in found])
     await dropins.store_sessions(found, stored, ctx.unit_of_work())
     return json_response(
         DropInList(sessions=[DropInSessionResponse.model_validate(x.__dict__) for x in found])
@@ -234,8 +229,8 @@ def _place(place: dropins.QueuePlace) -> QueuePlaceResponse:
 async def _session_for(
     ctx: BookingContext, principal: Principal, session_id: str
 ) -> dropins.DropInSession:
-    async with ctx.db.read_session() as s:
-        session = await dropins.get_session(DropInRepository(s), session_id)
+    async with ctx.reads() as reads:
+        session = await dropins.get_session(reads.dropins, session_id)
     if not can_see_school(principal, session.school_id):
         raise not_found("drop-in session")
     return session
@@ -266,12 +261,11 @@ async def read_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    async with ctx.db.read_session() as s:
-        stored = DropInRepository(s)
+    async with ctx.reads() as reads:
         if principal.role is Role.STUDENT:
-            place = await dropins.queue_place(stored, session.id, principal.user_id)
+            place = await dropins.queue_place(reads.dropins, session.id, principal.user_id)
             return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
-        _, queue = await dropins.queue_view(stored, session.id)
+        _, queue = await dropins.queue_view(reads.dropins, session.id)
     waiting = [
         _place(
             dropins.QueuePlace(

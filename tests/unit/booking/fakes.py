@@ -13,12 +13,18 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.booking.application.ports import DropInSession, LostRace, OfferRecord, StoredQueue
+from services.booking.application.ports import (
+    BusyTime,
+    DropInSession,
+    LostRace,
+    OfferRecord,
+    StoredQueue,
+)
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
-from services.booking.domain.model import AppointmentStatus, SessionType, Student
+from services.booking.domain.model import AppointmentStatus, Interval, SessionType, Student
 from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
 from services.booking.domain.waitlist import Offer, WaitlistEntry
 from shared.events import EventPayload
@@ -151,6 +157,28 @@ class FakeDropIns:
         self.entries[entry_id] = (self.entries[entry_id][0], entry)
 
 
+class FakeBusyTimes:
+    """What holds each adviser: their confirmed appointments (no calendar time, no offers)."""
+
+    def __init__(self, appointments: FakeAppointments) -> None:
+        self._appointments = appointments
+
+    async def busy_time(
+        self,
+        adviser_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        student_id: str | None = None,
+    ) -> BusyTime:
+        window = Interval(start, end)
+        by_adviser: dict[str, list[Interval]] = {}
+        for a in self._appointments.rows.values():
+            if a.is_active and a.adviser_id in adviser_ids and a.interval.overlaps(window):
+                by_adviser.setdefault(a.adviser_id, []).append(a.interval)
+        return BusyTime(by_adviser, {})
+
+
 class FakeDirectory:
     """Schools, their agreements and students: the reference data a booking reads."""
 
@@ -235,6 +263,7 @@ class FakeUnitOfWork:
         self.appointments = FakeAppointments()
         self.waitlist = FakeWaitlist()
         self.dropins = FakeDropIns()
+        self.busy = FakeBusyTimes(self.appointments)
         self.schools = FakeSchools(self.directory)
         self.students = FakeStudents(self.directory)
         self.placements = FakePlacements(self.directory, self.appointments, self.waitlist)

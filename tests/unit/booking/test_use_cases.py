@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from services.booking.application.availability import alternatives
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.dropins import (
     CallNext,
@@ -159,6 +160,20 @@ async def test_losing_the_students_own_race_is_refused_at_once() -> None:
     with pytest.raises(StudentAlreadyBooked):
         await book_slot(booking(), uow, NOW)
     assert uow.races == [LostRace.PLACE]  # no second attempt
+
+
+async def test_a_refused_time_names_the_nearest_free_times_instead() -> None:
+    uow = fake_uow()
+    await booked(uow, "student-1")
+    await booked(uow, "student-2")
+    nearest = await alternatives(
+        uow, SCHOOL_ID, SessionType.INTERVIEW, SLOT, NOW, student_id="student-3", staff=False
+    )
+    assert [slot.start for slot in nearest] == [
+        london(2025, 3, 3, 9, 40),
+        london(2025, 3, 3, 11),
+        london(2025, 3, 3, 9),
+    ]
 
 
 async def test_cancelling_bumps_the_revision_and_offers_the_place_to_the_waitlist() -> None:

@@ -326,7 +326,7 @@ async def double_bookings(url: str) -> int:
 
 
 def pgbench_script(n_students: int, n_advisers: int) -> str:
-    """The statements one booking runs (see application/booking_reads.py).
+    """The statements one booking runs (see adapters/booking_reads.py).
 
     First the check that the token's session is still open (a read of its own, as the
     service makes it the first time it meets a session). Then, with the school, its

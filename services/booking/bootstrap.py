@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
     api,
@@ -26,7 +27,6 @@ from shared.auth.tokens import TokenIssuer
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import DATABASE, MESSAGING, create_service_app
 from shared.http.pages import install_pages
-from shared.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTES = (
@@ -62,7 +62,7 @@ def create_app(settings: BookingSettings) -> web.Application:
                 PasswordHasher(),
                 session_ttl=timedelta(seconds=settings.session_ttl_seconds),
             ),
-            unit_of_work=lambda: UnitOfWork(db, producer="booking", on_commit=relay.wake),
+            unit_of_work=lambda: BookingUnitOfWork(db, producer="booking", on_commit=relay.wake),
             db=db,
             clock=utc_now,
         )

@@ -1,8 +1,8 @@
 """The waitlist: joining, offering a freed place, accepting, declining and expiry.
 
-An offer is a row with `expires_at`; the expiry sweep (a scheduled job) works from those rows,
-so a restart or a second replica changes nothing about who is offered what. While an offer is
-open its place counts as busy for everyone but the student it was made to.
+An offer is stored with `expires_at`; the expiry sweep (a scheduled job) works from those,
+so a restart or a second replica changes nothing about who is offered what. While an offer
+is open its place counts as busy for everyone but the student it was made to.
 """
 
 from __future__ import annotations
@@ -11,20 +11,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.booking.adapters.orm import students, waitlist_entries, waitlist_offers
-from services.booking.application.directory import student_school
+from services.booking.application.ports import BookingUnit, OfferRecord
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.availability import Slot
 from services.booking.domain.errors import BookingError, UnknownStudent
-from services.booking.domain.model import DateRange, Interval, PriorityFlag, SessionType
+from services.booking.domain.model import DateRange, SessionType
 from services.booking.domain.waitlist import Offer, WaitlistEntry, decline, expire, next_offer
 from shared.events.booking import WaitlistOfferEnded, WaitlistOfferMade
-from shared.uow import UnitOfWork
 
 
 class AlreadyWaiting(BookingError):
@@ -50,80 +44,34 @@ class JoinWaitlist:
     last_day: date | None = None
 
 
-async def join_waitlist(uow: UnitOfWork, cmd: JoinWaitlist, now: datetime) -> str:
+@dataclass(frozen=True)
+class DeclineOffer:
+    offer_id: str
+    student_id: str
+
+
+async def join_waitlist(cmd: JoinWaitlist, uow: BookingUnit, now: datetime) -> str:
     """Put the student on the school's waitlist; answers the new entry's id."""
-    s = uow.session
-    if await student_school(s, cmd.student_id) != cmd.school_id:
-        raise UnknownStudent()
-    if await _waiting_entry_id(uow, cmd.student_id, cmd.school_id, cmd.session_type) is not None:
-        raise AlreadyWaiting()
-    entry_id = str(uuid.uuid4())
-    await s.execute(
-        waitlist_entries.insert().values(
-            id=entry_id,
-            school_id=cmd.school_id,
-            student_id=cmd.student_id,
-            session_type=cmd.session_type.value,
-            first_day=cmd.first_day,
-            last_day=cmd.last_day,
-            joined_at=now,
-            status="waiting",
+    async with uow:
+        student = await uow.students.get(cmd.student_id)
+        if student is None or student.school_id != cmd.school_id:
+            raise UnknownStudent()
+        waiting = await uow.waitlist.waiting_entry_id(
+            cmd.student_id, cmd.school_id, cmd.session_type
         )
-    )
-    await uow.commit()
+        if waiting is not None:
+            raise AlreadyWaiting()
+        entry_id = str(uuid.uuid4())
+        dates = DateRange(cmd.first_day, cmd.last_day) if cmd.first_day and cmd.last_day else None
+        await uow.waitlist.add_entry(
+            entry_id, WaitlistEntry(cmd.student_id, cmd.school_id, cmd.session_type, now, dates)
+        )
+        await uow.commit()
     return entry_id
 
 
-async def _waiting_entry_id(
-    uow: UnitOfWork, student_id: str, school_id: str, session_type: SessionType
-) -> str | None:
-    found: str | None = await uow.session.scalar(
-        sa.select(waitlist_entries.c.id).where(
-            waitlist_entries.c.student_id == student_id,
-            waitlist_entries.c.school_id == school_id,
-            waitlist_entries.c.session_type == session_type.value,
-            waitlist_entries.c.status == "waiting",
-        )
-    )
-    return found
-
-
-async def _entries(
-    uow: UnitOfWork, school_id: str, session_type: str
-) -> tuple[list[WaitlistEntry], dict[str, str]]:
-    """The students waiting for `session_type` at the school, and each one's entry id.
-
-    A student waits at most once per school and session type, so the ids are by student.
-    """
-    rows = (
-        await uow.session.execute(
-            sa.select(waitlist_entries, students.c.priority_flags)
-            .join(students, students.c.id == waitlist_entries.c.student_id)
-            .where(
-                waitlist_entries.c.school_id == school_id,
-                waitlist_entries.c.session_type == session_type,
-                waitlist_entries.c.status == "waiting",
-            )
-        )
-    ).all()
-    entries = [
-        WaitlistEntry(
-            student_id=row.student_id,
-            school_id=row.school_id,
-            session_type=SessionType(row.session_type),
-            joined_at=row.joined_at,
-            dates=DateRange(row.first_day, row.last_day)
-            if row.first_day and row.last_day
-            else None,
-            priority_flags=frozenset(PriorityFlag(f) for f in row.priority_flags),
-        )
-        for row in rows
-    ]
-    return entries, {row.student_id: row.id for row in rows}
-
-
 async def offer_freed_place(
-    uow: UnitOfWork, freed: Appointment, now: datetime, ttl: timedelta
+    uow: BookingUnit, freed: Appointment, now: datetime, ttl: timedelta
 ) -> Offer | None:
     """A place came free: hold it for the next student in line (priority first)."""
     slot = Slot(
@@ -133,33 +81,21 @@ async def offer_freed_place(
         adviser_ids=(freed.adviser_id,),
         rooms=(freed.room,),
     )
-    entries, entry_ids = await _entries(uow, freed.school_id, freed.session_type.value)
-    offer = next_offer(entries, slot, now, ttl)
+    waiting = await uow.waitlist.waiting(freed.school_id, freed.session_type)
+    offer = next_offer(list(waiting.values()), slot, now, ttl)
     if offer is not None:
-        await _record_offer(uow, offer, entry_ids[offer.student_id])
+        await _record_offer(uow, offer, _entry_of(waiting, offer.student_id))
     return offer
 
 
-async def _record_offer(uow: UnitOfWork, offer: Offer, entry_id: str) -> str:
+def _entry_of(waiting: dict[str, WaitlistEntry], student_id: str) -> str:
+    return next(id_ for id_, entry in waiting.items() if entry.student_id == student_id)
+
+
+async def _record_offer(uow: BookingUnit, offer: Offer, entry_id: str) -> None:
     offer_id = str(uuid.uuid4())
     slot = offer.slot
-    await uow.session.execute(
-        waitlist_offers.insert().values(
-            id=offer_id,
-            entry_id=entry_id,
-            school_id=slot.school_id,
-            student_id=offer.student_id,
-            adviser_id=slot.adviser_ids[0],
-            session_type=slot.session_type.value,
-            starts_at=slot.start,
-            ends_at=slot.end,
-            location=slot.room,
-            offered_to=sorted(offer.offered_to),
-            offered_at=offer.offered_at,
-            expires_at=offer.expires_at,
-            status="open",
-        )
-    )
+    await uow.waitlist.add_offer(offer_id, offer, entry_id)
     await uow.emit(
         WaitlistOfferMade(
             offer_id=offer_id,
@@ -173,51 +109,24 @@ async def _record_offer(uow: UnitOfWork, offer: Offer, entry_id: str) -> str:
         ),
         key=offer.student_id,
     )
-    return offer_id
 
 
-async def open_offer(db: AsyncSession, offer_id: str, student_id: str) -> Any:
-    """The student's open offer `offer_id`; refused when it is not theirs or has ended."""
-    row = (
-        await db.execute(
-            sa.select(waitlist_offers).where(
-                waitlist_offers.c.id == offer_id,
-                waitlist_offers.c.student_id == student_id,
-                waitlist_offers.c.status == "open",
-            )
-        )
-    ).first()
-    if row is None:
+def offered(found: OfferRecord | None) -> OfferRecord:
+    """The student's open offer, as looked up; refused when it is not theirs or has ended."""
+    if found is None:
         raise UnknownOffer()
-    return row
+    return found
 
 
-async def accept_offers_taken(uow: UnitOfWork, booked: Appointment) -> None:
+async def accept_offers_taken(uow: BookingUnit, booked: Appointment) -> None:
     """A student who books the place they were offered has accepted the offer.
 
     Runs inside the booking's own unit of work, so an offer is accepted exactly when its
     booking commits, and the student leaves the waitlist at the same moment.
     """
-    taken = (
-        await uow.session.execute(
-            sa.select(waitlist_offers).where(
-                waitlist_offers.c.student_id == booked.student_id,
-                waitlist_offers.c.status == "open",
-                waitlist_offers.c.starts_at == booked.interval.start,
-            )
-        )
-    ).all()
-    for offer in taken:
-        await uow.session.execute(
-            waitlist_offers.update()
-            .where(waitlist_offers.c.id == offer.id)
-            .values(status="accepted")
-        )
-        await uow.session.execute(
-            waitlist_entries.update()
-            .where(waitlist_entries.c.id == offer.entry_id)
-            .values(status="booked")
-        )
+    for offer in await uow.waitlist.open_offers_of(booked.student_id, at=booked.interval.start):
+        await uow.waitlist.end_offer(offer.id, "accepted")
+        await uow.waitlist.entry_booked(offer.entry_id)
         await uow.emit(
             WaitlistOfferEnded(
                 offer_id=offer.id,
@@ -229,64 +138,60 @@ async def accept_offers_taken(uow: UnitOfWork, booked: Appointment) -> None:
         )
 
 
-async def decline_offer(uow: UnitOfWork, offer_id: str, student_id: str, now: datetime) -> None:
-    row = await open_offer(uow.session, offer_id, student_id)
-    await _end_and_pass_on(uow, row, "declined", now)
-    await uow.commit()
+async def decline_offer(cmd: DeclineOffer, uow: BookingUnit, now: datetime) -> None:
+    async with uow:
+        offer = offered(await uow.waitlist.open_offer(cmd.offer_id, cmd.student_id))
+        await _end_and_pass_on(uow, offer, "declined", now)
+        await uow.commit()
 
 
-async def expire_due_offers(new_uow: Callable[[], UnitOfWork], now: datetime) -> int:
+async def expire_due_offers(new_uow: Callable[[], BookingUnit], now: datetime) -> int:
     """Pass every lapsed offer on to the next student; the sweep job calls this."""
     expired = 0
     while True:
         async with new_uow() as uow:
-            query = (
-                sa.select(waitlist_offers)
-                .where(waitlist_offers.c.status == "open", waitlist_offers.c.expires_at <= now)
-                .order_by(waitlist_offers.c.expires_at)
-                .limit(1)
-            )
-            bind = uow.session.bind
-            if bind is not None and bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            row = (await uow.session.execute(query)).first()
-            if row is None:
+            offer = await uow.waitlist.next_lapsed(now)
+            if offer is None:
                 return expired
-            await _end_and_pass_on(uow, row, "expired", now)
+            await _end_and_pass_on(uow, offer, "expired", now)
             await uow.commit()
             expired += 1
 
 
-async def _end_and_pass_on(uow: UnitOfWork, row: Any, outcome: str, now: datetime) -> None:
-    await uow.session.execute(
-        waitlist_offers.update().where(waitlist_offers.c.id == row.id).values(status=outcome)
-    )
+async def _end_and_pass_on(
+    uow: BookingUnit, ended: OfferRecord, outcome: str, now: datetime
+) -> None:
+    await uow.waitlist.end_offer(ended.id, outcome)
     await uow.emit(
         WaitlistOfferEnded(
-            offer_id=row.id, school_id=row.school_id, student_id=row.student_id, outcome=outcome
+            offer_id=ended.id,
+            school_id=ended.school_id,
+            student_id=ended.student_id,
+            outcome=outcome,
         ),
-        key=row.student_id,
+        key=ended.student_id,
     )
-    entries, entry_ids = await _entries(uow, row.school_id, row.session_type)
+    waiting = await uow.waitlist.waiting(ended.school_id, ended.session_type)
+    entries = list(waiting.values())
     slot = Slot(
-        interval=Interval(row.starts_at, row.ends_at),
-        school_id=row.school_id,
-        session_type=SessionType(row.session_type),
-        adviser_ids=(row.adviser_id,),
-        rooms=(row.location,),
+        interval=ended.interval,
+        school_id=ended.school_id,
+        session_type=ended.session_type,
+        adviser_ids=(ended.adviser_id,),
+        rooms=(ended.location,),
     )
     offer = Offer(
         entry=next(
-            (e for e in entries if e.student_id == row.student_id),
-            WaitlistEntry(row.student_id, row.school_id, slot.session_type, row.offered_at),
+            (e for e in entries if e.student_id == ended.student_id),
+            WaitlistEntry(ended.student_id, ended.school_id, slot.session_type, ended.offered_at),
         ),
         slot=slot,
-        offered_at=row.offered_at,
-        expires_at=row.expires_at,
-        offered_to=frozenset(row.offered_to),
+        offered_at=ended.offered_at,
+        expires_at=ended.expires_at,
+        offered_to=ended.offered_to,
     )
     following = (
         expire(offer, entries, now) if outcome == "expired" else decline(offer, entries, now)
     )
     if following is not None:
-        await _record_offer(uow, following, entry_ids[following.student_id])
+        await _record_offer(uow, following, _entry_of(waiting, following.student_id))

@@ -28,6 +28,13 @@ class SlotTaken(BookingError):
         self.start = start
 
 
+class SlotUnavailable(BookingError):
+    code = "slot_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("That time is not free to book. Please pick one of the other times.")
+
+
 class SessionFull(BookingError):
     code = "session_full"
 

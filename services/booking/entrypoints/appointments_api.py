@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.adapters.orm import appointments
-from services.booking.application import reference
-from services.booking.application.appointments import (
-    BookSlot,
+from services.booking.application.availability import MAX_RANGE, alternatives, find_slots
+from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.lifecycle import (
     CancelAppointment,
     RecordAttendance,
-    RescheduleAppointment,
-    alternatives,
-    book_slot,
     cancel_appointment,
-    get_appointment,
     record_attendance,
-    reschedule_appointment,
-    to_appointment,
 )
-from services.booking.application.availability import MAX_RANGE, find_slots
-from services.booking.application.schools import load_student
+from services.booking.application.rescheduling import (
+    RescheduleAppointment,
+    reschedule_appointment,
+)
 from services.booking.domain.appointments import Appointment, Referral, Urgency
 from services.booking.domain.availability import Slot
 from services.booking.domain.errors import BookingError
@@ -105,13 +98,13 @@ async def list_slots(request: web.Request) -> web.Response:
     require_school_access(principal, query.school_id)
     ctx = booking(request)
     staff = principal.role is not Role.STUDENT
-    async with ctx.db.read_session() as s:
-        school = await reference.school(s, query.school_id)
+    async with ctx.reads() as reads:
+        school = await reads.schools.get(query.school_id)
         if school is None:
             raise not_found("school")
-        student = None if staff else await load_student(s, principal.user_id)
+        student = None if staff else await reads.students.get(principal.user_id)
         slots = await find_slots(
-            s,
+            reads,
             school,
             query.session_type,
             query.from_,
@@ -189,13 +182,9 @@ def appointment_response(appointment: Appointment, principal: Principal) -> Appo
 
 
 async def my_appointments(ctx: BookingContext, principal: Principal) -> list[AppointmentResponse]:
-    async with ctx.db.read_session() as s:
-        rows = await s.execute(
-            sa.select(appointments)
-            .where(appointments.c.student_id == principal.user_id)
-            .order_by(appointments.c.starts_at)
-        )
-        return [appointment_response(to_appointment(r), principal) for r in rows]
+    async with ctx.reads() as reads:
+        mine = await reads.appointments.of_student(principal.user_id)
+    return [appointment_response(a, principal) for a in mine]
 
 
 async def refused(
@@ -210,9 +199,9 @@ async def refused(
     """A refused booking names the nearest times that are still free."""
     if not isinstance(error, REFUSED_BOOKING):
         return problem_for(error)
-    async with ctx.db.read_session() as s:
+    async with ctx.reads() as reads:
         nearest = await alternatives(
-            s, school_id, session_type, wanted, ctx.clock(), student_id=student_id, staff=staff
+            reads, school_id, session_type, wanted, ctx.clock(), student_id=student_id, staff=staff
         )
     return problem_for(
         error,
@@ -257,7 +246,7 @@ async def create_appointment(request: web.Request) -> web.Response:
     )
     ctx = booking(request)
     try:
-        booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
+        booked = await book_slot(cmd, ctx.unit_of_work(), ctx.clock())
     except BookingError as exc:
         raise await refused(
             ctx, exc, cmd.school_id, cmd.session_type, cmd.starts_at, student_id, staff
@@ -265,9 +254,10 @@ async def create_appointment(request: web.Request) -> web.Response:
     return json_response(appointment_response(booked, principal), status=201)
 
 
-async def _visible(ctx: BookingContext, principal: Principal, appointment_id: str) -> Any:
-    async with ctx.db.read_session() as s:
-        return visible_appointment(principal, await get_appointment(s, appointment_id))
+async def _visible(ctx: BookingContext, principal: Principal, appointment_id: str) -> Appointment:
+    async with ctx.reads() as reads:
+        found = await reads.appointments.get(appointment_id)
+    return visible_appointment(principal, found)  # type: ignore[no-any-return]
 
 
 @routes.get(
@@ -278,8 +268,8 @@ async def _visible(ctx: BookingContext, principal: Principal, appointment_id: st
 )
 async def read_appointment(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
-    row = await _visible(booking(request), principal, request.match_info["appointment_id"])
-    return json_response(appointment_response(to_appointment(row), principal))
+    found = await _visible(booking(request), principal, request.match_info["appointment_id"])
+    return json_response(appointment_response(found, principal))
 
 
 class CancelRequest(Strict):
@@ -297,10 +287,9 @@ async def cancel(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, CancelRequest)
     ctx = booking(request)
-    row = await _visible(ctx, principal, request.match_info["appointment_id"])
-    cmd = CancelAppointment(row.id, domain_role(principal), body.reason)
-    async with ctx.unit_of_work() as uow:
-        cancelled = await cancel_appointment(uow, cmd, ctx.clock(), ctx.offer_ttl)
+    found = await _visible(ctx, principal, request.match_info["appointment_id"])
+    cmd = CancelAppointment(found.id, domain_role(principal), body.reason)
+    cancelled = await cancel_appointment(cmd, ctx.unit_of_work(), ctx.clock(), ctx.offer_ttl)
     return json_response(appointment_response(cancelled, principal))
 
 
@@ -319,19 +308,19 @@ async def reschedule(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     body = await read_model(request, RescheduleRequest)
     ctx = booking(request)
-    row = await _visible(ctx, principal, request.match_info["appointment_id"])
-    cmd = RescheduleAppointment(row.id, body.starts_at, domain_role(principal))
+    found = await _visible(ctx, principal, request.match_info["appointment_id"])
+    cmd = RescheduleAppointment(found.id, body.starts_at, domain_role(principal))
     staff = principal.role is not Role.STUDENT
     try:
-        moved = await reschedule_appointment(ctx.unit_of_work, cmd, ctx.clock(), ctx.offer_ttl)
+        moved = await reschedule_appointment(cmd, ctx.unit_of_work(), ctx.clock(), ctx.offer_ttl)
     except BookingError as exc:
         raise await refused(
             ctx,
             exc,
-            row.school_id,
-            SessionType(row.session_type),
+            found.school_id,
+            found.session_type,
             body.starts_at,
-            row.student_id,
+            found.student_id,
             staff,
         ) from exc
     return json_response(appointment_response(moved, principal))
@@ -352,7 +341,7 @@ async def attendance(request: web.Request) -> web.Response:
     principal = require(request, *STAFF_WHO_BOOK)
     body = await read_model(request, AttendanceRequest)
     ctx = booking(request)
-    row = await _visible(ctx, principal, request.match_info["appointment_id"])
-    async with ctx.unit_of_work() as uow:
-        updated = await record_attendance(uow, RecordAttendance(row.id, body.attended), ctx.clock())
+    found = await _visible(ctx, principal, request.match_info["appointment_id"])
+    cmd = RecordAttendance(found.id, body.attended)
+    updated = await record_attendance(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(appointment_response(updated, principal))

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
 from shared.db import Database
-from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class BookingContext:
     settings: BookingSettings
     identity: Identity
-    unit_of_work: Callable[[], UnitOfWork]
+    unit_of_work: Callable[[], BookingUnitOfWork]
     db: Database
     clock: Callable[[], datetime]
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[BookingReads]:
+        """Booking's repositories over a read session, for what changes nothing."""
+        async with self.db.read_session() as session:
+            yield BookingReads(session)
 
     @property
     def offer_ttl(self) -> timedelta:

@@ -14,17 +14,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from services.booking.application import reference
-from services.booking.application.appointments import (
-    BookSlot,
-    CancelAppointment,
-    book_slot,
-    cancel_appointment,
-    get_appointment,
-)
 from services.booking.application.availability import find_slots
+from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
-from services.booking.application.schools import load_student
+from services.booking.application.lifecycle import CancelAppointment, cancel_appointment
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -180,14 +173,14 @@ async def _render_book(
     school_name = ""
     zone = "Europe/London"
     if school_id is not None:
-        async with ctx.db.read_session() as s:
-            school = await reference.school(s, school_id)
-            student = await load_student(s, principal.user_id)
+        async with ctx.reads() as reads:
+            school = await reads.schools.get(school_id)
+            student = await reads.students.get(principal.user_id)
             if school is not None:
                 school_name = school.name
                 zone = str(school.calendar.zone)
                 slots = await find_slots(
-                    s,
+                    reads,
                     school,
                     session_type,
                     now,
@@ -239,7 +232,7 @@ async def book(request: web.Request) -> web.StreamResponse:
         booked_by=DomainRole.STUDENT,
     )
     try:
-        await book_slot(ctx.unit_of_work, cmd, ctx.clock())
+        await book_slot(cmd, ctx.unit_of_work(), ctx.clock())
     except BookingError as exc:
         return await _render_book(
             request, principal, chosen.session_type, error=exc.message, status=409
@@ -265,20 +258,15 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     appointment_id = request.match_info["appointment_id"]
     if not await _owns(ctx, principal, appointment_id):
         raise web.HTTPNotFound()
+    cmd = CancelAppointment(appointment_id, DomainRole.STUDENT, "cancelled by the student")
     try:
-        async with ctx.unit_of_work() as uow:
-            await cancel_appointment(
-                uow,
-                CancelAppointment(appointment_id, DomainRole.STUDENT, "cancelled by the student"),
-                ctx.clock(),
-                ctx.offer_ttl,
-            )
+        await cancel_appointment(cmd, ctx.unit_of_work(), ctx.clock(), ctx.offer_ttl)
     except BookingError as exc:
         return await _render_my(request, principal, error=exc.message, status=409)
     raise web.HTTPSeeOther("/my?notice=cancelled")
 
 
 async def _owns(ctx: BookingContext, principal: Principal, appointment_id: str) -> bool:
-    async with ctx.db.read_session() as s:
-        row = await get_appointment(s, appointment_id)
-    return row is not None and row.student_id == principal.user_id
+    async with ctx.reads() as reads:
+        found = await reads.appointments.get(appointment_id)
+    return found is not None and found.student_id == principal.user_id

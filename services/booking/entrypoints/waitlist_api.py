@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.adapters.orm import waitlist_offers
 from services.booking.application import dropins
-from services.booking.application.appointments import BookSlot, book_slot
+from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.ports import OfferRecord
 from services.booking.application.waitlist import (
+    DeclineOffer,
     JoinWaitlist,
     decline_offer,
     join_waitlist,
-    open_offer,
+    offered,
 )
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -76,8 +76,7 @@ async def join(request: web.Request) -> web.Response:
     student_id = acting_student(principal, body.school_id, body.student_id)
     ctx = booking(request)
     cmd = JoinWaitlist(body.school_id, student_id, body.session_type, body.first_day, body.last_day)
-    async with ctx.unit_of_work() as uow:
-        entry_id = await join_waitlist(uow, cmd, ctx.clock())
+    entry_id = await join_waitlist(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(
         WaitlistResponse(
             id=entry_id,
@@ -103,6 +102,18 @@ class OfferList(BaseModel):
     offers: list[OfferResponse]
 
 
+def offer_response(offer: OfferRecord) -> OfferResponse:
+    return OfferResponse(
+        id=offer.id,
+        school_id=offer.school_id,
+        session_type=offer.session_type.value,
+        starts_at=offer.interval.start,
+        ends_at=offer.interval.end,
+        location=offer.location,
+        expires_at=offer.expires_at,
+    )
+
+
 @routes.get(
     "/api/v1/waitlist/offers",
     summary="My open waitlist offers",
@@ -111,15 +122,9 @@ class OfferList(BaseModel):
 )
 async def my_offers(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
-    async with booking(request).db.read_session() as s:
-        rows = await s.execute(
-            sa.select(waitlist_offers).where(
-                waitlist_offers.c.student_id == principal.user_id,
-                waitlist_offers.c.status == "open",
-            )
-        )
-        offers = [OfferResponse.model_validate(r._mapping) for r in rows]
-    return json_response(OfferList(offers=offers))
+    async with booking(request).reads() as reads:
+        found = await reads.waitlist.open_offers_of(principal.user_id)
+    return json_response(OfferList(offers=[offer_response(offer) for offer in found]))
 
 
 @routes.post(
@@ -131,16 +136,17 @@ async def my_offers(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    async with ctx.db.read_session() as s:
-        offer = await open_offer(s, request.match_info["offer_id"], principal.user_id)
+    async with ctx.reads() as reads:
+        found = await reads.waitlist.open_offer(request.match_info["offer_id"], principal.user_id)
+    offer = offered(found)
     cmd = BookSlot(
         offer.school_id,
-        SessionType(offer.session_type),
-        offer.starts_at,
+        offer.session_type,
+        offer.interval.start,
         principal.user_id,
         DomainRole.STUDENT,
     )
-    booked = await book_slot(ctx.unit_of_work, cmd, ctx.clock())
+    booked = await book_slot(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(appointment_response(booked, principal), status=201)
 
 
@@ -153,8 +159,8 @@ async def accept(request: web.Request) -> web.Response:
 async def decline(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
-    async with ctx.unit_of_work() as uow:
-        await decline_offer(uow, request.match_info["offer_id"], principal.user_id, ctx.clock())
+    cmd = DeclineOffer(request.match_info["offer_id"], principal.user_id)
+    await decline_offer(cmd, ctx.unit_of_work(), ctx.clock())
     return web.Response(status=204)
 
 
@@ -187,7 +193,10 @@ async def list_dropins(request: web.Request) -> web.Response:
     query = read_query(request, DropInQuery)
     require_school_access(principal, query.school_id)
     ctx = booking(request)
-    found = await dropins.sessions_on(ctx.db, ctx.unit_of_work, query.school_id, query.date)
+    async with ctx.reads() as reads:
+        found = await dropins.planned(reads.schools, query.school_id, query.date)
+        stored = await reads.dropins.stored([session.id for session in found])
+    await dropins.store_sessions(found, stored, ctx.unit_of_work())
     return json_response(
         DropInList(sessions=[DropInSessionResponse.model_validate(x.__dict__) for x in found])
     )
@@ -220,8 +229,8 @@ def _place(place: dropins.QueuePlace) -> QueuePlaceResponse:
 async def _session_for(
     ctx: BookingContext, principal: Principal, session_id: str
 ) -> dropins.DropInSession:
-    async with ctx.db.read_session() as s:
-        session = await dropins.get_session(s, session_id)
+    async with ctx.reads() as reads:
+        session = await dropins.get_session(reads.dropins, session_id)
     if not can_see_school(principal, session.school_id):
         raise not_found("drop-in session")
     return session
@@ -237,8 +246,8 @@ async def join_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    async with ctx.unit_of_work() as uow:
-        place = await dropins.join_queue(uow, session.id, principal.user_id, ctx.clock())
+    cmd = dropins.JoinQueue(session.id, principal.user_id)
+    place = await dropins.join_queue(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(_place(place), status=201)
 
 
@@ -252,11 +261,11 @@ async def read_queue(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
-    async with ctx.db.read_session() as s:
+    async with ctx.reads() as reads:
         if principal.role is Role.STUDENT:
-            place = await dropins.queue_place(s, session.id, principal.user_id)
+            place = await dropins.queue_place(reads.dropins, session.id, principal.user_id)
             return json_response(QueueResponse(session_id=session.id, waiting=[_place(place)]))
-        _, queue = await dropins.queue_view(s, session.id)
+        _, queue = await dropins.queue_view(reads.dropins, session.id)
     waiting = [
         _place(
             dropins.QueuePlace(
@@ -283,8 +292,8 @@ async def call_next(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     adviser_id = principal.user_id if principal.role is Role.ADVISER else session.adviser_id
-    async with ctx.unit_of_work() as uow:
-        called = await dropins.call_next(uow, session.id, adviser_id, ctx.clock())
+    cmd = dropins.CallNext(session.id, adviser_id)
+    called = await dropins.call_next(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(CalledResponse(student_id=called.student_id if called else None))
 
 
@@ -299,8 +308,6 @@ async def finish(request: web.Request) -> web.Response:
     ctx = booking(request)
     session = await _session_for(ctx, principal, request.match_info["session_id"])
     seen = request.match_info["outcome"] == "complete"
-    async with ctx.unit_of_work() as uow:
-        entry = await dropins.finish(
-            uow, session.id, request.match_info["student_id"], seen=seen, now=ctx.clock()
-        )
+    cmd = dropins.FinishTurn(session.id, request.match_info["student_id"], seen)
+    entry = await dropins.finish(cmd, ctx.unit_of_work(), ctx.clock())
     return json_response(_place(dropins.QueuePlace(session, entry, None, None)))

@@ -180,16 +180,6 @@ class AroundSlot:
     holds_offer: bool
     nearby: list[Nearby]
 
-    def meeting(self, adviser_id: str, student_id: str, interval: Interval) -> list[str]:
-        """Ids of the nearby appointments of `adviser_id` or `student_id` overlapping
-        `interval`: the ones a new appointment there must be checked against."""
-        return [
-            a.id
-            for a in self.nearby
-            if (a.adviser_id == adviser_id or a.student_id == student_id)
-            and a.interval.overlaps(interval)
-        ]
-
 
 async def appointment_rows(conn: AsyncConnection, ids: Sequence[str]) -> list[Any]:
     """Whole rows of the appointments `ids` (see the module's docstring)."""

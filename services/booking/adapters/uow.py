@@ -1,0 +1,77 @@
+"""Booking's unit of work: `shared.uow.UnitOfWork` with booking's repositories on its session;
+and the same repositories over a read-only session, for the pages and queries."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.booking.adapters.repositories.appointments import AppointmentRepository
+from services.booking.adapters.repositories.availability import BusyTimeReads
+from services.booking.adapters.repositories.dropins import DropInRepository
+from services.booking.adapters.repositories.placements import PlacementReads
+from services.booking.adapters.repositories.schools import SchoolRepository, StudentRepository
+from services.booking.adapters.repositories.waitlist import WaitlistRepository
+from services.booking.application.ports import LostRace
+from shared.db import lost_to_concurrent_transaction
+from shared.uow import UnitOfWork
+
+
+class BookingRepositories:
+    """Booking's repositories over one session."""
+
+    appointments: AppointmentRepository
+    placements: PlacementReads
+    schools: SchoolRepository
+    students: StudentRepository
+    waitlist: WaitlistRepository
+    dropins: DropInRepository
+    busy: BusyTimeReads
+
+    def _open_repositories_over(self, session: AsyncSession) -> None:
+        self.appointments = AppointmentRepository(session)
+        self.placements = PlacementReads(session)
+        self.schools = SchoolRepository(session)
+        self.students = StudentRepository(session)
+        self.waitlist = WaitlistRepository(session)
+        self.dropins = DropInRepository(session)
+        self.busy = BusyTimeReads(session)
+
+
+class BookingReads(BookingRepositories):
+    """The repositories over a read session (`Database.read_session`): nothing to commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._open_repositories_over(session)
+
+
+class BookingUnitOfWork(BookingRepositories, UnitOfWork):
+    """Each entry opens a new session and the repositories over it."""
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self._open_repositories_over(self.session)
+        return self
+
+    @classmethod
+    def joining(cls, uow: UnitOfWork) -> BookingUnitOfWork:
+        """Booking's repositories over a plain unit of work's open transaction."""
+        if isinstance(uow, BookingUnitOfWork):
+            return uow
+        joined = cls(uow._db, producer=uow._producer, on_commit=uow._on_commit)
+        joined.session = uow.session
+        joined._open_repositories_over(uow.session)
+        return joined
+
+    def lost_race(self, exc: BaseException) -> LostRace | None:
+        """PostgreSQL's exclusion constraints and the unique seat index refuse what a
+        concurrent transaction slipped past the domain's check; a deadlock between two
+        clashing inserts is a lost race like any other."""
+        if isinstance(exc, IntegrityError):
+            student = "student_no_overlap" in str(exc.orig)
+            return LostRace.STUDENT if student else LostRace.PLACE
+        if isinstance(exc, DBAPIError) and lost_to_concurrent_transaction(exc):
+            return LostRace.PLACE
+        return None

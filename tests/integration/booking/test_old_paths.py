@@ -1,0 +1,58 @@
+"""What still reaches the appointment use cases by their old path: erasure, with the plain
+unit of work the command line opens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.booking.adapters.orm import appointments
+from services.booking.adapters.uow import BookingUnitOfWork
+from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.erasure import erase_student
+from services.booking.bootstrap import MIGRATIONS
+from services.booking.domain.model import Role, SessionType
+from shared.db import Database
+from shared.migrations import upgrade
+from shared.uow import UnitOfWork
+from tests.integration.booking.world import (
+    SCHOOL_A,
+    build_world,
+    first_free_morning,
+    london,
+    student_id,
+)
+
+
+async def test_erasing_through_a_plain_unit_of_work_cancels_the_upcoming_appointment(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, MIGRATIONS)
+        await build_world(db)
+        now = datetime.now(UTC)
+        cmd = BookSlot(
+            SCHOOL_A,
+            SessionType.INTERVIEW,
+            london(first_free_morning(), 9),
+            student_id(0),
+            Role.STUDENT,
+        )
+        booked = await book_slot(cmd, BookingUnitOfWork(db, producer="booking"), now)
+        async with UnitOfWork(db, producer="booking") as uow:
+            erased = await erase_student(uow, student_id(0), Role.ADMIN, now, timedelta(hours=4))
+        assert erased.cancelled_appointments == 1
+        async with db.read_session() as s:
+            status, revision = (
+                await s.execute(
+                    sa.select(appointments.c.status, appointments.c.revision).where(
+                        appointments.c.id == booked.id
+                    )
+                )
+            ).one()
+        assert (status, revision) == ("cancelled", 2)
+    finally:
+        await db.dispose()

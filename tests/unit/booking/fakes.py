@@ -1,0 +1,313 @@
+"""Booking's unit of work and repositories in memory, for fast tests of the use cases.
+
+After cosmicpython's `FakeUnitOfWork`: the repositories hold domain objects in dicts, and the
+unit of work counts commits and keeps the writes and events of committed work only.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from services.booking.application.ports import (
+    BusyTime,
+    DropInSession,
+    LostRace,
+    OfferRecord,
+    StoredQueue,
+)
+from services.booking.application.schools import SchoolRecord
+from services.booking.domain.agreement import PartnershipAgreement
+from services.booking.domain.appointments import Appointment
+from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
+from services.booking.domain.model import AppointmentStatus, Interval, SessionType, Student
+from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
+from services.booking.domain.waitlist import Offer, WaitlistEntry
+from shared.events import EventPayload
+from tests.unit.booking.placing import context
+
+
+class FakeAppointments:
+    def __init__(self) -> None:
+        self.rows: dict[str, Appointment] = {}
+        self.seats: dict[str, Seat] = {}
+        self.stamped: dict[str, datetime] = {}
+
+    async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None:
+        return self.rows.get(appointment_id)
+
+    async def of_student(self, student_id: str) -> list[Appointment]:
+        return sorted(
+            (a for a in self.rows.values() if a.student_id == student_id),
+            key=lambda a: a.interval.start,
+        )
+
+    async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None:
+        assert appointment.id not in self.rows
+        self.rows[appointment.id] = appointment
+        self.seats[appointment.id] = seat
+        self.stamped[appointment.id] = now
+
+    async def update(
+        self, appointment: Appointment, now: datetime, *, seat: Seat | None = None
+    ) -> None:
+        assert appointment.id in self.rows
+        self.rows[appointment.id] = appointment
+        self.seats[appointment.id] = seat or self.seats[appointment.id]
+        self.stamped[appointment.id] = now
+
+
+class FakeWaitlist:
+    def __init__(self) -> None:
+        self.entries: dict[str, WaitlistEntry] = {}
+        self.entry_status: dict[str, str] = {}
+        self.offers: dict[str, OfferRecord] = {}
+
+    async def waiting(self, school_id: str, session_type: SessionType) -> dict[str, WaitlistEntry]:
+        return {
+            entry_id: entry
+            for entry_id, entry in self.entries.items()
+            if entry.school_id == school_id
+            and entry.session_type is session_type
+            and self.entry_status[entry_id] == "waiting"
+        }
+
+    async def waiting_entry_id(
+        self, student_id: str, school_id: str, session_type: SessionType
+    ) -> str | None:
+        waiting = await self.waiting(school_id, session_type)
+        return next((i for i, e in waiting.items() if e.student_id == student_id), None)
+
+    async def add_entry(self, entry_id: str, entry: WaitlistEntry) -> None:
+        self.entries[entry_id] = entry
+        self.entry_status[entry_id] = "waiting"
+
+    async def add_offer(self, offer_id: str, offer: Offer, entry_id: str) -> None:
+        slot = offer.slot
+        self.offers[offer_id] = OfferRecord(
+            id=offer_id,
+            entry_id=entry_id,
+            school_id=slot.school_id,
+            student_id=offer.student_id,
+            adviser_id=slot.adviser_ids[0],
+            session_type=slot.session_type,
+            interval=slot.interval,
+            location=slot.room,
+            offered_at=offer.offered_at,
+            expires_at=offer.expires_at,
+            offered_to=offer.offered_to,
+            status="open",
+        )
+
+    async def open_offer(self, offer_id: str, student_id: str) -> OfferRecord | None:
+        found = self.offers.get(offer_id)
+        if found is None or found.student_id != student_id or found.status != "open":
+            return None
+        return found
+
+    async def open_offers_of(
+        self, student_id: str, *, at: datetime | None = None
+    ) -> list[OfferRecord]:
+        return [
+            o
+            for o in self.offers.values()
+            if o.student_id == student_id
+            and o.status == "open"
+            and (at is None or o.interval.start == at)
+        ]
+
+    async def next_lapsed(self, now: datetime) -> OfferRecord | None:
+        lapsed = [o for o in self.offers.values() if o.status == "open" and o.expires_at <= now]
+        return min(lapsed, key=lambda o: o.expires_at, default=None)
+
+    async def end_offer(self, offer_id: str, outcome: str) -> None:
+        self.offers[offer_id] = replace(self.offers[offer_id], status=outcome)
+
+    async def entry_booked(self, entry_id: str) -> None:
+        self.entry_status[entry_id] = "booked"
+
+
+class FakeDropIns:
+    def __init__(self) -> None:
+        self.sessions: dict[str, DropInSession] = {}
+        self.entries: dict[str, tuple[str, QueueEntry]] = {}  # id: (session id, entry)
+
+    async def get(self, session_id: str) -> DropInSession | None:
+        return self.sessions.get(session_id)
+
+    async def stored(self, ids: Sequence[str]) -> dict[str, DropInSession]:
+        return {i: self.sessions[i] for i in ids if i in self.sessions}
+
+    async def store(self, session: DropInSession) -> None:
+        self.sessions[session.id] = session
+
+    async def queue(self, session: DropInSession, *, lock: bool) -> StoredQueue:
+        mine = [(i, e) for i, (s, e) in self.entries.items() if s == session.id]
+        queue = DropInQueue(session.id, session.slot_minutes, 1, [e for _, e in mine])
+        return StoredQueue(queue, {e.student_id: i for i, e in mine if e.is_open})
+
+    async def add_entry(self, session_id: str, entry: QueueEntry, position: int) -> None:
+        self.entries[f"entry-{len(self.entries) + 1}"] = (session_id, entry)
+
+    async def update_entry(self, entry_id: str, entry: QueueEntry) -> None:
+        self.entries[entry_id] = (self.entries[entry_id][0], entry)
+
+
+class FakeBusyTimes:
+    """What holds each adviser: their confirmed appointments (no calendar time, no offers)."""
+
+    def __init__(self, appointments: FakeAppointments) -> None:
+        self._appointments = appointments
+
+    async def busy_time(
+        self,
+        adviser_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        *,
+        student_id: str | None = None,
+    ) -> BusyTime:
+        window = Interval(start, end)
+        by_adviser: dict[str, list[Interval]] = {}
+        for a in self._appointments.rows.values():
+            if a.is_active and a.adviser_id in adviser_ids and a.interval.overlaps(window):
+                by_adviser.setdefault(a.adviser_id, []).append(a.interval)
+        return BusyTime(by_adviser, {})
+
+
+class FakeDirectory:
+    """Schools, their agreements and students: the reference data a booking reads."""
+
+    def __init__(self) -> None:
+        self.schools: dict[str, SchoolRecord] = {}
+        self.agreements: dict[str, PartnershipAgreement] = {}
+        self.students: dict[str, Student] = {}
+
+
+class FakeSchools:
+    def __init__(self, directory: FakeDirectory) -> None:
+        self._directory = directory
+
+    async def get(self, school_id: str) -> SchoolRecord | None:
+        return self._directory.schools.get(school_id)
+
+    async def agreement(self, school_id: str, day: date) -> PartnershipAgreement | None:
+        return self._directory.agreements.get(school_id)
+
+
+class FakeStudents:
+    def __init__(self, directory: FakeDirectory) -> None:
+        self._directory = directory
+
+    async def get(self, student_id: str) -> Student | None:
+        return self._directory.students.get(student_id)
+
+
+class FakePlacements:
+    """The context as the loader reads it, from what the other fakes hold."""
+
+    def __init__(
+        self, directory: FakeDirectory, appointments: FakeAppointments, waitlist: FakeWaitlist
+    ) -> None:
+        self._directory = directory
+        self._appointments = appointments
+        self._waitlist = waitlist
+
+    async def context_for(self, request: PlacementRequest) -> PlacementContext:
+        school = self._directory.schools.get(request.school_id)
+        if school is None:
+            return PlacementContext(calendar=None)
+        agreement = self._directory.agreements.get(request.school_id)
+        student = self._directory.students.get(request.student_id)
+        if agreement is None or request.session_type not in agreement.session_types:
+            return PlacementContext(school.calendar, agreement, student)
+        moving = request.moving.id if request.moving else None
+        everything = list(self._appointments.rows.values())
+        held = await self._waitlist.open_offers_of(request.student_id, at=request.starts_at)
+        return context(
+            agreement,
+            school.calendar,
+            student,
+            request.starts_at,
+            session_type=request.session_type,
+            booked=[a for a in everything if a.is_active and a.id != moving],
+            history=[
+                a
+                for a in everything
+                if a.student_id == request.student_id and a.status is AppointmentStatus.ATTENDED
+            ],
+            holds_offer=bool(held),
+        )
+
+
+class LostRaceError(Exception):
+    """What the database raises when a concurrent transaction got there first."""
+
+    def __init__(self, race: LostRace) -> None:
+        super().__init__(race)
+        self.race = race
+
+
+class FakeUnitOfWork:
+    """Counts commits; a unit left without committing leaves no write and no event.
+
+    `races` makes the next commits lose to a concurrent transaction, in turn.
+    """
+
+    def __init__(self) -> None:
+        self.directory = FakeDirectory()
+        self.appointments = FakeAppointments()
+        self.waitlist = FakeWaitlist()
+        self.dropins = FakeDropIns()
+        self.busy = FakeBusyTimes(self.appointments)
+        self.schools = FakeSchools(self.directory)
+        self.students = FakeStudents(self.directory)
+        self.placements = FakePlacements(self.directory, self.appointments, self.waitlist)
+        self.commits = 0
+        self.events: list[EventPayload] = []
+        self._pending: list[EventPayload] = []
+        self.races: list[LostRace] = []
+        self._before: Any = None
+
+    async def __aenter__(self) -> Self:
+        self._pending = []
+        self._before = copy.deepcopy(self._stores())
+        return self
+
+    def _stores(self) -> tuple[dict[str, Any], ...]:
+        return (self.appointments.__dict__, self.waitlist.__dict__, self.dropins.__dict__)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pending = []
+        if self._before is not None:  # rolled back
+            for store, before in zip(self._stores(), self._before, strict=True):
+                store.clear()
+                store.update(before)
+        self._before = None
+
+    async def emit(self, payload: EventPayload, *, key: str) -> Any:
+        self._pending.append(payload)
+
+    async def commit(self) -> None:
+        if self.races:
+            raise LostRaceError(self.races.pop(0))
+        self._before = None
+        self.commits += 1
+        self.events += self._pending
+        self._pending = []
+
+    def lost_race(self, exc: BaseException) -> LostRace | None:
+        return exc.race if isinstance(exc, LostRaceError) else None
+
+    def types(self) -> list[str]:
+        """The committed events' types, in order."""
+        return [type(event).__name__ for event in self.events]

@@ -14,6 +14,8 @@ A (student, placement, week) triple is open when all of these hold:
 
 ``build_market`` evaluates these rules once per round and hands the matching engine integer
 indexes, because a county has millions of candidate triples and the engine must finish in seconds.
+Distances are only measured for the pairs a spatial index (``spatial``) finds within a student's
+travel limit, per sector, so the work grows with the options students actually have.
 """
 
 from __future__ import annotations
@@ -37,8 +39,14 @@ from services.placements.domain.model import (
     UnplacedReason,
     Week,
 )
+from services.placements.domain.spatial import (
+    EARTH_RADIUS_KM,
+    PointIndex,
+    chord_radius,
+    points_of,
+    unit_vectors,
+)
 
-EARTH_RADIUS_KM = 6371.0088
 LAST_DAY_OF_WEEK = timedelta(days=4)
 
 Seat = tuple[str, Week]
@@ -201,6 +209,27 @@ class PlacementCatalogue:
         self.sector_members: dict[str, IntArray] = {
             sector: np.array(members, dtype=np.int64) for sector, members in sector_members.items()
         }
+        unit = unit_vectors(self.lat, self.lon).reshape(count, 3)
+        self.open_index = {
+            sector: PointIndex(unit[members]) for sector, members in self.sector_members.items()
+        }
+        self._sector_index: dict[str, PointIndex] = {}
+        self._inaccessible: dict[tuple[str, frozenset[str]], int] = {}
+
+    def sector_index(self, sector: str) -> PointIndex:
+        """Every placement of the sector (open or not), in ``by_sector`` order."""
+        if sector not in self._sector_index:
+            members = self.by_sector.get(sector, [])
+            self._sector_index[sector] = PointIndex(points_of([p.location for p in members]))
+        return self._sector_index[sector]
+
+    def inaccessible_in(self, sector: str, needs: frozenset[str]) -> int:
+        """How many of the sector's placements lack one of ``needs``."""
+        key = (sector, needs)
+        if key not in self._inaccessible:
+            members = self.by_sector.get(sector, [])
+            self._inaccessible[key] = sum(not needs <= p.access_features for p in members)
+        return self._inaccessible[key]
 
 
 def _haversine_term(limit_km: float) -> float:
@@ -216,6 +245,9 @@ class _StudentArrays:
     lon: FloatArray
     cos_lat: FloatArray
     limit: FloatArray
+    unit: FloatArray
+    reach: FloatArray
+    """Home on the unit sphere, and the chord radius of the travel limit."""
     age: IntArray
     """``age[i, w]`` on the Monday of catalogue week ``w``, or -1 when the school is not out."""
 
@@ -232,11 +264,15 @@ class _StudentArrays:
             before_birthday = (week.month * 100 + week.day) < birth_day
             whole_years = week.year - birth_year - before_birthday.astype(np.int64)
             age[:, w] = np.where(released, whole_years, -1)
+        lon = np.radians([s.home.lon for s in students]).astype(np.float64)
+        limit_km = np.array([s.travel_limit_km for s in students], dtype=np.float64)
         return cls(
             lat=lat,
-            lon=np.radians([s.home.lon for s in students]).astype(np.float64),
+            lon=lon,
             cos_lat=np.cos(lat),
             limit=np.array([_haversine_term(s.travel_limit_km) for s in students]),
+            unit=unit_vectors(lat, lon).reshape(len(students), 3),
+            reach=chord_radius(limit_km),
             age=age,
         )
 
@@ -286,11 +322,12 @@ def _preferred_pairs(
     for sector in sorted(by_sector):
         listed, ranks = by_sector[sector]
         who = np.array(listed, dtype=np.int64)
-        members = catalogue.sector_members[sector]
-        h = _haversine(people, who[:, None], catalogue, members[None, :])
-        row, column = np.nonzero(h <= people.limit[who][:, None])
-        rank_of = np.array(ranks, dtype=np.int64)
-        parts.append((who[row], members[column], rank_of[row], h[row, column]))
+        row, column = catalogue.open_index[sector].near(people.unit[who], people.reach[who])
+        who_near, where = who[row], catalogue.sector_members[sector][column]
+        h = _haversine(people, who_near, catalogue, where)
+        near = h <= people.limit[who_near]
+        rank_of = np.array(ranks, dtype=np.int64)[row]
+        parts.append((who_near[near], where[near], rank_of[near], h[near]))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, np.zeros(0, dtype=np.float64)
@@ -358,26 +395,41 @@ def ineligibility_reason(student: Student, catalogue: PlacementCatalogue) -> Unp
     """Name what ruled out most of the placements the student's preferences point at.
 
     Each placement is blamed on the first rule it fails, in the order a member of staff would
-    check them by hand; ties go to the rule checked first.
+    check them by hand; ties go to the rule checked first. Only the placements of a preferred
+    sector near enough to be in range are looked at one by one: every other one is either
+    inaccessible or out of range, and is counted as such.
     """
-    blamed = Counter(
-        _first_failed_rule(student, catalogue, placement)
-        for placement in _preferred_placements(student, catalogue)
+    blamed: Counter[UnplacedReason] = Counter()
+    sectors = sorted(
+        {p.sector for p in student.preferences if p.sector and p.sector in catalogue.by_sector}
     )
+    named = {
+        p.placement_id: catalogue.by_id[p.placement_id]
+        for p in student.preferences
+        if p.placement_id in catalogue.by_id
+    }
+    centre = points_of([student.home])
+    reach = chord_radius(np.array([student.travel_limit_km]))
+    for sector in sectors:
+        members = catalogue.by_sector[sector]
+        _, close = catalogue.sector_index(sector).near(centre, reach)
+        nearby = [members[k] for k in close.tolist()]
+        for placement in nearby:
+            blamed[_first_failed_rule(student, catalogue, placement)] += 1
+        far = len(members) - len(nearby)
+        inaccessible = catalogue.inaccessible_in(sector, student.access_needs) - sum(
+            not student.access_needs <= p.access_features for p in nearby
+        )
+        blamed[UnplacedReason.INACCESSIBLE] += inaccessible
+        blamed[UnplacedReason.OUT_OF_TRAVEL_RANGE] += far - inaccessible
+    for placement in named.values():
+        if placement.sector not in sectors:
+            blamed[_first_failed_rule(student, catalogue, placement)] += 1
+    blamed = +blamed
     if not blamed:
         return UnplacedReason.NO_MATCHING_PLACEMENT
     order = list(UnplacedReason)
     return min(blamed, key=lambda reason: (-blamed[reason], order.index(reason)))
-
-
-def _preferred_placements(student: Student, catalogue: PlacementCatalogue) -> list[Placement]:
-    found: dict[str, Placement] = {}
-    for preference in student.preferences:
-        if preference.placement_id in catalogue.by_id:
-            found[preference.placement_id] = catalogue.by_id[preference.placement_id]
-        for placement in catalogue.by_sector.get(preference.sector or "", ()):
-            found[placement.id] = placement
-    return [found[placement_id] for placement_id in sorted(found)]
 
 
 def _first_failed_rule(

@@ -38,8 +38,8 @@ from tqdm import tqdm
 
 from bench.synthetic_county import CountySpec, build_county
 from services.placements.domain.eligibility import Market, build_market, lottery_priority
-from services.placements.domain.fairness import RoundReport, evaluate
 from services.placements.domain.matching import STAGES, match
+from services.placements.domain.measures import RoundReport, evaluate
 from services.placements.domain.model import (
     Assignment,
     MatchingProblem,

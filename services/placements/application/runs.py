@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,8 +22,8 @@ from services.placements.adapters.orm import matching_runs, run_assignments, run
 from services.placements.adapters.repository import RoundRecord, load_problem, load_round
 from services.placements.application.errors import Conflict, NotFound, PlacementsError
 from services.placements.application.rounds import require_unpublished
-from services.placements.domain.fairness import RoundReport, evaluate
 from services.placements.domain.matching import STAGES, InvalidPin, Progress, match
+from services.placements.domain.measures import RoundReport, evaluate
 from services.placements.domain.model import MatchResult
 from services.placements.domain.weeks import iso_week
 from shared.db import Database
@@ -91,7 +91,9 @@ def report_json(report: RoundReport) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(report):
         value = getattr(report, f.name)
-        out[f.name] = {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping):
+            value = {str(k): asdict(v) if is_dataclass(v) else v for k, v in value.items()}
+        out[f.name] = value
     return out
 
 

@@ -209,9 +209,10 @@ class PlacementCatalogue:
         self.sector_members: dict[str, IntArray] = {
             sector: np.array(members, dtype=np.int64) for sector, members in sector_members.items()
         }
-        unit = unit_vectors(self.lat, self.lon).reshape(count, 3)
+        self.unit: FloatArray = unit_vectors(self.lat, self.lon).reshape(count, 3)
         self.open_index = {
-            sector: PointIndex(unit[members]) for sector, members in self.sector_members.items()
+            sector: PointIndex(self.unit[members])
+            for sector, members in self.sector_members.items()
         }
         self._sector_index: dict[str, PointIndex] = {}
         self._inaccessible: dict[tuple[str, frozenset[str]], int] = {}

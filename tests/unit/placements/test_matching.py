@@ -23,12 +23,12 @@ from services.placements.domain.eligibility import (
 from services.placements.domain.fairness import (
     best_lowest_rate,
     blocking_pairs,
-    evaluate,
     fair_allocation,
     open_round,
     school_rates,
 )
 from services.placements.domain.matching import Allocation, InvalidPin, best_places, match
+from services.placements.domain.measures import evaluate
 from services.placements.domain.model import (
     Assignment,
     GeoPoint,

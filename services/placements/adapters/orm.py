@@ -33,6 +33,7 @@ students = sa.Table(
     sa.Column("date_of_birth", sa.Date(), nullable=True),
     sa.Column("disadvantaged", sa.Boolean(), nullable=False),
     sa.Column("sen", sa.Boolean(), nullable=False),
+    sa.Column("home_district", sa.String(8), nullable=True),
 )
 
 employers = sa.Table(
@@ -82,6 +83,7 @@ allocation_rounds = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("published_run_id", sa.String(36), nullable=True),
     sa.Column("published_at", UtcDateTime(), nullable=True),
+    sa.Column("clearing_default", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 round_schools = sa.Table(
@@ -101,6 +103,7 @@ preferences = sa.Table(
     sa.Column("travel_limit_km", sa.Float(), nullable=False),
     sa.Column("access_needs", sa.JSON(), nullable=False),
     sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("clearing", sa.Boolean(), nullable=True),
 )
 
 self_found_placements = sa.Table(
@@ -160,6 +163,7 @@ run_assignments = sa.Table(
     sa.Column("week", sa.String(8), nullable=False),
     sa.Column("rank", sa.SmallInteger(), nullable=True),
     sa.Column("pinned", sa.Boolean(), nullable=False),
+    sa.Column("cleared", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 run_unplaced = sa.Table(
@@ -183,6 +187,7 @@ allocations = sa.Table(
     sa.Column("week", sa.String(8), nullable=False),
     sa.Column("rank", sa.SmallInteger(), nullable=True),
     sa.Column("pinned", sa.Boolean(), nullable=False),
+    sa.Column("cleared", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("published_at", UtcDateTime(), nullable=False),
     sa.Column("confirmed_at", UtcDateTime(), nullable=True),

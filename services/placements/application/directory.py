@@ -47,6 +47,7 @@ async def student_upserted(session: AsyncSession, _env: Envelope, event: Student
             "date_of_birth": event.date_of_birth,
             "disadvantaged": event.disadvantaged,
             "sen": event.sen,
+            "home_district": event.home_district,
         },
     )
 

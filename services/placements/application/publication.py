@@ -108,6 +108,7 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
             "week": r.week,
             "rank": r.rank,
             "pinned": r.pinned,
+            "cleared": r.cleared,
             "status": PUBLISHED,
             "published_at": now,
         }
@@ -118,7 +119,11 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
     sectors = {r.placement_id: r.sector for r in rows}
     for record in records:
         event = _allocation_event(
-            AllocationPublished, round_.id, record, sectors[record["placement_id"]]
+            AllocationPublished,
+            round_.id,
+            record,
+            sectors[record["placement_id"]],
+            cleared=record["cleared"],
         )
         await uow.emit(event, key=record["student_id"])
     employers = sorted({r["employer_id"] for r in records})
@@ -262,7 +267,7 @@ async def withdraw(
     in_problem = {st.id for st in problem.students}
     previous = MatchResult(
         assignments=tuple(
-            Assignment(r.student_id, r.placement_id, monday_of(r.week), r.rank, r.pinned)
+            Assignment(r.student_id, r.placement_id, monday_of(r.week), r.rank, r.pinned, r.cleared)
             for r in live_rows
             if r.student_id in in_problem or r.student_id in gone_students
         ),
@@ -273,14 +278,14 @@ async def withdraw(
     result = await asyncio.to_thread(
         rematch_after_withdrawal, problem, previous, gone_students, gone_placements
     )
-    outcome = await _apply_rematch(
+    outcome = await apply_new_allocations(
         uow, round_, live_rows, result, gone_students, gone_placements, problem, now
     )
     await uow.commit()
     return outcome
 
 
-async def _apply_rematch(
+async def apply_new_allocations(
     uow: UnitOfWork,
     round_: RoundRecord,
     live_rows: Sequence[Any],
@@ -290,6 +295,7 @@ async def _apply_rematch(
     problem: MatchingProblem,
     now: datetime,
 ) -> Rematched:
+    """End what withdrew and publish what is new in ``result``; refuse if anyone else moved."""
     s = uow.session
     by_placement = {p.id: p for p in problem.placements}
     after = result.assignments_by_student()
@@ -341,6 +347,7 @@ async def _apply_rematch(
                 "week": iso_week(a.week),
                 "rank": a.rank,
                 "pinned": a.pinned,
+                "cleared": a.cleared,
                 "status": PUBLISHED,
                 "published_at": now,
             }
@@ -354,7 +361,8 @@ async def _apply_rematch(
                 round_.id,
                 record,
                 sector_of[record["placement_id"]],
-                rematch=True,
+                rematch=not record["cleared"],
+                cleared=record["cleared"],
             ),
             key=record["student_id"],
         )
@@ -386,4 +394,7 @@ async def live_allocations(
     if student_id is not None:
         query = query.where(allocations.c.student_id == student_id)
     rows = (await session.execute(query.order_by(allocations.c.student_id))).all()
-    return [{**_public(r._mapping), "status": r.status, "pinned": r.pinned} for r in rows]
+    return [
+        {**_public(r._mapping), "status": r.status, "pinned": r.pinned, "cleared": r.cleared}
+        for r in rows
+    ]

@@ -162,6 +162,7 @@ async def _store(
                         "week": iso_week(a.week),
                         "rank": a.rank,
                         "pinned": a.pinned,
+                        "cleared": a.cleared,
                     }
                     for a in result.assignments
                 ],

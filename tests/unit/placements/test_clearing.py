@@ -24,6 +24,7 @@ from services.placements.domain.model import (
     Placement,
     Student,
 )
+from services.placements.domain.rematch import clear_after_publication
 from tests.unit.placements.test_matching import (
     ROUND_DAY,
     WEEK,
@@ -158,6 +159,28 @@ def test_clearing_gives_the_same_places_for_the_same_seed(
     problem: MatchingProblem, seed: int
 ) -> None:
     assert match(problem, seed) == match(problem, seed)
+
+
+@CLEARING
+@given(opted_in(), st.integers(0, 2**32), st.data())
+def test_clearing_after_publication_fills_free_places_and_keeps_every_allocation(
+    problem: MatchingProblem, seed: int, data: st.DataObject
+) -> None:
+    published = match(_without_clearing(problem), seed)
+    placed = [a.student_id for a in published.assignments]
+    gone = data.draw(st.sets(st.sampled_from(placed))) if placed else set()
+    live = replace(
+        published, assignments=tuple(a for a in published.assignments if a.student_id not in gone)
+    )
+    after = clear_after_publication(problem, live, withdrawn_students=gone)
+    assert set(live.assignments) <= set(after.assignments)
+    students = {s.id: s for s in problem.students}
+    placements = {p.id: p for p in problem.placements}
+    for a in set(after.assignments) - set(live.assignments):
+        assert a.cleared and a.student_id not in gone and students[a.student_id].clearing
+        assert _suitable(students[a.student_id], placements[a.placement_id], a.week)
+    used = Counter((a.placement_id, a.week) for a in after.assignments)
+    assert all(n <= placements[pid].places_in(w) for (pid, w), n in used.items())
 
 
 def test_an_opted_in_student_whose_choices_are_full_is_cleared_onto_a_free_suitable_place() -> None:

@@ -9,7 +9,9 @@ Deliberately uneven, because uniform data flatters every algorithm:
   offer far more than students want;
 * some placements have lapsed or soon-lapsing vetting, some need the student to be 15, some are
   step-free or have a quiet room, and a few students need those;
-* rural students have longer travel limits than town students but still cannot cross the county.
+* rural students have longer travel limits than town students but still cannot cross the county;
+* about half the students tick "any suitable placement" (drawn from a lottery of its own, so the
+  rest of the county does not depend on it).
 
 ``build_region`` lays several such counties side by side (each drawn afresh, sharing borders that
 students near them can travel across), the way a partnership covering several counties or a city
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from services.placements.domain.model import (
@@ -81,6 +83,7 @@ class CountySpec:
     places: int = 12_000
     weeks: int = 6
     seed: int = 2026
+    clearing_share: float = 0.5
 
     def scaled(self, fraction: float) -> CountySpec:
         """A smaller county with the same proportions."""
@@ -91,6 +94,7 @@ class CountySpec:
             places=max(16, round(self.places * fraction)),
             weeks=self.weeks,
             seed=self.seed,
+            clearing_share=self.clearing_share,
         )
 
 
@@ -120,6 +124,8 @@ def build_region(spec: CountySpec, counties: int) -> MatchingProblem:
         offered = _placements(rng, spec, weeks, tile)
         students += _students(rng, spec, weeks, offered, tile)
         placements += offered
+    ticks = random.Random(f"{spec.seed}-clearing")
+    students = [replace(s, clearing=ticks.random() < spec.clearing_share) for s in students]
     return MatchingProblem(tuple(students), tuple(placements), (), VETTING_DATE)
 
 

@@ -300,6 +300,9 @@ async def run_results(
 
 COMPARED_MEASURES = (
     "placed",
+    "placed_within_preferences",
+    "placed_through_clearing",
+    "feasible_bound",
     "max_placeable",
     "placed_share_of_max",
     "mean_rank",

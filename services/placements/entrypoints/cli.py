@@ -114,7 +114,8 @@ async def import_employers(store: Store, args: argparse.Namespace) -> int:
     print(
         f"{len(rows)} rows: {summary.employers_added} employers added, "
         f"{summary.employers_updated} updated; {summary.placements_added} placements added, "
-        f"{summary.placements_updated} updated, {summary.unchanged} unchanged"
+        f"{summary.placements_updated} updated, {summary.unchanged} unchanged; "
+        f"{summary.sectors_normalised} sector names normalised"
     )
     return 0
 

@@ -19,11 +19,11 @@ from services.placements.domain.eligibility import (
     FloatArray,
     IntArray,
     PlacementCatalogue,
-    _first_failed_rule,
     _haversine,
     _StudentArrays,
 )
 from services.placements.domain.model import Placement, Student, UnplacedReason
+from services.placements.domain.reasons import _first_failed_rule
 
 
 @contextmanager

@@ -63,7 +63,6 @@ from services.placements.domain.eligibility import (
     Market,
     PlacementCatalogue,
     build_market,
-    ineligibility_reason,
     lottery_priority,
     preference_rank,
     vetting_valid_for_week,
@@ -78,6 +77,7 @@ from services.placements.domain.model import (
     Unplaced,
     UnplacedReason,
 )
+from services.placements.domain.reasons import ineligibility_reason
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``, called as the round moves through its stages."""

@@ -23,7 +23,6 @@ from services.placements.domain.eligibility import (
     Market,
     PlacementCatalogue,
     build_market,
-    ineligibility_reason,
     lottery_priority,
 )
 from services.placements.domain.fairness import OpenRound
@@ -35,6 +34,7 @@ from services.placements.domain.model import (
     Unplaced,
     UnplacedReason,
 )
+from services.placements.domain.reasons import ineligibility_reason
 
 
 def rematch_after_withdrawal(

@@ -35,8 +35,8 @@ from services.placements.application import employers as employer_cases
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound, PlacementsError
 from services.placements.bootstrap import MIGRATIONS, PRODUCER
-from services.placements.domain.eligibility import vetting_warnings
 from services.placements.domain.matching import STAGES
+from services.placements.domain.vetting import vetting_warnings
 from services.placements.settings import PlacementsSettings
 from shared.csvimport import CsvImportError
 from shared.db import Database

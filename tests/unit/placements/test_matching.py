@@ -13,12 +13,10 @@ from hypothesis import strategies as st
 
 from services.placements.domain.eligibility import (
     Market,
-    VettingCheck,
     build_market,
     is_open,
     lottery_priority,
     preference_rank,
-    vetting_warnings,
 )
 from services.placements.domain.fairness import (
     best_lowest_rate,
@@ -41,6 +39,7 @@ from services.placements.domain.model import (
     UnplacedReason,
 )
 from services.placements.domain.rematch import rematch_after_withdrawal
+from services.placements.domain.vetting import VettingCheck, vetting_warnings
 
 pytestmark = pytest.mark.unit
 

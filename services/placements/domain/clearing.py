@@ -47,7 +47,7 @@ def suitable_seats(
     released that week are looked for near the placements with room that week. Sorted by
     student, then nearest first, then seat.
     """
-    chosen = np.asarray(who, dtype=np.int64)
+    chosen = np.unique(np.asarray(who, dtype=np.int64))
     people = _StudentArrays.of([students[i] for i in chosen.tolist()], catalogue.weeks)
     kinds = sorted({students[i].access_needs for i in chosen.tolist()}, key=sorted)
     kind = np.array([kinds.index(students[i].access_needs) for i in chosen.tolist()], np.int64)

@@ -1,6 +1,6 @@
 """Who gets which placement: the allocation round.
 
-The round runs in five steps:
+The round runs in six steps:
 
 1. **Pins first.** Placements fixed by EBP staff (approved self-found placements, manual
    decisions) take their places before anyone else is considered.

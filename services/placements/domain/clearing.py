@@ -28,6 +28,7 @@ from services.placements.domain.eligibility import (
     PlacementCatalogue,
     _haversine,
     _StudentArrays,
+    accessible,
     build_market,
 )
 from services.placements.domain.fairness import OpenRound, open_round
@@ -49,11 +50,7 @@ def suitable_seats(
     """
     chosen = np.unique(np.asarray(who, dtype=np.int64))
     people = _StudentArrays.of([students[i] for i in chosen.tolist()], catalogue.weeks)
-    kinds = sorted({students[i].access_needs for i in chosen.tolist()}, key=sorted)
-    kind = np.array([kinds.index(students[i].access_needs) for i in chosen.tolist()], np.int64)
-    accessible = np.array(
-        [[k <= p.access_features for p in catalogue.open_placements] for k in kinds], dtype=bool
-    ).reshape(len(kinds), len(catalogue.open_placements))
+    fits_needs = accessible([students[i] for i in chosen.tolist()], catalogue)
     parts: list[tuple[IntArray, FloatArray, IntArray]] = []
     for w in range(len(catalogue.weeks)):
         seats = catalogue.week_seat[:, w]
@@ -65,7 +62,7 @@ def suitable_seats(
         row, where = released[row], usable[column]
         h = _haversine(people, row, catalogue, where)
         fits = (h <= people.limit[row]) & (people.age[row, w] >= catalogue.minimum_age[where])
-        fits &= accessible[kind[row], where]
+        fits &= fits_needs(row, where)
         parts.append((row[fits], h[fits], seats[where[fits]]))
     student = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     h = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.float64)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -319,18 +319,42 @@ def _open_options(
     first[1:] = pair[1:] != pair[:-1]
     order = order[first]
     student, placement, rank, h = student[order], placement[order], rank[order], h[order]
-    keep = np.ones(len(student), dtype=bool)
-    needs_something = np.array([bool(s.access_needs) for s in students], dtype=bool)
-    for k in np.flatnonzero(needs_something[student]).tolist():
-        needs = students[int(student[k])].access_needs
-        keep[k] = needs <= catalogue.open_placements[int(placement[k])].access_features
+    keep = accessible(students, catalogue)(student, placement)
     student, placement, rank, h = student[keep], placement[keep], rank[keep], h[keep]
-    seat = catalogue.week_seat[placement]
-    open_week = (seat >= 0) & (people.age[student] >= catalogue.minimum_age[placement][:, None])
-    row, column = np.nonzero(open_week)
-    student, rank, h, seat = student[row], rank[row], h[row], seat[row, column]
-    order = np.lexsort((seat, h, rank, student))
+    minimum_age = catalogue.minimum_age[placement]
+    rows, seats = [], []
+    for w in range(len(catalogue.weeks)):
+        seat = catalogue.week_seat[placement, w]
+        row = np.flatnonzero((seat >= 0) & (people.age[student, w] >= minimum_age))
+        rows.append(row)
+        seats.append(seat[row])
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    seat = np.concatenate(seats) if seats else np.zeros(0, dtype=np.int64)
+    student, rank, h = student[row], rank[row], h[row]
+    order = np.lexsort((seat, h, student * (MAX_PREFERENCES + 1) + rank))
     return student[order], rank[order], seat[order]
+
+
+def accessible(
+    students: Sequence[Student], catalogue: PlacementCatalogue
+) -> Callable[[IntArray, IntArray], npt.NDArray[np.bool_]]:
+    """A test of (student, array placement) pairs: does the placement offer all they need?
+
+    Students share a few sets of needs, so each set is checked once against every placement.
+    """
+    kinds = sorted({s.access_needs for s in students}, key=sorted)
+    number = {needs: k for k, needs in enumerate(kinds)}
+    kind = np.array([number[s.access_needs] for s in students], dtype=np.int64)
+    table = np.array(
+        [[needs <= p.access_features for p in catalogue.open_placements] for needs in kinds],
+        dtype=bool,
+    ).reshape(len(kinds), len(catalogue.open_placements))
+
+    def test(student: IntArray, placement: IntArray) -> npt.NDArray[np.bool_]:
+        result: npt.NDArray[np.bool_] = table[kind[student], placement]
+        return result
+
+    return test
 
 
 def build_market(

@@ -9,7 +9,6 @@ the final word. The work then grows with the pairs in range, not with people tim
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -50,21 +49,34 @@ def chord_radius(limit_km: FloatArray) -> FloatArray:
     return radius
 
 
+_LADDER = math.log(1.25)
+"""Centres are queried in groups whose radii lie within a factor of 1.25 of each other."""
+
+
 class PointIndex:
     """A k-d tree over some points; ``near`` lists (centre, point) pairs that may be in range."""
 
     def __init__(self, points: FloatArray) -> None:
-        self._count = len(points)
-        self._tree = cKDTree(points) if self._count else None
+        self._tree = cKDTree(points) if len(points) else None
 
     def near(self, centres: FloatArray, radii: FloatArray) -> tuple[IntArray, IntArray]:
-        """Every (centre row, point row) within that centre's chord radius, centre by centre."""
+        """Every (centre row, point row) within that centre's chord radius, in no set order.
+
+        Centres with similar radii are queried together at the largest of them, tree against
+        tree, so pairs a little beyond a centre's own radius may be listed too; no Python
+        object is made per pair.
+        """
+        empty = np.zeros(0, dtype=np.int64)
         if self._tree is None or not len(centres):
-            empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        found = self._tree.query_ball_point(centres, radii, return_sorted=True)
-        counts = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
-        points = np.fromiter(
-            itertools.chain.from_iterable(found), dtype=np.int64, count=int(counts.sum())
-        )
-        return np.repeat(np.arange(len(found), dtype=np.int64), counts), points
+        radii = np.asarray(radii, dtype=np.float64)
+        step = np.ceil(np.log(radii / radii.min()) / _LADDER).astype(np.int64)
+        rows, points = [empty], [empty]
+        for level in np.unique(step).tolist():
+            group = np.flatnonzero(step == level)
+            found = cKDTree(centres[group]).sparse_distance_matrix(
+                self._tree, float(radii[group].max()), output_type="ndarray"
+            )
+            rows.append(group[found["i"]])
+            points.append(found["j"].astype(np.int64))
+        return np.concatenate(rows), np.concatenate(points)

@@ -1,6 +1,6 @@
 """Benchmark the placements matching engine against two reference allocations.
 
-    python -m bench.matching [--quick] [--json FILE] [--seed N]
+    python -m bench.matching [--quick] [--json FILE] [--seed N] [--scale]
 
 For each county size it runs, on the same synthetic county (``bench.synthetic_county``):
 
@@ -15,8 +15,9 @@ On the sub-county sizes Signpost and ``matching`` are each timed as the best of
 ``SUB_COUNTY_REPEATS`` runs, so the printed speed ratio is not decided by timing noise; the county
 size runs each once.
 
-Every allocation is judged by ``fairness.evaluate``. The two reference allocations have no school
-quotas of their own, so each is judged against the school counts it reached.
+Every allocation is judged by ``measures.evaluate``. The two reference allocations have no
+school quotas of their own, so each is judged against the school counts it reached; neither
+clears. ``--scale`` times the engine alone instead (``bench.scaling``).
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from typing import Any
 from ortools.graph.python import min_cost_flow
 from tqdm import tqdm
 
+from bench import scaling
 from bench.synthetic_county import CountySpec, build_county
 from services.placements.domain.eligibility import Market, build_market, lottery_priority
-from services.placements.domain.fairness import RoundReport, evaluate
 from services.placements.domain.matching import STAGES, match
+from services.placements.domain.measures import RoundReport, evaluate
 from services.placements.domain.model import (
     Assignment,
     MatchingProblem,
@@ -230,8 +232,8 @@ def _library(
 
 
 HEADER = (
-    f"{'size':<26}{'engine':<15}{'time (s)':>9}{'placed':>8}{'% max':>8}{'mean rank':>10}"
-    f"{'lowest':>8}{'/best':>7}{'blocking':>9}{'ign. quotas':>12}"
+    f"{'size':<26}{'engine':<15}{'time (s)':>9}{'in prefs':>9}{'% max':>8}{'cleared':>8}"
+    f"{'% bound':>8}{'mean rank':>10}{'lowest':>8}{'/best':>7}{'blocking':>9}{'ign. quotas':>12}"
 )
 
 
@@ -240,9 +242,11 @@ def format_row(row: Row) -> str:
         return f"{row.size:<26}{row.engine:<15}  {row.note}"
     r = row.report
     return (
-        f"{row.size:<26}{row.engine:<15}{row.seconds:>9.2f}{r.placed:>8}"
-        f"{100 * r.placed_share_of_max:>7.2f}%{r.mean_rank:>10.3f}{r.lowest_school_rate:>8.3f}"
-        f"{r.lowest_rate_ratio:>7.3f}{r.blocking_pairs:>9}{r.blocking_pairs_ignoring_quotas:>12}"
+        f"{row.size:<26}{row.engine:<15}{row.seconds:>9.2f}{r.placed_within_preferences:>9}"
+        f"{100 * r.placed_share_of_max:>7.2f}%{r.placed_through_clearing:>8}"
+        f"{100 * r.placed_share_of_feasible_bound:>7.2f}%{r.mean_rank:>10.3f}"
+        f"{r.lowest_school_rate:>8.3f}{r.lowest_rate_ratio:>7.3f}{r.blocking_pairs:>9}"
+        f"{r.blocking_pairs_ignoring_quotas:>12}"
     )
 
 
@@ -295,7 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--matching-budget", type=float, default=300.0, help="seconds allowed to the library"
     )
+    parser.add_argument(
+        "--scale", action="store_true", help="engine time and memory from 15k to 120k students"
+    )
+    parser.add_argument(
+        "--scan-budget", type=float, default=120.0, help="seconds allowed to the former scan"
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        return scaling.main(args.seed, args.quick, args.scan_budget, args.json)
     county = CountySpec(seed=args.seed)
     sizes = (
         [(0.1, 60.0), (0.2, 60.0)]

@@ -9,14 +9,20 @@ Deliberately uneven, because uniform data flatters every algorithm:
   offer far more than students want;
 * some placements have lapsed or soon-lapsing vetting, some need the student to be 15, some are
   step-free or have a quiet room, and a few students need those;
-* rural students have longer travel limits than town students but still cannot cross the county.
+* rural students have longer travel limits than town students but still cannot cross the county;
+* about half the students tick "any suitable placement" (drawn from a lottery of its own, so the
+  rest of the county does not depend on it).
+
+``build_region`` lays several such counties side by side (each drawn afresh, sharing borders that
+students near them can travel across), the way a partnership covering several counties or a city
+region has more students over more ground rather than more students on the same ground.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from services.placements.domain.model import (
@@ -29,6 +35,7 @@ from services.placements.domain.model import (
 )
 
 ORIGIN = GeoPoint(51.05, 0.30)
+COUNTY_KM = (60.0, 40.0)
 KM_PER_DEGREE_LAT = 111.2
 KM_PER_DEGREE_LON = 111.32 * math.cos(math.radians(ORIGIN.lat))
 VETTING_DATE = date(2026, 5, 1)
@@ -76,6 +83,7 @@ class CountySpec:
     places: int = 12_000
     weeks: int = 6
     seed: int = 2026
+    clearing_share: float = 0.5
 
     def scaled(self, fraction: float) -> CountySpec:
         """A smaller county with the same proportions."""
@@ -86,20 +94,44 @@ class CountySpec:
             places=max(16, round(self.places * fraction)),
             weeks=self.weeks,
             seed=self.seed,
+            clearing_share=self.clearing_share,
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Tile:
+    """One county of a region: where it lies (km from the origin) and its ids' prefix."""
+
+    prefix: str = ""
+    x0: float = 0.0
+    y0: float = 0.0
+
+
 def build_county(spec: CountySpec) -> MatchingProblem:
-    rng = random.Random(spec.seed)
+    return build_region(spec, 1)
+
+
+def build_region(spec: CountySpec, counties: int) -> MatchingProblem:
+    """``counties`` counties like ``spec`` on a grid; one county is exactly ``build_county``."""
     weeks = [FIRST_WEEK + timedelta(weeks=i) for i in range(spec.weeks)]
-    placements = _placements(rng, spec, weeks)
-    students = _students(rng, spec, weeks, placements)
+    columns = math.ceil(math.sqrt(counties))
+    students: list[Student] = []
+    placements: list[Placement] = []
+    for t in range(counties):
+        rng = random.Random(spec.seed if t == 0 else f"{spec.seed}-{t}")
+        row, column = divmod(t, columns)
+        tile = _Tile(f"C{t}-" if t else "", column * COUNTY_KM[0], row * COUNTY_KM[1])
+        offered = _placements(rng, spec, weeks, tile)
+        students += _students(rng, spec, weeks, offered, tile)
+        placements += offered
+    ticks = random.Random(f"{spec.seed}-clearing")
+    students = [replace(s, clearing=ticks.random() < spec.clearing_share) for s in students]
     return MatchingProblem(tuple(students), tuple(placements), (), VETTING_DATE)
 
 
-def _point(x_km: float, y_km: float) -> GeoPoint:
-    x = min(60.0, max(0.0, x_km))
-    y = min(40.0, max(0.0, y_km))
+def _point(x_km: float, y_km: float, tile: _Tile) -> GeoPoint:
+    x = tile.x0 + min(COUNTY_KM[0], max(0.0, x_km))
+    y = tile.y0 + min(COUNTY_KM[1], max(0.0, y_km))
     return GeoPoint(ORIGIN.lat + y / KM_PER_DEGREE_LAT, ORIGIN.lon + x / KM_PER_DEGREE_LON)
 
 
@@ -117,7 +149,9 @@ def _settlement(rng: random.Random, rural_share: float, spread_km: float) -> tup
     return rng.gauss(x, spread_km), rng.gauss(y, spread_km)
 
 
-def _placements(rng: random.Random, spec: CountySpec, weeks: list[Week]) -> list[Placement]:
+def _placements(
+    rng: random.Random, spec: CountySpec, weeks: list[Week], tile: _Tile
+) -> list[Placement]:
     sectors = list(SECTORS)
     supply = [SECTORS[s][0] for s in sectors]
     offers: list[tuple[str, str, GeoPoint, list[Week]]] = []
@@ -125,13 +159,20 @@ def _placements(rng: random.Random, spec: CountySpec, weeks: list[Week]) -> list
         x, y = _settlement(rng, rural_share=0.15, spread_km=3.0)
         for _ in range(2 if rng.random() < 0.15 else 1):
             offered = sorted(rng.sample(weeks, rng.randint(min(2, len(weeks)), len(weeks))))
-            offers.append((f"E{e:05d}", rng.choices(sectors, supply)[0], _point(x, y), offered))
+            offers.append(
+                (
+                    f"{tile.prefix}E{e:05d}",
+                    rng.choices(sectors, supply)[0],
+                    _point(x, y, tile),
+                    offered,
+                )
+            )
     slots = [(i, week) for i, offer in enumerate(offers) for week in offer[3]]
     places: dict[tuple[int, Week], int] = dict.fromkeys(slots, 0)
     for _ in range(spec.places):
         places[rng.choice(slots)] += 1
     return [
-        _placement(rng, f"P{i:05d}", offer, {w: places[(i, w)] for w in offer[3]})
+        _placement(rng, f"{tile.prefix}P{i:05d}", offer, {w: places[(i, w)] for w in offer[3]})
         for i, offer in enumerate(offers)
     ]
 
@@ -181,7 +222,11 @@ def _school_sizes(rng: random.Random, spec: CountySpec) -> list[int]:
 
 
 def _students(
-    rng: random.Random, spec: CountySpec, weeks: list[Week], placements: list[Placement]
+    rng: random.Random,
+    spec: CountySpec,
+    weeks: list[Week],
+    placements: list[Placement],
+    tile: _Tile,
 ) -> list[Student]:
     popular_week = weeks[len(weeks) // 2]
     students: list[Student] = []
@@ -191,11 +236,17 @@ def _students(
         school_weeks = {popular_week if rng.random() < 0.4 else rng.choice(weeks)}
         if rng.random() < 0.3:
             school_weeks.add(rng.choice(weeks))
-        catalogue = _nearby_listing(placements, x, y, school_weeks, reach_km=15.0)
+        catalogue = _nearby_listing(placements, x + tile.x0, y + tile.y0, school_weeks, 15.0)
         for n in range(size):
             students.append(
                 _student(
-                    rng, f"S{k:03d}-{n:04d}", f"K{k:03d}", (x, y), rural, school_weeks, catalogue
+                    rng,
+                    (f"{tile.prefix}S{k:03d}-{n:04d}", f"{tile.prefix}K{k:03d}"),
+                    (x, y),
+                    tile,
+                    rural,
+                    school_weeks,
+                    catalogue,
                 )
             )
     return students
@@ -221,15 +272,15 @@ def _nearby_listing(
 
 def _student(
     rng: random.Random,
-    student_id: str,
-    school_id: str,
+    ids: tuple[str, str],
     school_xy: tuple[float, float],
+    tile: _Tile,
     rural: bool,
     school_weeks: set[Week],
     listing: tuple[list[Placement], list[float]],
 ) -> Student:
     spread = 6.0 if rural else 2.5
-    home = _point(rng.gauss(school_xy[0], spread), rng.gauss(school_xy[1], spread))
+    home = _point(rng.gauss(school_xy[0], spread), rng.gauss(school_xy[1], spread), tile)
     sen = rng.random() < 0.12
     limit = rng.choice((12.0, 15.0, 20.0) if rural else (6.0, 8.0, 10.0, 12.0))
     if sen:
@@ -240,6 +291,7 @@ def _student(
     if sen and rng.random() < 0.25:
         needs.add("quiet_room")
     birth = date(2010, 9, 1) + timedelta(days=rng.randrange(365))
+    student_id, school_id = ids
     return Student(
         id=student_id,
         school_id=school_id,

@@ -1,9 +1,10 @@
 """Events booking publishes on `directory.events` so other services keep local copies.
 
 They carry only what another service needs: ids, school, year group, contact routes and
-consent for notifications, date of birth and priority flags for placement matching. Names
-and reasons for referral never travel on the bus. Each carries the record's `revision`
-(`shared.events.revision`); an erasure's is one more than the student's last.
+consent for notifications, date of birth, priority flags and home postcode district (never the
+full postcode or address) for placement matching. Names and reasons for referral never travel
+on the bus. Each carries the record's `revision` (`shared.events.revision`); an erasure's is
+one more than the student's last.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from shared.events.revision import RevisedPayload
+
+HOME_DISTRICT = r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?$"
+"""A postcode district (outward code) such as ME14: never a full postcode."""
 
 
 class Channel(StrEnum):
@@ -79,6 +83,7 @@ class StudentUpserted(RevisedPayload):
     school_id: str
     year_group: int = Field(ge=7, le=13)
     date_of_birth: date | None = None
+    home_district: str | None = Field(default=None, pattern=HOME_DISTRICT)
     disadvantaged: bool = False
     sen: bool = False
     contacts: list[ContactRoute] = Field(default_factory=list)

@@ -43,11 +43,13 @@ class _StudentAllocation(RevisedPayload):
 
 
 class AllocationPublished(_StudentAllocation):
-    """A student has a placement for a week. `rematch` is true when it replaces a withdrawal."""
+    """A student has a placement for a week. `rematch` is true when it replaces a withdrawal;
+    `cleared` when it came through clearing, outside the student's choices."""
 
     event_type = "placements.allocation.published"
 
     rematch: bool = False
+    cleared: bool = False
 
 
 class AllocationConfirmed(_StudentAllocation):

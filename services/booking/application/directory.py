@@ -37,6 +37,7 @@ from shared.csvimport import CsvImportError, ParsedRow, RowError
 from shared.db import upsert
 from shared.events import EventPayload
 from shared.events.directory import (
+    HOME_DISTRICT,
     AdviserUpserted,
     Channel,
     ConsortiumUpserted,
@@ -158,6 +159,9 @@ class StudentRow(_Row):
     year_group: int = Field(ge=7, le=13)
     display_name: str | None = Field(default=None, max_length=200)
     date_of_birth: date | None = None
+    home_district: str | None = Field(
+        default=None, pattern=HOME_DISTRICT, description="postcode district only, e.g. ME14"
+    )
     priority_flags: list[PriorityFlag] = Field(default_factory=list)
     disadvantaged: bool = False
     student_email: EmailStr | None = None
@@ -335,6 +339,7 @@ def _student(row: StudentRow, ctx: dict[str, Any]) -> list[Write]:
         school_id=row.school_id,
         year_group=row.year_group,
         date_of_birth=row.date_of_birth,
+        home_district=row.home_district.upper() if row.home_district else None,
         disadvantaged=row.disadvantaged,
         sen=PriorityFlag.SEN in row.priority_flags,
         contacts=routes,

@@ -39,6 +39,7 @@ students = sa.Table(
     sa.Column("date_of_birth", sa.Date(), nullable=True),
     sa.Column("disadvantaged", sa.Boolean(), nullable=False),
     sa.Column("sen", sa.Boolean(), nullable=False),
+    sa.Column("home_district", sa.String(8), nullable=True),
     sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
 )
 
@@ -101,6 +102,7 @@ allocation_rounds = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("published_run_id", sa.String(36), nullable=True),
     sa.Column("published_at", UtcDateTime(), nullable=True),
+    sa.Column("clearing_default", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 round_schools = sa.Table(
@@ -120,6 +122,7 @@ preferences = sa.Table(
     sa.Column("travel_limit_km", sa.Float(), nullable=False),
     sa.Column("access_needs", sa.JSON(), nullable=False),
     sa.Column("submitted_at", UtcDateTime(), nullable=False),
+    sa.Column("clearing", sa.Boolean(), nullable=True),
 )
 
 self_found_placements = sa.Table(
@@ -179,6 +182,7 @@ run_assignments = sa.Table(
     sa.Column("week", sa.String(8), nullable=False),
     sa.Column("rank", sa.SmallInteger(), nullable=True),
     sa.Column("pinned", sa.Boolean(), nullable=False),
+    sa.Column("cleared", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 run_unplaced = sa.Table(
@@ -202,6 +206,7 @@ allocations = sa.Table(
     sa.Column("week", sa.String(8), nullable=False),
     sa.Column("rank", sa.SmallInteger(), nullable=True),
     sa.Column("pinned", sa.Boolean(), nullable=False),
+    sa.Column("cleared", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("published_at", UtcDateTime(), nullable=False),
     sa.Column("confirmed_at", UtcDateTime(), nullable=True),

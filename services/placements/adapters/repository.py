@@ -49,6 +49,8 @@ class RoundRecord:
     published_run_id: str | None
     published_at: datetime | None
     school_weeks: Mapping[str, tuple[str, ...]]
+    clearing_default: bool = False
+    """Whether a student who has not said counts as wanting any suitable placement."""
 
     @property
     def weeks(self) -> list[str]:
@@ -105,6 +107,7 @@ async def _with_schools(session: AsyncSession, rows: Sequence[Any]) -> list[Roun
             published_run_id=row.published_run_id,
             published_at=row.published_at,
             school_weeks=weeks[row.id],
+            clearing_default=row.clearing_default,
         )
         for row in rows
     ]
@@ -199,7 +202,7 @@ async def load_problem(
     first_week = monday_of(round_.weeks[0]) if round_.weeks else vetting_date
     problem_students = []
     for row in student_rows:
-        home = homes.get(row.school_id)
+        home = _home_location(row) or homes.get(row.school_id)
         if home is None:
             raise Conflict(
                 f"school {row.school_id} has no known location; the directory must give its "
@@ -221,6 +224,7 @@ async def load_problem(
                 disadvantaged=row.disadvantaged,
                 sen=row.sen,
                 access_needs=frozenset(stated_row.access_needs) if stated_row else frozenset(),
+                clearing=_wants_clearing(stated_row, round_),
             )
         )
     in_problem = {s.id for s in problem_students}
@@ -274,6 +278,19 @@ def _preference(choice: Mapping[str, str]) -> Preference:
     if choice.get("placement_id"):
         return Preference.for_placement(choice["placement_id"])
     return Preference.for_sector(choice["sector"])
+
+
+def _wants_clearing(stated: Any, round_: RoundRecord) -> bool:
+    """The student's own tick, or the round's default if they have not said."""
+    if stated is None or stated.clearing is None:
+        return round_.clearing_default
+    return bool(stated.clearing)
+
+
+def _home_location(row: Any) -> GeoPoint | None:
+    """The middle of the student's home postcode district, when the directory gives one."""
+    found = coordinates(None, None, row.home_district)
+    return GeoPoint(*found) if found is not None else None
 
 
 def _school_location(row: Any) -> GeoPoint | None:

@@ -72,6 +72,7 @@ async def student_upserted(session: AsyncSession, _env: Envelope, event: Student
             "disadvantaged": event.disadvantaged,
             "sen": event.sen,
             "revision": event.revision,
+            "home_district": event.home_district,
         },
         where=_newer_than_copy(students),
     )

@@ -22,7 +22,9 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PrivateAttr,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -34,6 +36,7 @@ from services.placements.adapters.postcode_districts import (
     district_of,
     normalise_postcode,
 )
+from services.placements.domain.sectors import SECTORS, sector_slug
 from services.placements.domain.weeks import normalise
 from shared.csvimport import CsvImportError, ParsedRow, RowError, parse_csv
 from shared.db import upsert
@@ -99,13 +102,37 @@ class PlacementRow(BaseModel):
     insurance_expires: date
     placement_ref: str = Field(min_length=1, max_length=60)
     title: str = Field(min_length=1, max_length=200)
-    sector: str = Field(pattern=SLUG)
+    sector: str = Field(min_length=1, max_length=60, description="a sector's slug or its name")
     weeks: list[str] = Field(min_length=1)
     capacity_per_week: int = Field(ge=1, le=50)
     minimum_age: int = Field(default=14, ge=13, le=19)
     accessibility: list[str] = Field(default_factory=list)
 
     _split_lists = field_validator("weeks", "accessibility", mode="before")(_split)
+    _sector_renamed: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_renamed_sector(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        row = handler(data)
+        given = data.get("sector") if isinstance(data, dict) else None
+        row._sector_renamed = isinstance(given, str) and given.strip() != row.sector
+        return row
+
+    @field_validator("sector")
+    @classmethod
+    def _known_sector(cls, value: str) -> str:
+        slug = sector_slug(value)
+        if slug is None:
+            raise ValueError(
+                f"{value!r} is not a known sector; known sectors: {', '.join(SECTORS)}"
+            )
+        return slug
+
+    @property
+    def sector_renamed(self) -> bool:
+        """Whether the file named the sector other than by its slug."""
+        return self._sector_renamed
 
     @field_validator("weeks")
     @classmethod
@@ -168,6 +195,8 @@ class ImportSummary:
     placements_added: int
     placements_updated: int
     unchanged: int
+    sectors_normalised: int = 0
+    """Rows whose sector was written as a name ("Hair & Beauty") rather than its slug."""
 
 
 def read_employers_file(source: Path | str | Iterable[str]) -> list[ParsedRow[PlacementRow]]:
@@ -276,7 +305,10 @@ async def import_employers(
         else:
             counts["same"] += 1
     await uow.commit()
-    return ImportSummary(counts["ea"], counts["eu"], counts["pa"], counts["pu"], counts["same"])
+    renamed = sum(parsed.value.sector_renamed for parsed in rows)
+    return ImportSummary(
+        counts["ea"], counts["eu"], counts["pa"], counts["pu"], counts["same"], renamed
+    )
 
 
 async def export_employers(uow: UnitOfWork) -> str:

@@ -44,6 +44,8 @@ class SubmitPreferences:
     choices: Sequence[Choice]
     travel_limit_km: float
     access_needs: Sequence[str]
+    clearing: bool | None = None
+    """Any suitable placement if no choice is possible; None leaves it to the round's default."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class StatedPreferences:
     travel_limit_km: float
     access_needs: list[str]
     submitted_at: datetime
+    clearing: bool | None = None
 
 
 async def student_school(session: AsyncSession, round_: RoundRecord, student_id: str) -> str:
@@ -120,6 +123,7 @@ async def submit_preferences(
         cmd.travel_limit_km,
         sorted(set(cmd.access_needs)),
         now,
+        cmd.clearing,
     )
     await upsert(
         uow.session,
@@ -131,6 +135,7 @@ async def submit_preferences(
             "travel_limit_km": stated.travel_limit_km,
             "access_needs": stated.access_needs,
             "submitted_at": now,
+            "clearing": stated.clearing,
         },
         key=("round_id", "student_id"),
     )
@@ -164,6 +169,7 @@ async def stated_preferences(
         row.travel_limit_km,
         list(row.access_needs),
         row.submitted_at,
+        row.clearing,
     )
 
 

@@ -116,6 +116,7 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
             "week": r.week,
             "rank": r.rank,
             "pinned": r.pinned,
+            "cleared": r.cleared,
             "status": PUBLISHED,
             "published_at": now,
         }
@@ -126,7 +127,12 @@ async def publish_run(uow: UnitOfWork, round_: RoundRecord, run_id: str) -> Publ
     sectors = {r.placement_id: r.sector for r in rows}
     for record in records:
         event = await _allocation_event(
-            s, AllocationPublished, round_.id, record, sectors[record["placement_id"]]
+            s,
+            AllocationPublished,
+            round_.id,
+            record,
+            sectors[record["placement_id"]],
+            cleared=record["cleared"],
         )
         await uow.emit(event, key=record["student_id"])
     employers = sorted({r["employer_id"] for r in records})
@@ -274,7 +280,7 @@ async def withdraw(
     in_problem = {st.id for st in problem.students}
     previous = MatchResult(
         assignments=tuple(
-            Assignment(r.student_id, r.placement_id, monday_of(r.week), r.rank, r.pinned)
+            Assignment(r.student_id, r.placement_id, monday_of(r.week), r.rank, r.pinned, r.cleared)
             for r in live_rows
             if r.student_id in in_problem or r.student_id in gone_students
         ),
@@ -285,14 +291,14 @@ async def withdraw(
     result = await asyncio.to_thread(
         rematch_after_withdrawal, problem, previous, gone_students, gone_placements
     )
-    outcome = await _apply_rematch(
+    outcome = await apply_new_allocations(
         uow, round_, live_rows, result, gone_students, gone_placements, problem, now
     )
     await uow.commit()
     return outcome
 
 
-async def _apply_rematch(
+async def apply_new_allocations(
     uow: UnitOfWork,
     round_: RoundRecord,
     live_rows: Sequence[Any],
@@ -302,6 +308,7 @@ async def _apply_rematch(
     problem: MatchingProblem,
     now: datetime,
 ) -> Rematched:
+    """End what withdrew and publish what is new in ``result``; refuse if anyone else moved."""
     s = uow.session
     by_placement = {p.id: p for p in problem.placements}
     after = result.assignments_by_student()
@@ -354,6 +361,7 @@ async def _apply_rematch(
                 "week": iso_week(a.week),
                 "rank": a.rank,
                 "pinned": a.pinned,
+                "cleared": a.cleared,
                 "status": PUBLISHED,
                 "published_at": now,
             }
@@ -368,7 +376,8 @@ async def _apply_rematch(
                 round_.id,
                 record,
                 sector_of[record["placement_id"]],
-                rematch=True,
+                rematch=not record["cleared"],
+                cleared=record["cleared"],
             ),
             key=record["student_id"],
         )
@@ -400,4 +409,7 @@ async def live_allocations(
     if student_id is not None:
         query = query.where(allocations.c.student_id == student_id)
     rows = (await session.execute(query.order_by(allocations.c.student_id))).all()
-    return [{**_public(r._mapping), "status": r.status, "pinned": r.pinned} for r in rows]
+    return [
+        {**_public(r._mapping), "status": r.status, "pinned": r.pinned, "cleared": r.cleared}
+        for r in rows
+    ]

@@ -26,6 +26,7 @@ class OpenRound:
     deadline: datetime
     school_weeks: Mapping[str, Sequence[str]]
     opened_by: str
+    clearing_default: bool = False
 
 
 async def open_round(uow: UnitOfWork, cmd: OpenRound) -> RoundRecord:
@@ -55,6 +56,7 @@ async def open_round(uow: UnitOfWork, cmd: OpenRound) -> RoundRecord:
         published_run_id=None,
         published_at=None,
         school_weeks={school_id: tuple(weeks) for school_id, weeks in cmd.school_weeks.items()},
+        clearing_default=cmd.clearing_default,
     )
     await uow.session.execute(
         allocation_rounds.insert().values(
@@ -65,6 +67,7 @@ async def open_round(uow: UnitOfWork, cmd: OpenRound) -> RoundRecord:
             deadline=record.deadline,
             created_by=cmd.opened_by,
             created_at=record.created_at,
+            clearing_default=record.clearing_default,
         )
     )
     await uow.session.execute(

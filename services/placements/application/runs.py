@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,8 +22,8 @@ from services.placements.adapters.orm import matching_runs, run_assignments, run
 from services.placements.adapters.repository import RoundRecord, load_problem, load_round
 from services.placements.application.errors import Conflict, NotFound, PlacementsError
 from services.placements.application.rounds import require_unpublished
-from services.placements.domain.fairness import RoundReport, evaluate
 from services.placements.domain.matching import STAGES, InvalidPin, Progress, match
+from services.placements.domain.measures import RoundReport, evaluate
 from services.placements.domain.model import MatchResult
 from services.placements.domain.weeks import iso_week
 from shared.db import Database
@@ -91,8 +91,17 @@ def report_json(report: RoundReport) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(report):
         value = getattr(report, f.name)
-        out[f.name] = {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping):
+            value = {str(k): _plain(v) for k, v in value.items()}
+        out[f.name] = value
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass instance as a dict (for JSON); anything else as it is."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
 
 
 async def execute_run(
@@ -160,6 +169,7 @@ async def _store(
                         "week": iso_week(a.week),
                         "rank": a.rank,
                         "pinned": a.pinned,
+                        "cleared": a.cleared,
                     }
                     for a in result.assignments
                 ],
@@ -297,6 +307,9 @@ async def run_results(
 
 COMPARED_MEASURES = (
     "placed",
+    "placed_within_preferences",
+    "placed_through_clearing",
+    "feasible_bound",
     "max_placeable",
     "placed_share_of_max",
     "mean_rank",

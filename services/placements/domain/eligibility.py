@@ -14,17 +14,18 @@ A (student, placement, week) triple is open when all of these hold:
 
 ``build_market`` evaluates these rules once per round and hands the matching engine integer
 indexes, because a county has millions of candidate triples and the engine must finish in seconds.
+Distances are only measured for the pairs a spatial index (``spatial``) finds within a student's
+travel limit, per sector, so the work grows with the options students actually have.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -34,11 +35,16 @@ from services.placements.domain.model import (
     GeoPoint,
     Placement,
     Student,
-    UnplacedReason,
     Week,
 )
+from services.placements.domain.spatial import (
+    EARTH_RADIUS_KM,
+    PointIndex,
+    chord_radius,
+    points_of,
+    unit_vectors,
+)
 
-EARTH_RADIUS_KM = 6371.0088
 LAST_DAY_OF_WEEK = timedelta(days=4)
 
 Seat = tuple[str, Week]
@@ -88,39 +94,6 @@ def is_open(student: Student, placement: Placement, week: Week, vetting_date: da
         and vetting_valid_for_week(placement, week, vetting_date)
         and preference_rank(student, placement) is not None
     )
-
-
-class VettingCheck(StrEnum):
-    HEALTH_AND_SAFETY = "health_and_safety"
-    INSURANCE = "insurance"
-
-
-@dataclass(frozen=True, slots=True)
-class VettingWarning:
-    """A vetting check that has lapsed or will lapse soon, so EBP staff can chase the employer."""
-
-    placement_id: str
-    employer_id: str
-    check: VettingCheck
-    expires: date
-    expired: bool
-
-
-def vetting_warnings(
-    placements: Iterable[Placement], today: date, days: int = 30
-) -> list[VettingWarning]:
-    """Checks lapsing within ``days`` of ``today`` (or already lapsed), soonest first."""
-    horizon = today + timedelta(days=days)
-    warnings = [
-        VettingWarning(p.id, p.employer_id, check, expires, expired=expires < today)
-        for p in placements
-        for check, expires in (
-            (VettingCheck.HEALTH_AND_SAFETY, p.health_and_safety_expiry),
-            (VettingCheck.INSURANCE, p.insurance_expiry),
-        )
-        if expires <= horizon
-    ]
-    return sorted(warnings, key=lambda w: (w.expires, w.placement_id, w.check))
 
 
 IntArray = npt.NDArray[np.int64]
@@ -201,6 +174,28 @@ class PlacementCatalogue:
         self.sector_members: dict[str, IntArray] = {
             sector: np.array(members, dtype=np.int64) for sector, members in sector_members.items()
         }
+        self.unit: FloatArray = unit_vectors(self.lat, self.lon).reshape(count, 3)
+        self.open_index = {
+            sector: PointIndex(self.unit[members])
+            for sector, members in self.sector_members.items()
+        }
+        self._sector_index: dict[str, PointIndex] = {}
+        self._inaccessible: dict[tuple[str, frozenset[str]], int] = {}
+
+    def sector_index(self, sector: str) -> PointIndex:
+        """Every placement of the sector (open or not), in ``by_sector`` order."""
+        if sector not in self._sector_index:
+            members = self.by_sector.get(sector, [])
+            self._sector_index[sector] = PointIndex(points_of([p.location for p in members]))
+        return self._sector_index[sector]
+
+    def inaccessible_in(self, sector: str, needs: frozenset[str]) -> int:
+        """How many of the sector's placements lack one of ``needs``."""
+        key = (sector, needs)
+        if key not in self._inaccessible:
+            members = self.by_sector.get(sector, [])
+            self._inaccessible[key] = sum(not needs <= p.access_features for p in members)
+        return self._inaccessible[key]
 
 
 def _haversine_term(limit_km: float) -> float:
@@ -216,6 +211,9 @@ class _StudentArrays:
     lon: FloatArray
     cos_lat: FloatArray
     limit: FloatArray
+    unit: FloatArray
+    reach: FloatArray
+    """Home on the unit sphere, and the chord radius of the travel limit."""
     age: IntArray
     """``age[i, w]`` on the Monday of catalogue week ``w``, or -1 when the school is not out."""
 
@@ -232,11 +230,15 @@ class _StudentArrays:
             before_birthday = (week.month * 100 + week.day) < birth_day
             whole_years = week.year - birth_year - before_birthday.astype(np.int64)
             age[:, w] = np.where(released, whole_years, -1)
+        lon = np.radians([s.home.lon for s in students]).astype(np.float64)
+        limit_km = np.array([s.travel_limit_km for s in students], dtype=np.float64)
         return cls(
             lat=lat,
-            lon=np.radians([s.home.lon for s in students]).astype(np.float64),
+            lon=lon,
             cos_lat=np.cos(lat),
             limit=np.array([_haversine_term(s.travel_limit_km) for s in students]),
+            unit=unit_vectors(lat, lon).reshape(len(students), 3),
+            reach=chord_radius(limit_km),
             age=age,
         )
 
@@ -286,11 +288,12 @@ def _preferred_pairs(
     for sector in sorted(by_sector):
         listed, ranks = by_sector[sector]
         who = np.array(listed, dtype=np.int64)
-        members = catalogue.sector_members[sector]
-        h = _haversine(people, who[:, None], catalogue, members[None, :])
-        row, column = np.nonzero(h <= people.limit[who][:, None])
-        rank_of = np.array(ranks, dtype=np.int64)
-        parts.append((who[row], members[column], rank_of[row], h[row, column]))
+        row, column = catalogue.open_index[sector].near(people.unit[who], people.reach[who])
+        who_near, where = who[row], catalogue.sector_members[sector][column]
+        h = _haversine(people, who_near, catalogue, where)
+        near = h <= people.limit[who_near]
+        rank_of = np.array(ranks, dtype=np.int64)[row]
+        parts.append((who_near[near], where[near], rank_of[near], h[near]))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, np.zeros(0, dtype=np.float64)
@@ -316,18 +319,42 @@ def _open_options(
     first[1:] = pair[1:] != pair[:-1]
     order = order[first]
     student, placement, rank, h = student[order], placement[order], rank[order], h[order]
-    keep = np.ones(len(student), dtype=bool)
-    needs_something = np.array([bool(s.access_needs) for s in students], dtype=bool)
-    for k in np.flatnonzero(needs_something[student]).tolist():
-        needs = students[int(student[k])].access_needs
-        keep[k] = needs <= catalogue.open_placements[int(placement[k])].access_features
+    keep = accessible(students, catalogue)(student, placement)
     student, placement, rank, h = student[keep], placement[keep], rank[keep], h[keep]
-    seat = catalogue.week_seat[placement]
-    open_week = (seat >= 0) & (people.age[student] >= catalogue.minimum_age[placement][:, None])
-    row, column = np.nonzero(open_week)
-    student, rank, h, seat = student[row], rank[row], h[row], seat[row, column]
-    order = np.lexsort((seat, h, rank, student))
+    minimum_age = catalogue.minimum_age[placement]
+    rows, seats = [], []
+    for w in range(len(catalogue.weeks)):
+        seat = catalogue.week_seat[placement, w]
+        row = np.flatnonzero((seat >= 0) & (people.age[student, w] >= minimum_age))
+        rows.append(row)
+        seats.append(seat[row])
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    seat = np.concatenate(seats) if seats else np.zeros(0, dtype=np.int64)
+    student, rank, h = student[row], rank[row], h[row]
+    order = np.lexsort((seat, h, student * (MAX_PREFERENCES + 1) + rank))
     return student[order], rank[order], seat[order]
+
+
+def accessible(
+    students: Sequence[Student], catalogue: PlacementCatalogue
+) -> Callable[[IntArray, IntArray], npt.NDArray[np.bool_]]:
+    """A test of (student, array placement) pairs: does the placement offer all they need?
+
+    Students share a few sets of needs, so each set is checked once against every placement.
+    """
+    kinds = sorted({s.access_needs for s in students}, key=sorted)
+    number = {needs: k for k, needs in enumerate(kinds)}
+    kind = np.array([number[s.access_needs] for s in students], dtype=np.int64)
+    table = np.array(
+        [[needs <= p.access_features for p in catalogue.open_placements] for needs in kinds],
+        dtype=bool,
+    ).reshape(len(kinds), len(catalogue.open_placements))
+
+    def test(student: IntArray, placement: IntArray) -> npt.NDArray[np.bool_]:
+        result: npt.NDArray[np.bool_] = table[kind[student], placement]
+        return result
+
+    return test
 
 
 def build_market(
@@ -352,50 +379,6 @@ def build_market(
     capacity = tuple(catalogue.by_id[pid].places_in(week) for pid, week in catalogue.seats)
     market = Market(ordered, tuple(catalogue.seats), capacity, options, student, rank, seat)
     return market, catalogue
-
-
-def ineligibility_reason(student: Student, catalogue: PlacementCatalogue) -> UnplacedReason:
-    """Name what ruled out most of the placements the student's preferences point at.
-
-    Each placement is blamed on the first rule it fails, in the order a member of staff would
-    check them by hand; ties go to the rule checked first.
-    """
-    blamed = Counter(
-        _first_failed_rule(student, catalogue, placement)
-        for placement in _preferred_placements(student, catalogue)
-    )
-    if not blamed:
-        return UnplacedReason.NO_MATCHING_PLACEMENT
-    order = list(UnplacedReason)
-    return min(blamed, key=lambda reason: (-blamed[reason], order.index(reason)))
-
-
-def _preferred_placements(student: Student, catalogue: PlacementCatalogue) -> list[Placement]:
-    found: dict[str, Placement] = {}
-    for preference in student.preferences:
-        if preference.placement_id in catalogue.by_id:
-            found[preference.placement_id] = catalogue.by_id[preference.placement_id]
-        for placement in catalogue.by_sector.get(preference.sector or "", ()):
-            found[placement.id] = placement
-    return [found[placement_id] for placement_id in sorted(found)]
-
-
-def _first_failed_rule(
-    student: Student, catalogue: PlacementCatalogue, placement: Placement
-) -> UnplacedReason:
-    if not student.access_needs <= placement.access_features:
-        return UnplacedReason.INACCESSIBLE
-    if distance_km(student.home, placement.location) > student.travel_limit_km:
-        return UnplacedReason.OUT_OF_TRAVEL_RANGE
-    weeks = [w for w in sorted(student.school_weeks) if placement.places_in(w) > 0]
-    if not weeks:
-        return UnplacedReason.WEEK_CLASH
-    vetted = [w for w in weeks if vetting_valid_for_week(placement, w, catalogue.vetting_date)]
-    if not vetted:
-        return UnplacedReason.VETTING_EXPIRED
-    if all(age_on(student.birth_date, w) < placement.minimum_age for w in vetted):
-        return UnplacedReason.TOO_YOUNG
-    return UnplacedReason.CAPACITY_EXHAUSTED
 
 
 def lottery_priority(students: Sequence[Student], seed: int) -> dict[str, int]:

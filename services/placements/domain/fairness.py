@@ -9,8 +9,8 @@ head teacher will compare. Two flow networks answer what any allocation *could* 
   least ``ceil(t * size)`` students placed at the same time (maximum flow with a floor per school,
   found by bisection).
 
-``fair_school_quotas`` turns these into the quota each school gets in a round, and
-``evaluate`` reports a finished round against them.
+``fair_allocation`` turns these into the quota each school gets in a round, and
+``measures.evaluate`` reports a finished round against them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from services.placements.domain.model import (
     MatchingProblem,
     MatchResult,
     Student,
-    UnplacedReason,
     Week,
 )
 
@@ -271,11 +270,6 @@ def rank_distribution(result: MatchResult) -> dict[int, int]:
     return {rank: ranks[rank] for rank in range(1, 5)}
 
 
-def _unplaced_by_reason(result: MatchResult) -> dict[str, int]:
-    reasons = Counter(u.reason for u in result.unplaced)
-    return {reason.value: reasons[reason] for reason in UnplacedReason if reasons[reason]}
-
-
 @dataclass(frozen=True, slots=True)
 class BlockingPair:
     """A student and a place in a week that would both rather be matched to each other."""
@@ -377,50 +371,3 @@ def _blocking_at(
         if not within_quotas or state.keeps_quotas(student, displaced):
             return BlockingPair(student.id, placement_id, week, displaced)
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class RoundReport:
-    """The fixed measures of an allocation round."""
-
-    students: int
-    placed: int
-    max_placeable: int
-    placed_share_of_max: float
-    rank_distribution: Mapping[int, int]
-    mean_rank: float
-    school_rates: Mapping[str, float]
-    lowest_school_rate: float
-    best_lowest_school_rate: float
-    lowest_rate_ratio: float
-    blocking_pairs: int
-    blocking_pairs_ignoring_quotas: int
-    unplaced_by_reason: Mapping[str, int]
-
-
-def evaluate(problem: MatchingProblem, result: MatchResult) -> RoundReport:
-    """Judge a finished round against what any allocation of the same round could reach."""
-    market, _ = build_market(problem.students, problem.placements, problem.vetting_date)
-    round_ = open_round(problem, market)
-    bound = max_placeable(round_)
-    best_lowest = best_lowest_rate(round_)
-    rates = school_rates(problem, result)
-    lowest = min(rates.values(), default=0.0)
-    ranks = rank_distribution(result)
-    ranked = sum(ranks.values())
-    placed = len(result.assignments)
-    return RoundReport(
-        students=len(problem.students),
-        placed=placed,
-        max_placeable=bound,
-        placed_share_of_max=placed / bound if bound else 1.0,
-        rank_distribution=ranks,
-        mean_rank=sum(r * n for r, n in ranks.items()) / ranked if ranked else 0.0,
-        school_rates=rates,
-        lowest_school_rate=lowest,
-        best_lowest_school_rate=best_lowest,
-        lowest_rate_ratio=lowest / best_lowest if best_lowest else 1.0,
-        blocking_pairs=len(blocking_pairs(problem, result)),
-        blocking_pairs_ignoring_quotas=len(blocking_pairs(problem, result, within_quotas=False)),
-        unplaced_by_reason=_unplaced_by_reason(result),
-    )

@@ -1,6 +1,6 @@
 """Who gets which placement: the allocation round.
 
-The round runs in five steps:
+The round runs in six steps:
 
 1. **Pins first.** Placements fixed by EBP staff (approved self-found placements, manual
    decisions) take their places before anyone else is considered.
@@ -22,6 +22,10 @@ The round runs in five steps:
    it started with, at ranks no worse in total.
 5. **Settle again.** Step 3 runs once more, for a place step 4 left free that a student
    prefers; in practice nothing moves.
+6. **Clearing.** Students who asked for any suitable placement if none of their choices were
+   possible, and are still unplaced, share the places left (``clearing``): the same min-cost flow
+   as step 2, starting from each school's count so far, then step 3 within each school. Nobody
+   placed before moves.
 
 Why priority decides *who* is placed and ranks decide only *where*. Most counties have more
 students wanting placements than places they can reach, so most of the difference between this
@@ -36,8 +40,9 @@ keep).
 
 When the loop in step 3 or 5 ends there is no blocking pair within the quotas (defined in
 ``fairness.blocking_pairs``): each move either serves a school's higher-priority student or
-improves someone's rank, so the loop ends. The number placed never changes after step 2, so it
-is always the maximum possible, and step 4 never changes who is placed or any school's count.
+improves someone's rank, so the loop ends. The number placed within preferences never changes
+after step 2, so it is always the maximum possible, and step 4 never changes who is placed or any
+school's count. Step 6 only adds students; each school's quota grows by those it adds.
 
 Same problem and seed always give the same result: students and seats are walked in sorted order,
 flow networks are built in that order, and the seed only draws lottery numbers.
@@ -52,12 +57,12 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from services.placements.domain.clearing import clearing_round
 from services.placements.domain.eligibility import (
     IntArray,
     Market,
     PlacementCatalogue,
     build_market,
-    ineligibility_reason,
     lottery_priority,
     preference_rank,
     vetting_valid_for_week,
@@ -72,6 +77,7 @@ from services.placements.domain.model import (
     Unplaced,
     UnplacedReason,
 )
+from services.placements.domain.reasons import ineligibility_reason
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``, called as the round moves through its stages."""
@@ -81,6 +87,7 @@ STAGES = (
     "school shares",
     "priority and leftover places",
     "best places",
+    "clearing",
     "results",
 )
 PRIORITISED_RANK_WEIGHT = 2
@@ -117,9 +124,34 @@ def match(problem: MatchingProblem, seed: int, progress: Progress | None = None)
     allocation = Allocation.start(round_, best)
     allocation.settle(round_, order)
     report(STAGES[4], 4, total)
-    result = _result(problem, market, catalogue, pinned, allocation, fair.quotas, seed)
-    report(STAGES[4], total, total)
+    cleared = clear(round_, catalogue, allocation, order)
+    report(STAGES[5], 5, total)
+    result = _result(problem, market, catalogue, pinned, allocation, cleared, fair.quotas, seed)
+    report(STAGES[5], total, total)
     return result
+
+
+def clear(
+    round_: OpenRound,
+    catalogue: PlacementCatalogue,
+    placed: Allocation,
+    order: Sequence[int],
+) -> Allocation:
+    """Step 6: places left for opted-in students still unplaced; ``placed`` stays as it is.
+
+    ``order`` is the priority order of the round's students. Returns the clearing allocation,
+    whose ``free`` is what is left after it.
+    """
+    market = round_.market
+    waiting = [i for i in order if i not in placed.seat_of and market.students[i].clearing]
+    if not waiting:
+        return Allocation({}, [set() for _ in placed.free], list(placed.free))
+    counts = Counter(round_.already_placed)
+    counts.update(market.students[i].school_id for i in placed.seat_of)
+    cleared_round = clearing_round(round_, catalogue, sorted(waiting), placed.free, counts)
+    cleared = Allocation.start(cleared_round, fair_allocation(cleared_round).seat_of)
+    cleared.settle(cleared_round, waiting)
+    return cleared
 
 
 def _rank_weight(student: Student) -> int:
@@ -301,6 +333,7 @@ def _result(
     catalogue: PlacementCatalogue,
     pinned: list[Assignment],
     allocation: Allocation,
+    cleared: Allocation,
     quotas: Mapping[str, int],
     seed: int,
 ) -> MatchResult:
@@ -310,18 +343,29 @@ def _result(
     for i, (rank, seat) in allocation.seat_of.items():
         placement_id, week = market.seats[seat]
         assignments.append(Assignment(market.students[i].id, placement_id, week, rank))
+    assignments += cleared_assignments(market, cleared)
     placed = {a.student_id for a in assignments}
     unplaced = [
-        Unplaced(s.id, _unplaced_reason(i, market, catalogue, allocation.free))
+        Unplaced(s.id, _unplaced_reason(i, market, catalogue, cleared.free))
         for i, s in enumerate(market.students)
         if s.id not in placed
     ]
+    grown = Counter(quotas)
+    grown.update(market.students[i].school_id for i in cleared.seat_of)
     return MatchResult(
         assignments=tuple(sorted(assignments, key=lambda a: a.student_id)),
         unplaced=tuple(unplaced),
-        school_quotas=quotas,
+        school_quotas={school: grown[school] for school in quotas},
         seed=seed,
     )
+
+
+def cleared_assignments(market: Market, cleared: Allocation) -> list[Assignment]:
+    found = []
+    for i, (_, seat) in sorted(cleared.seat_of.items()):
+        placement_id, week = market.seats[seat]
+        found.append(Assignment(market.students[i].id, placement_id, week, None, cleared=True))
+    return found
 
 
 def _unplaced_reason(

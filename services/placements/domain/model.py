@@ -58,7 +58,8 @@ class Student:
 
     ``school_weeks`` are the weeks the student's school releases its year group; a placement in any
     other week would take the student out of lessons. ``travel_limit_km`` is the straight-line
-    distance the student can be expected to travel from home.
+    distance the student can be expected to travel from home. ``clearing``: if none of their
+    choices is possible, the student will take any suitable placement.
     """
 
     id: str
@@ -71,6 +72,7 @@ class Student:
     disadvantaged: bool = False
     sen: bool = False
     access_needs: frozenset[str] = frozenset()
+    clearing: bool = False
 
     def __post_init__(self) -> None:
         if len(self.preferences) > MAX_PREFERENCES:
@@ -155,7 +157,8 @@ class Assignment:
     """One student placed in one placement for one week.
 
     ``rank`` is the position (1-4) of the student's first preference that the placement satisfies;
-    it is ``None`` only for a pin outside the student's preferences.
+    it is ``None`` for a pin outside the student's preferences and for a place given through
+    clearing (``cleared``), which is never ranked.
     """
 
     student_id: str
@@ -163,6 +166,7 @@ class Assignment:
     week: Week
     rank: int | None
     pinned: bool = False
+    cleared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ and the places that have come free are matched again.
 Displaced students are served first, in placement priority order, because they had a place and
 lost it through no fault of their own. Students still unplaced come next, within their school's
 quota; any place still free after that goes to whoever can use it.
+
+``clear_after_publication`` runs the round's clearing stage again over the places free now (freed
+by withdrawals, say), for opted-in students still unplaced, again moving nobody.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from services.placements.domain.eligibility import (
     Market,
     PlacementCatalogue,
     build_market,
-    ineligibility_reason,
     lottery_priority,
 )
+from services.placements.domain.fairness import OpenRound
+from services.placements.domain.matching import Allocation, clear, cleared_assignments
 from services.placements.domain.model import (
     Assignment,
     MatchingProblem,
@@ -30,6 +34,7 @@ from services.placements.domain.model import (
     Unplaced,
     UnplacedReason,
 )
+from services.placements.domain.reasons import ineligibility_reason
 
 
 def rematch_after_withdrawal(
@@ -141,3 +146,51 @@ def _reason(
     if _best_free(market, student, free) is not None:
         return UnplacedReason.SCHOOL_QUOTA_REACHED
     return UnplacedReason.CAPACITY_EXHAUSTED
+
+
+def clear_after_publication(
+    problem: MatchingProblem,
+    previous: MatchResult,
+    withdrawn_students: Iterable[str] = (),
+    withdrawn_placements: Iterable[str] = (),
+) -> MatchResult:
+    """Clearing over the places free now; every assignment in ``previous`` stays as it is.
+
+    ``previous`` holds the live allocations; students and placements that withdrew take no part.
+    """
+    gone_students, gone_placements = set(withdrawn_students), set(withdrawn_placements)
+    students = tuple(s for s in problem.students if s.id not in gone_students)
+    placements = tuple(p for p in problem.placements if p.id not in gone_placements)
+    market, catalogue = build_market(students, placements, problem.vetting_date)
+    kept = [a for a in previous.assignments if a.student_id not in gone_students]
+    free = _free_places(market, kept)
+    placed = {a.student_id for a in kept}
+    lottery = lottery_priority(students, previous.seed)
+    waiting = sorted(
+        (i for i, s in enumerate(market.students) if s.id not in placed),
+        key=lambda i: lottery[market.students[i].id],
+    )
+    school_of = {s.id: s.school_id for s in problem.students}
+    round_ = OpenRound(
+        market=market,
+        capacity=free,
+        pool=waiting,
+        school_sizes=Counter(s.school_id for s in students),
+        already_placed=Counter(school_of[a.student_id] for a in kept),
+    )
+    nobody = Allocation({}, [set() for _ in free], list(free))
+    cleared = clear(round_, catalogue, nobody, waiting)
+    new = cleared_assignments(market, cleared)
+    now_placed = placed | {a.student_id for a in new}
+    grown = Counter(previous.school_quotas)
+    grown.update(school_of[a.student_id] for a in new)
+    return MatchResult(
+        assignments=tuple(sorted(kept + new, key=lambda a: a.student_id)),
+        unplaced=tuple(
+            Unplaced(s.id, _reason(market, i, cleared.free, catalogue))
+            for i, s in enumerate(market.students)
+            if s.id not in now_placed
+        ),
+        school_quotas=dict(grown),
+        seed=previous.seed,
+    )

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.placements.application import publication
+from services.placements.application import clearing, publication
 from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
@@ -30,6 +30,7 @@ class AllocationOut(BaseModel):
     rank: int | None
     status: Literal["published", "confirmed"]
     pinned: bool
+    cleared: bool
 
 
 class AllocationList(BaseModel):
@@ -107,3 +108,19 @@ async def withdraw(request: web.Request) -> web.Response:
     return json_response(
         WithdrawalResponse(withdrawn=outcome.withdrawn, newly_allocated=outcome.newly_allocated)
     )
+
+
+class ClearingResponse(BaseModel):
+    newly_allocated: list[dict[str, Any]]
+
+
+@routes.post(
+    "/api/v1/rounds/{round_id}/clearing",
+    summary="Give opted-in students still unplaced the suitable places free now",
+    responses={200: ClearingResponse, 409: "Not published"},
+    tags=("publication",),
+)
+async def clear(request: web.Request) -> web.Response:
+    async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
+        outcome = await clearing.clear_published(uow, access.round)
+    return json_response(ClearingResponse(newly_allocated=outcome.newly_allocated))

@@ -35,8 +35,8 @@ from services.placements.application import employers as employer_cases
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound, PlacementsError
 from services.placements.bootstrap import MIGRATIONS, PRODUCER
-from services.placements.domain.eligibility import vetting_warnings
 from services.placements.domain.matching import STAGES
+from services.placements.domain.vetting import vetting_warnings
 from services.placements.settings import PlacementsSettings
 from shared.csvimport import CsvImportError
 from shared.db import Database
@@ -114,7 +114,8 @@ async def import_employers(store: Store, args: argparse.Namespace) -> int:
     print(
         f"{len(rows)} rows: {summary.employers_added} employers added, "
         f"{summary.employers_updated} updated; {summary.placements_added} placements added, "
-        f"{summary.placements_updated} updated, {summary.unchanged} unchanged"
+        f"{summary.placements_updated} updated, {summary.unchanged} unchanged; "
+        f"{summary.sectors_normalised} sector names normalised"
     )
     return 0
 

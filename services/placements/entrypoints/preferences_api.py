@@ -109,6 +109,11 @@ class PreferencesRequest(Strict):
     choices: list[ChoiceIn] = Field(min_length=1, max_length=MAX_PREFERENCES)
     travel_limit_km: float = Field(gt=0, le=80)
     access_needs: list[str] = Field(default_factory=list, max_length=10)
+    clearing: bool | None = Field(
+        default=None,
+        description="If none of these choices is possible, any suitable placement. "
+        "Left out, the round's default applies.",
+    )
 
     @model_validator(mode="after")
     def _needs(self) -> PreferencesRequest:
@@ -125,6 +130,7 @@ class PreferencesResponse(BaseModel):
     travel_limit_km: float
     access_needs: list[str]
     submitted_at: datetime
+    clearing: bool | None
 
 
 def _preferences_response(round_id: str, stated: Any) -> PreferencesResponse:
@@ -135,6 +141,7 @@ def _preferences_response(round_id: str, stated: Any) -> PreferencesResponse:
         travel_limit_km=stated.travel_limit_km,
         access_needs=stated.access_needs,
         submitted_at=stated.submitted_at,
+        clearing=stated.clearing,
     )
 
 
@@ -162,6 +169,7 @@ async def put_preferences(request: web.Request) -> web.Response:
             ],
             travel_limit_km=body.travel_limit_km,
             access_needs=body.access_needs,
+            clearing=body.clearing,
         )
         stated = await preference_cases.submit_preferences(uow, access.round, cmd)
     return json_response(_preferences_response(access.round.id, stated))

@@ -41,6 +41,11 @@ class RoundRequest(Strict):
     deadline: Instant
     schools: list[RoundSchool] = Field(min_length=1, max_length=300)
     ebp_id: str | None = Field(default=None, max_length=36, description="Admins only.")
+    clearing_default: bool = Field(
+        default=False,
+        description="Whether a student who has not said takes any suitable placement when none "
+        "of their choices is possible.",
+    )
 
     @model_validator(mode="after")
     def _distinct_schools(self) -> RoundRequest:
@@ -59,6 +64,7 @@ class RoundResponse(BaseModel):
     schools: list[RoundSchool]
     published_run_id: str | None
     published_at: datetime | None
+    clearing_default: bool
 
 
 class RoundList(BaseModel):
@@ -79,6 +85,7 @@ def _round_response(record: RoundRecord, school_ids: frozenset[str] | None) -> R
         ],
         published_run_id=record.published_run_id,
         published_at=record.published_at,
+        clearing_default=record.clearing_default,
     )
 
 
@@ -112,6 +119,7 @@ async def create_round(request: web.Request) -> web.Response:
                 deadline=body.deadline,
                 school_weeks={s.school_id: s.weeks for s in body.schools},
                 opened_by=principal.user_id,
+                clearing_default=body.clearing_default,
             ),
         )
     return json_response(_round_response(record, None), status=201)

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.placements.adapters.repository import load_placements
-from services.placements.domain.eligibility import vetting_warnings
+from services.placements.domain.vetting import vetting_warnings
 from services.placements.entrypoints.context import placements_context
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role

@@ -106,6 +106,37 @@ def test_import_with_bad_rows_changes_nothing_and_names_line_and_field(
     assert _snapshot(cli) == before
 
 
+NAMED_SECTORS = """\
+employer_ref,employer_name,contact_email,postcode,health_safety_expires,insurance_expires,\
+placement_ref,title,sector,weeks,capacity_per_week
+E-20,Salon,a@salon.example,ME14 1AA,2028-01-31,2028-01-31,P-SALON,Stylist,Hair & Beauty,2027-W25,1
+E-21,Kennels,a@kennels.example,ME14 1AA,2028-01-31,2028-01-31,P-DOGS,Kennel hand,\
+ Animal  Care ,2027-W25,1
+E-22,Code Shop,a@code.example,ME14 1AA,2028-01-31,2028-01-31,P-CODE,Tester,IT,2027-W25,1
+E-23,Bank,a@bank.example,ME14 1AA,2028-01-31,2028-01-31,P-BANK,Clerk,finance,2027-W25,1
+"""
+
+
+def test_sector_names_are_read_as_their_slugs_and_an_unknown_one_lists_the_known(
+    cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = _file(tmp_path, "named.csv", NAMED_SECTORS)
+    assert main(["placements", "import-employers", str(named)]) == 0
+    assert "3 sector names normalised" in capsys.readouterr().out
+    sectors = {row[1]: row[4] for row in _snapshot(cli)["placements"]}
+    assert sectors == {
+        "P-SALON": "hair_and_beauty",
+        "P-DOGS": "animal_care",
+        "P-CODE": "it",
+        "P-BANK": "finance",
+    }
+    unknown = NAMED_SECTORS.replace("Hair & Beauty", "Plumbing")
+    assert main(["placements", "import-employers", str(_file(tmp_path, "u.csv", unknown))]) == 1
+    err = capsys.readouterr().err
+    assert "line 2, field 'sector'" in err and "'Plumbing' is not a known sector" in err
+    assert "known sectors: agriculture, animal_care," in err
+
+
 def test_reimport_is_idempotent_and_an_export_imports_back_unchanged(
     cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -267,6 +267,7 @@ async def test_a_self_found_placement_is_approved_then_pinned(service: Service) 
             "week": "2027-W25",
             "rank": None,
             "pinned": True,
+            "cleared": False,
         }
     ]
     other = await client.post(
@@ -293,5 +294,6 @@ async def test_openapi_describes_the_placements_api(service: Service) -> None:
         "/api/v1/rounds/{round_id}/runs/{run_id}/results",
         "/api/v1/rounds/{round_id}/runs/{run_id}/publication",
         "/api/v1/rounds/{round_id}/withdrawals",
+        "/api/v1/rounds/{round_id}/clearing",
     ):
         assert path in spec["paths"], path

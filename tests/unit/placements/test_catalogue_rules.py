@@ -17,6 +17,7 @@ from services.placements.adapters.repository import youngest_birth_date
 from services.placements.application.employers import PlacementRow
 from services.placements.domain.model import GeoPoint, Placement, Preference
 from services.placements.domain.scarcity import SCARCE_RATIO, demand_and_supply
+from services.placements.domain.sectors import sector_slug
 from services.placements.domain.weeks import InvalidWeek, iso_week, monday_of, normalise
 
 pytestmark = pytest.mark.unit
@@ -175,3 +176,20 @@ def test_coordinates_from_the_file_make_an_unknown_district_acceptable() -> None
         {**ROW, "postcode": "ZZ9 9ZZ", "latitude": "51.2", "longitude": "0.5"}
     )
     assert (row.latitude, row.longitude) == (51.2, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("written", "slug"),
+    [
+        ("Hair & Beauty", "hair_and_beauty"),
+        ("hair and beauty", "hair_and_beauty"),
+        ("  Animal   Care ", "animal_care"),
+        ("IT", "it"),
+        ("Public-Services", "public_services"),
+        ("animal_care", "animal_care"),
+        ("Plumbing", None),
+        ("Hair Beauty", None),
+    ],
+)
+def test_sector_names_are_read_to_the_known_slugs(written: str, slug: str | None) -> None:
+    assert sector_slug(written) == slug

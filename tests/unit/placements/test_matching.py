@@ -13,22 +13,20 @@ from hypothesis import strategies as st
 
 from services.placements.domain.eligibility import (
     Market,
-    VettingCheck,
     build_market,
     is_open,
     lottery_priority,
     preference_rank,
-    vetting_warnings,
 )
 from services.placements.domain.fairness import (
     best_lowest_rate,
     blocking_pairs,
-    evaluate,
     fair_allocation,
     open_round,
     school_rates,
 )
 from services.placements.domain.matching import Allocation, InvalidPin, best_places, match
+from services.placements.domain.measures import evaluate
 from services.placements.domain.model import (
     Assignment,
     GeoPoint,
@@ -41,6 +39,7 @@ from services.placements.domain.model import (
     UnplacedReason,
 )
 from services.placements.domain.rematch import rematch_after_withdrawal
+from services.placements.domain.vetting import VettingCheck, vetting_warnings
 
 pytestmark = pytest.mark.unit
 

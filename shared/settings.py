@@ -48,6 +48,11 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
+def _is_http_url(value: str) -> bool:
+    scheme, sep, rest = value.partition("://")
+    return scheme in ("http", "https") and bool(sep) and bool(rest.split("/", 1)[0])
+
+
 def _read_key(inline: str | None, path: str | None) -> str | None:
     if inline:
         return inline.replace("\\n", "\n")
@@ -71,6 +76,9 @@ class Settings:
 
     environment: str = env("SIGNPOST_ENV", default="development")
     host: str = env("HTTP_HOST", default="127.0.0.1")
+    # Where people reach the service (scheme, host, port), when a proxy in front of it ends
+    # TLS or changes the host: cookie-authenticated changes must come from this origin.
+    public_url: str | None = env("{SERVICE}_PUBLIC_URL", "PUBLIC_URL", default=None)
     port: int = env("{SERVICE}_HTTP_PORT", "HTTP_PORT", default=None, parse=int)
     database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None, secret=True)
     # Connections each process keeps open to PostgreSQL (and as many more at a peak). Fewer
@@ -155,6 +163,11 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.public_url is not None and not _is_http_url(self.public_url):
+            raise ConfigError(
+                f"{self.service.upper()}_PUBLIC_URL must be an http(s) address such as "
+                "https://signpost.example.org"
+            )
         if not 1 <= self.database_pool_size <= 100:
             raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
         if not 1 <= self.kafka_topic_partitions <= 1000:

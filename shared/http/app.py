@@ -72,7 +72,7 @@ def create_service_app(
             request_context,
             metrics_middleware(settings.service),
             problems_middleware(translate_error),
-            authentication(verifier),
+            authentication(verifier, public_origin=settings.public_url),
             *middlewares,
         ],
         client_max_size=1 << 20,

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+)
 
 from shared.http.problems import Problem, bad_request
 
@@ -16,11 +24,41 @@ M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 1 << 20
 
 
+# Characters no person types into a form: C0 and C1 controls (but tab and line breaks), DEL,
+# and the bidirectional embeddings, overrides and isolates that make text display other than
+# it reads (a reason that shows one thing to staff and stores another).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 class Strict(BaseModel):
     """Base for request bodies and queries: a field the API does not know is an error, not
-    something silently dropped (a misspelt field would otherwise change nothing)."""
+    something silently dropped (a misspelt field would otherwise change nothing), and no text
+    field may hold control or bidirectional-override characters."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_invisible_characters(cls, value: Any) -> Any:
+        _check_text(value)
+        return value
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        found = _INVISIBLE.search(value)
+        if found:
+            raise ValueError(
+                f"contains a control or formatting character (U+{ord(found.group()):04X}); "
+                "send plain text"
+            )
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
 
 
 def validation_problem(exc: ValidationError, *, source: str = "body") -> Problem:
@@ -42,6 +80,11 @@ def validation_problem(exc: ValidationError, *, source: str = "body") -> Problem
 
 
 async def read_json(request: web.Request) -> Any:
+    """The body as JSON, or a problem saying what is wrong with it."""
+    return _parse(await _read_body(request))
+
+
+async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise Problem(413, "Request too large", "The body must be at most 1 MiB.")
     content_type = request.content_type
@@ -52,9 +95,21 @@ async def read_json(request: web.Request) -> Any:
             f"Send the body as application/json, not {content_type or 'nothing'}.",
             type_="unsupported-media-type",
         )
+    charset = request.charset
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise Problem(
+            415,
+            "Unsupported media type",
+            f"Send the body as UTF-8 (charset=utf-8), not {charset}.",
+            type_="unsupported-media-type",
+        )
     raw = await request.read()
     if not raw:
         raise bad_request("The request body is empty; send a JSON object.")
+    return raw
+
+
+def _parse(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -64,14 +119,18 @@ async def read_json(request: web.Request) -> Any:
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}."
         ) from exc
+    except RecursionError as exc:
+        raise bad_request("The request body is nested too deeply.") from exc
 
 
 async def read_model(request: web.Request, model: type[M]) -> M:
-    data = await read_json(request)
-    if not isinstance(data, dict):
+    """The body validated strictly as `model`: JSON types must match the schema (`true` is
+    not a number, `"3"` is not an integer); dates and times come as ISO 8601 strings."""
+    raw = await _read_body(request)
+    if not isinstance(_parse(raw), dict):
         raise bad_request("The request body must be a JSON object.")
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise validation_problem(exc) from exc
 

@@ -136,22 +136,32 @@ def metrics_middleware(service: str) -> Middleware:
     return metrics
 
 
-def authentication(verifier: TokenVerifier) -> Middleware:
-    """Attach the caller's Principal (or None) to the request; routes decide what they need."""
+def authentication(verifier: TokenVerifier, *, public_origin: str | None = None) -> Middleware:
+    """Attach the caller's Principal (or None) to the request; routes decide what they need.
+
+    `public_origin` is the scheme, host and port people reach the service at, when that is
+    not what it sees itself (behind a proxy that ends TLS); a cookie-authenticated change must
+    come from there.
+    """
+    expected = _origin_of(public_origin) if public_origin else None
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = _bearer(request)
         if token is None:
             token = request.cookies.get(SESSION_COOKIE)
-            if token and request.method not in SAFE_METHODS and not _same_origin(request):
+            if token and request.method not in SAFE_METHODS and not _same_origin(request, expected):
                 raise Problem(
                     403,
                     "Forbidden",
                     "This request came from another site; submit the form from Signpost itself.",
                     type_="cross-site-request",
                 )
-        if token:
+        if token and not _PRINTABLE_ASCII.fullmatch(token):
+            # A token is printable ASCII; anything else (bytes that are not UTF-8, spaces)
+            # cannot be one, and is refused as such rather than reaching the verifier.
+            request[TOKEN_ERROR] = "the token is not valid"
+        elif token:
             try:
                 principal = verifier.verify(token)
             except TokenError as exc:
@@ -164,14 +174,33 @@ def authentication(verifier: TokenVerifier) -> Middleware:
     return authenticate
 
 
-def _same_origin(request: web.Request) -> bool:
+_PRINTABLE_ASCII = re.compile(r"[!-~]{1,4096}")
+
+
+def _origin_of(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an absolute http(s) URL, or None for anything else."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return parsed.scheme, parsed.host.lower(), parsed.port
+
+
+def _same_origin(request: web.Request, expected: tuple[str, str, int | None] | None) -> bool:
     """A browser sends Origin (or at least Referer) with form posts and fetches; a cookie-
-    authenticated change is accepted only when that names this host, so another site cannot
-    make a signed-in user's browser act for them (CSRF)."""
+    authenticated change is accepted only when that names this service's own origin (scheme,
+    host and port), so another site cannot make a signed-in user's browser act for them
+    (CSRF). A header that is not an http(s) URL is refused like a foreign one."""
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source or source == "null":
         return False
-    return URL(source).authority == URL(f"{request.scheme}://{request.host}").authority
+    claimed = _origin_of(source)
+    if claimed is None:
+        return False
+    own = expected or _origin_of(f"{request.scheme}://{request.host}")
+    return claimed == own
 
 
 def _bearer(request: web.Request) -> str | None:

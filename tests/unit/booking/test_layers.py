@@ -1,4 +1,5 @@
-"""Booking's appointment use cases work through ports; its decision is pure domain."""
+"""Booking's application works through ports, with no table or statement; its decision is
+pure domain; no module keeps mutable state of its own."""
 
 from __future__ import annotations
 
@@ -10,15 +11,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 BOOKING = Path(__file__).resolve().parents[3] / "services" / "booking"
-USE_CASES = (
-    "booking",
-    "rescheduling",
-    "lifecycle",
-    "waitlist",
-    "dropins",
-    "appointment_events",
-    "ports",
-)
+APPLICATION = sorted(p.stem for p in (BOOKING / "application").glob("*.py"))
 
 
 def imported(path: Path) -> set[str]:
@@ -31,8 +24,8 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", USE_CASES)
-def test_an_appointment_use_case_sees_no_table_or_statement(module: str) -> None:
+@pytest.mark.parametrize("module", APPLICATION)
+def test_no_application_module_sees_a_table_or_statement(module: str) -> None:
     found = imported(BOOKING / "application" / f"{module}.py")
     assert not {n for n in found if n.startswith(("sqlalchemy", "services.booking.adapters"))}
 
@@ -46,3 +39,49 @@ def test_the_placement_decision_imports_only_the_domain() -> None:
     }
     assert not outside
     assert not {n for n in found if n.startswith(("sqlalchemy", "aiohttp", "shared"))}
+
+
+def _module_level_state(path: Path) -> list[str]:
+    """Names bound at module level to a mutable container, and any `global` statement."""
+    found = []
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute | ast.Name):
+            name = value.func.attr if isinstance(value.func, ast.Attribute) else value.func.id
+            if name in {"WeakKeyDictionary", "WeakValueDictionary", "defaultdict", "dict", "set"}:
+                found.append(ast.unparse(node))
+    found += [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Global)]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in BOOKING.rglob("*.py") if "migrations" not in p.parts),
+    ids=lambda p: str(p.relative_to(BOOKING)),
+)
+def test_no_booking_module_holds_hidden_mutable_state(path: Path) -> None:
+    assert not _module_level_state(path)
+
+
+WALL_CLOCKS = {"datetime.now", "datetime.utcnow", "date.today", "time.time"}
+
+
+def _clocks_read(path: Path) -> set[str]:
+    return {
+        ast.unparse(node.func)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    } & (WALL_CLOCKS | {"time.monotonic"})
+
+
+@pytest.mark.parametrize("module", APPLICATION)
+def test_no_application_module_reads_a_clock_of_its_own(module: str) -> None:
+    assert not _clocks_read(BOOKING / "application" / f"{module}.py")
+
+
+@pytest.mark.parametrize(
+    "path", sorted((BOOKING / "entrypoints").glob("*.py")), ids=lambda p: p.name
+)
+def test_entrypoints_take_the_time_of_day_from_the_composition_root(path: Path) -> None:
+    assert not _clocks_read(path) & WALL_CLOCKS

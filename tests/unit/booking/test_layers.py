@@ -41,17 +41,34 @@ def test_the_placement_decision_imports_only_the_domain() -> None:
     assert not {n for n in found if n.startswith(("sqlalchemy", "aiohttp", "shared"))}
 
 
+MUTATORS = {"append", "add", "clear", "discard", "extend", "insert", "pop", "popitem"}
+MUTATORS |= {"remove", "setdefault", "update"}
+
+
 def _module_level_state(path: Path) -> list[str]:
-    """Names bound at module level to a mutable container, and any `global` statement."""
-    found = []
+    """Module-level names that the module changes after binding them (an item stored, a
+    mutating method called), weak dictionaries, and `global` statements."""
     tree = ast.parse(path.read_text())
-    for node in tree.body:
-        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute | ast.Name):
-            name = value.func.attr if isinstance(value.func, ast.Attribute) else value.func.id
-            if name in {"WeakKeyDictionary", "WeakValueDictionary", "defaultdict", "dict", "set"}:
+    names = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found.append(ast.unparse(node))
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+            if isinstance(node.value, ast.Name) and node.value.id in names:
                 found.append(ast.unparse(node))
-    found += [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Global)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and owner.id in names and node.func.attr in MUTATORS:
+                found.append(ast.unparse(node))
+            if node.func.attr in {"WeakKeyDictionary", "WeakValueDictionary"}:
+                found.append(ast.unparse(node))
     return found
 
 

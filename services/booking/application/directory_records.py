@@ -55,6 +55,9 @@ class Write:
 
 @dataclass(frozen=True)
 class ImportKind:
+    """One kind of file: its row schema, the keys no two rows share, the fields that name
+    other records, and what a row writes."""
+
     row: type[DirectoryRow]
     unique: tuple[str, ...]
     references: tuple[Reference, ...]

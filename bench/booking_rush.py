@@ -44,16 +44,13 @@ from services.booking.adapters.orm import accounts, sessions, students
 from services.booking.application.agreements import (
     AgreementTerms,
     AttendanceTerms,
+    SaveAgreement,
     academic_year_of,
     save_agreement,
 )
-from services.booking.application.directory import (
-    AdviserRow,
-    PeriodRow,
-    SchoolRow,
-    import_directory,
-)
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory import ImportDirectory, import_directory
+from services.booking.application.directory_rows import AdviserRow, PeriodRow, SchoolRow
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work
 from services.booking.domain.model import LONGEST_SESSION_MINUTES
 from shared.auth.keys import ensure_dev_keypair
 from shared.auth.principal import Role
@@ -65,7 +62,6 @@ from shared.devdb import asyncpg_dsn, create_database, drop_database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import new_event_loop
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 
 SCHOOL = "bench-school"
 SLOTS_PER_ADVISER_WEEK = 50  # 08:30-15:30 in 40-minute interviews, Monday to Friday
@@ -135,8 +131,9 @@ async def seed(url: str, n_students: int, n_advisers: int) -> None:
             ],
         }
         for kind, records in rows.items():
-            async with UnitOfWork(db, producer="booking") as uow:
-                await import_directory(uow, kind, [ParsedRow(2, r) for r in records])
+            async with task_unit_of_work(db) as uow:
+                cmd = ImportDirectory(kind, [ParsedRow(2, r) for r in records])
+                await import_directory(cmd, uow, datetime.now(UTC))
         async with db.session() as s:
             await s.execute(
                 students.insert(),
@@ -190,8 +187,8 @@ async def seed(url: str, n_students: int, n_advisers: int) -> None:
             priority_share=0.0,
         )
         for year in {academic_year_of(week), academic_year_of(week + timedelta(days=6))}:
-            async with UnitOfWork(db, producer="booking") as uow:
-                await save_agreement(uow, SCHOOL, year, terms)
+            async with task_unit_of_work(db) as uow:
+                await save_agreement(SaveAgreement(SCHOOL, year, terms), uow, datetime.now(UTC))
     finally:
         await db.dispose()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
+from services.booking.adapters.repositories.accounts import AccountStore
 from services.booking.adapters.uow import BookingUnitOfWork
+from services.booking.application.cache import ReferenceCache
 from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
     api,
@@ -24,6 +27,7 @@ from services.booking.entrypoints.spec import spec
 from services.booking.settings import BookingSettings
 from shared.auth.passwords import PasswordHasher
 from shared.auth.tokens import TokenIssuer
+from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import DATABASE, MESSAGING, create_service_app
 from shared.http.pages import install_pages
@@ -44,6 +48,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def task_unit_of_work(db: Database) -> BookingUnitOfWork:
+    """A unit of work for a one-off task (the command line), with a cache of its own."""
+    return BookingUnitOfWork(db, producer="booking", cache=ReferenceCache(time.monotonic))
+
+
 def create_app(settings: BookingSettings) -> web.Application:
     issuer = TokenIssuer(
         settings.private_key_pem(),
@@ -54,16 +63,22 @@ def create_app(settings: BookingSettings) -> web.Application:
     def wire(app: web.Application) -> None:
         db = app[DATABASE]
         relay = app[MESSAGING].relay
+        cache = ReferenceCache(time.monotonic)
         app[BOOKING] = BookingContext(
             settings=settings,
             identity=Identity(
-                db,
+                AccountStore(db),
                 issuer,
                 PasswordHasher(),
                 session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+                clock=utc_now,
+                monotonic=time.monotonic,
             ),
-            unit_of_work=lambda: BookingUnitOfWork(db, producer="booking", on_commit=relay.wake),
+            unit_of_work=lambda: BookingUnitOfWork(
+                db, producer="booking", cache=cache, on_commit=relay.wake
+            ),
             db=db,
+            cache=cache,
             clock=utc_now,
         )
 

@@ -194,7 +194,7 @@ async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) ->
             await uow.session.execute(
                 agreements.insert().values(
                     id=demo_id("agreement", f"{school_id}-{year}"),
-                    **agreement_values(school_id, year, terms),
+                    **agreement_values(school_id, year, terms, datetime.now(UTC)),
                 )
             )
 

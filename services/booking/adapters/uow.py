@@ -3,25 +3,32 @@ and the same repositories over a read-only session, for the pages and queries.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.booking.adapters.repositories.agreements import AgreementRepository
 from services.booking.adapters.repositories.appointments import AppointmentRepository
 from services.booking.adapters.repositories.availability import BusyTimeReads
+from services.booking.adapters.repositories.directory import DirectoryRepository
 from services.booking.adapters.repositories.dropins import DropInRepository
+from services.booking.adapters.repositories.erasure import ErasureRepository
 from services.booking.adapters.repositories.placements import PlacementReads
+from services.booking.adapters.repositories.reference import ReferenceReads
 from services.booking.adapters.repositories.schools import SchoolRepository, StudentRepository
 from services.booking.adapters.repositories.waitlist import WaitlistRepository
+from services.booking.application.cache import ReferenceCache
 from services.booking.application.ports import LostRace
-from shared.db import lost_to_concurrent_transaction
+from shared.db import Database, lost_to_concurrent_transaction
 from shared.uow import UnitOfWork
 
 
 class BookingRepositories:
-    """Booking's repositories over one session."""
+    """Booking's repositories over one session; reference data through `cache`."""
 
+    _cache: ReferenceCache
     appointments: AppointmentRepository
     placements: PlacementReads
     schools: SchoolRepository
@@ -29,41 +36,53 @@ class BookingRepositories:
     waitlist: WaitlistRepository
     dropins: DropInRepository
     busy: BusyTimeReads
+    directory: DirectoryRepository
+    agreements: AgreementRepository
+    erasures: ErasureRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
+        reference = ReferenceReads(session, self._cache)
         self.appointments = AppointmentRepository(session)
-        self.placements = PlacementReads(session)
-        self.schools = SchoolRepository(session)
+        self.placements = PlacementReads(session, reference)
+        self.schools = SchoolRepository(reference)
         self.students = StudentRepository(session)
         self.waitlist = WaitlistRepository(session)
         self.dropins = DropInRepository(session)
         self.busy = BusyTimeReads(session)
+        self.directory = DirectoryRepository(session)
+        self.agreements = AgreementRepository(session)
+        self.erasures = ErasureRepository(session)
 
 
 class BookingReads(BookingRepositories):
     """The repositories over a read session (`Database.read_session`): nothing to commit."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cache: ReferenceCache) -> None:
+        self._cache = cache
         self._open_repositories_over(session)
 
 
 class BookingUnitOfWork(BookingRepositories, UnitOfWork):
     """Each entry opens a new session and the repositories over it."""
 
+    def __init__(
+        self,
+        db: Database,
+        *,
+        producer: str,
+        cache: ReferenceCache,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(db, producer=producer, on_commit=on_commit)
+        self._cache = cache
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._open_repositories_over(self.session)
         return self
 
-    @classmethod
-    def joining(cls, uow: UnitOfWork) -> BookingUnitOfWork:
-        """Booking's repositories over a plain unit of work's open transaction."""
-        if isinstance(uow, BookingUnitOfWork):
-            return uow
-        joined = cls(uow._db, producer=uow._producer, on_commit=uow._on_commit)
-        joined.session = uow.session
-        joined._open_repositories_over(uow.session)
-        return joined
+    def reference_changed(self) -> None:
+        self._cache.invalidate()
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         """PostgreSQL's exclusion constraints and the unique seat index refuse what a

@@ -7,16 +7,12 @@ negotiated and signed as a whole too.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import advisers, agreements, schools
-from services.booking.application.cache import invalidate
 from services.booking.domain.agreement import (
     AdviserAttendance,
     AlternateWeeks,
@@ -32,7 +28,9 @@ from services.booking.domain.model import (
     SessionType,
     SessionTypeConfig,
 )
-from shared.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.booking.application.ports import AgreementUnit
 
 ACADEMIC_YEAR = r"^\d{4}/\d{2}$"
 
@@ -175,7 +173,9 @@ class UnknownSchool(Exception):
     pass
 
 
-def agreement_values(school_id: str, academic_year: str, terms: AgreementTerms) -> dict[str, Any]:
+def agreement_values(
+    school_id: str, academic_year: str, terms: AgreementTerms, now: datetime
+) -> dict[str, Any]:
     """The agreements row for the school's year, but its id: the terms and the year's bounds."""
     first, last = academic_year_bounds(academic_year)
     return {
@@ -184,56 +184,29 @@ def agreement_values(school_id: str, academic_year: str, terms: AgreementTerms) 
         "first_day": first,
         "last_day": last,
         **terms.model_dump(mode="json"),
-        "updated_at": datetime.now(UTC),
+        "updated_at": now,
     }
 
 
+@dataclass(frozen=True)
+class SaveAgreement:
+    school_id: str
+    academic_year: str
+    terms: AgreementTerms
+
+
 async def save_agreement(
-    uow: UnitOfWork, school_id: str, academic_year: str, terms: AgreementTerms
+    cmd: SaveAgreement, uow: AgreementUnit, now: datetime
 ) -> PartnershipAgreement:
-    """Replace the school's agreement for the year; every adviser must be in the directory."""
-    s = uow.session
-    if await s.scalar(sa.select(schools.c.id).where(schools.c.id == school_id)) is None:
-        raise UnknownSchool(school_id)
-    named = {a.adviser_id for a in terms.attendances}
-    known = set(await s.scalars(sa.select(advisers.c.id).where(advisers.c.id.in_(sorted(named)))))
+    """Replace the school's agreement for the year, and commit; every adviser it names must
+    be in the directory."""
+    if not await uow.directory.existing_ids("schools", {cmd.school_id}):
+        raise UnknownSchool(cmd.school_id)
+    named = {a.adviser_id for a in cmd.terms.attendances}
+    known = await uow.directory.existing_ids("advisers", named)
     if named - known:
         raise UnknownAdvisers(sorted(named - known))
-    values = agreement_values(school_id, academic_year, terms)
-    existing = await s.scalar(
-        sa.select(agreements.c.id).where(
-            agreements.c.school_id == school_id, agreements.c.academic_year == academic_year
-        )
-    )
-    if existing is None:
-        await s.execute(agreements.insert().values(id=str(uuid.uuid4()), **values))
-    else:
-        await s.execute(agreements.update().where(agreements.c.id == existing).values(**values))
+    await uow.agreements.save(agreement_values(cmd.school_id, cmd.academic_year, cmd.terms, now))
     await uow.commit()
-    invalidate(uow.session)  # reference data changed: drop what this process holds
-    return terms.to_agreement(school_id, academic_year)
-
-
-_TERM_FIELDS = tuple(AgreementTerms.model_fields)
-
-
-async def load_terms(
-    session: AsyncSession, school_id: str, academic_year: str
-) -> AgreementTerms | None:
-    row = (
-        await session.execute(
-            sa.select(*(agreements.c[f] for f in _TERM_FIELDS)).where(
-                agreements.c.school_id == school_id, agreements.c.academic_year == academic_year
-            )
-        )
-    ).first()
-    return None if row is None else AgreementTerms.model_validate(dict(row._mapping))
-
-
-async def load_agreement(
-    session: AsyncSession, school_id: str, day: date
-) -> PartnershipAgreement | None:
-    """The agreement in force at the school on the local date `day`."""
-    year = academic_year_of(day)
-    terms = await load_terms(session, school_id, year)
-    return None if terms is None else terms.to_agreement(school_id, year)
+    uow.reference_changed()
+    return cmd.terms.to_agreement(cmd.school_id, cmd.academic_year)

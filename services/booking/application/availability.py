@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.booking.application import reference
 from services.booking.application.agreements import academic_year_bounds, academic_year_of
-from services.booking.application.ports import SlotReads
+from services.booking.application.ports import Schools, SlotReads
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.availability import (
@@ -29,10 +26,10 @@ MAX_RANGE = timedelta(days=62)
 
 
 async def agreements_between(
-    session: AsyncSession, school_id: str, first: date, last: date
+    schools: Schools, school_id: str, first: date, last: date
 ) -> list[PartnershipAgreement]:
     """The agreements in force over the local dates `first`..`last` (one per academic year)."""
-    return await _in_force(lambda day: reference.agreement(session, school_id, day), first, last)
+    return await _in_force(lambda day: schools.agreement(school_id, day), first, last)
 
 
 async def _in_force(

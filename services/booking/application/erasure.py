@@ -25,30 +25,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.booking.adapters.orm import (
-    accounts,
-    appointments,
-    contacts,
-    dropin_queue,
-    sessions,
-    students,
-    waitlist_entries,
-    waitlist_offers,
-)
-from services.booking.application.appointments import cancel_within
+from services.booking.application.lifecycle import cancel_in
+from services.booking.application.ports import ErasureUnit
 from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.events.directory import StudentErased
-from shared.messaging.maintenance import redact_key
-from shared.uow import UnitOfWork
 
 ERASURE_REASON = "The student's record was erased."
+
+
+@dataclass(frozen=True)
+class EraseStudent:
+    student_id: str
+    by_role: Role
 
 
 @dataclass(frozen=True)
@@ -60,64 +50,24 @@ class Erasure:
 
 
 async def erase_student(
-    uow: UnitOfWork, student_id: str, by_role: Role, now: datetime, offer_ttl: timedelta
+    cmd: EraseStudent, uow: ErasureUnit, now: datetime, offer_ttl: timedelta
 ) -> Erasure:
-    """Erase `student_id` as described in the module's docstring, and commit."""
-    s = uow.session
-    student = (
-        await s.execute(
-            sa.select(students.c.school_id, students.c.year_group, students.c.revision)
-            .where(students.c.id == student_id)
-            .with_for_update()
-        )
-    ).first()
+    """Erase the student as described in the module's docstring, inside the caller's unit of
+    work, and commit."""
+    student_id = cmd.student_id
+    student = await uow.erasures.locked_student(student_id)
     if student is None:
         raise UnknownStudent()
-    upcoming = (
-        await s.execute(
-            sa.select(appointments).where(
-                appointments.c.student_id == student_id,
-                appointments.c.status == AppointmentStatus.CONFIRMED.value,
-                appointments.c.starts_at > now,
-            )
-        )
-    ).all()
-    for row in upcoming:
-        await cancel_within(uow, row, by_role, ERASURE_REASON, now, offer_ttl)
-
+    upcoming = [
+        a
+        for a in await uow.appointments.of_student(student_id)
+        if a.status is AppointmentStatus.CONFIRMED and a.interval.start > now
+    ]
+    for appointment in upcoming:
+        await cancel_in(uow, appointment, cmd.by_role, ERASURE_REASON, now, offer_ttl)
     pseudonym = f"erased-{uuid.uuid4().hex[:29]}"  # as long as an id may be (36)
-    await s.execute(
-        students.insert().values(
-            id=pseudonym,
-            school_id=student.school_id,
-            year_group=student.year_group,
-            priority_flags=[],
-        )
-    )
-    kept = await _update(
-        s,
-        appointments.update()
-        .where(appointments.c.student_id == student_id)
-        .values(student_id=pseudonym, referral_reason=None, cancel_reason=None),
-    )
-    await _scrub_offer_chains(uow, student_id, pseudonym)
-    await s.execute(sa.delete(waitlist_offers).where(waitlist_offers.c.student_id == student_id))
-    entries = sa.select(waitlist_entries.c.id).where(waitlist_entries.c.student_id == student_id)
-    await s.execute(sa.delete(waitlist_offers).where(waitlist_offers.c.entry_id.in_(entries)))
-    await s.execute(sa.delete(waitlist_entries).where(waitlist_entries.c.student_id == student_id))
-    await s.execute(sa.delete(dropin_queue).where(dropin_queue.c.student_id == student_id))
-    await s.execute(sa.delete(contacts).where(contacts.c.student_id == student_id))
-    account_ids = sa.select(accounts.c.id).where(
-        accounts.c.person_id == student_id, accounts.c.role == Role.STUDENT.value
-    )
-    await s.execute(sa.delete(sessions).where(sessions.c.account_id.in_(account_ids)))
-    await s.execute(
-        sa.delete(accounts).where(
-            accounts.c.person_id == student_id, accounts.c.role == Role.STUDENT.value
-        )
-    )
-    await s.execute(sa.delete(students).where(students.c.id == student_id))
-    await redact_key(s, student_id, keep_types=frozenset({StudentErased.event_type}))
+    kept = await uow.erasures.forget(student_id, pseudonym, student)
+    await uow.erasures.redact_events(student_id, keep_types={StudentErased.event_type})
     await uow.emit(
         StudentErased(
             student_id=student_id, school_id=student.school_id, revision=student.revision + 1
@@ -131,27 +81,3 @@ async def erase_student(
         cancelled_appointments=len(upcoming),
         kept_anonymously=kept,
     )
-
-
-async def _scrub_offer_chains(uow: UnitOfWork, student_id: str, pseudonym: str) -> None:
-    """Other students' offers list who the place went to before them: swap the student out."""
-    s = uow.session
-    mentioned = await s.execute(
-        sa.select(waitlist_offers.c.id, waitlist_offers.c.offered_to).where(
-            sa.cast(waitlist_offers.c.offered_to, sa.Text).contains(f'"{student_id}"'),
-            waitlist_offers.c.student_id != student_id,
-        )
-    )
-    for offer_id, offered_to in mentioned.all():
-        chain = sorted(pseudonym if sid == student_id else sid for sid in offered_to)
-        await s.execute(
-            waitlist_offers.update()
-            .where(waitlist_offers.c.id == offer_id)
-            .values(offered_to=chain)
-        )
-
-
-async def _update(s: AsyncSession, statement: sa.Update) -> int:
-    """Run an UPDATE and return how many rows it changed."""
-    result = cast(CursorResult[Any], await s.execute(statement))
-    return result.rowcount or 0

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-
-from services.booking.adapters.orm import accounts, sessions
+from services.booking.application.ports import AccountStore
 from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenIssuer
-from shared.db import Database
 
 # A real hash of a random password, verified when the email is unknown so that a wrong
 # email and a wrong password take the same time.
@@ -47,15 +44,22 @@ class SignedIn:
 
 
 class Identity:
+    """Sign-in, its throttles and the sessions it opens; `clock` tells the time of day and
+    `monotonic` measures how long a session check is remembered."""
+
     def __init__(
         self,
-        db: Database,
+        accounts: AccountStore,
         issuer: TokenIssuer,
         hasher: PasswordHasher,
         *,
         session_ttl: timedelta,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float],
     ) -> None:
-        self._db = db
+        self._accounts = accounts
+        self._clock = clock
+        self._monotonic = monotonic
         self._issuer = issuer
         self._hasher = hasher
         self._session_ttl = session_ttl
@@ -69,7 +73,7 @@ class Identity:
     async def sign_in(self, email: str, password: str, *, client: str | None = None) -> SignedIn:
         """Check the password and open a session; `client` is the caller's network address."""
         email = email.strip().lower()
-        now = datetime.now(UTC)
+        now = self._clock()
         waits = [
             wait
             for throttle, key in self._throttles(email, client)
@@ -77,8 +81,7 @@ class Identity:
         ]
         if waits:
             raise TooManyAttempts(max(waits))
-        async with self._db.read_session() as s:
-            row = (await s.execute(sa.select(accounts).where(accounts.c.email == email))).first()
+        row = await self._accounts.by_email(email)
         if row is None or not row.active or row.password_hash is None:
             await asyncio.to_thread(self._hasher.verify, self._dummy_hash, password)
             self._failed(email, client, now)
@@ -90,27 +93,18 @@ class Identity:
             raise InvalidCredentials
         self._account_throttle.succeeded(email)
         session_id = str(uuid.uuid4())
-        async with self._db.session() as s:
-            await s.execute(
-                sessions.insert().values(
-                    id=session_id,
-                    account_id=row.id,
-                    created_at=now,
-                    expires_at=now + self._session_ttl,
-                )
-            )
-            if self._hasher.needs_rehash(row.password_hash):
-                await s.execute(
-                    accounts.update()
-                    .where(accounts.c.id == row.id)
-                    .values(password_hash=await asyncio.to_thread(self._hasher.hash, password))
-                )
+        rehashed = None
+        if self._hasher.needs_rehash(row.password_hash):
+            rehashed = await asyncio.to_thread(self._hasher.hash, password)
+        await self._accounts.open_session(
+            session_id, row.id, now, now + self._session_ttl, rehashed=rehashed
+        )
         self._remember_active(session_id)  # its first requests need not read it back
-        role = Role(row.role)
+        role = row.role
         token = self._issuer.issue(
             user_id=row.id,
             role=role,
-            school_ids=row.school_ids or [],
+            school_ids=row.school_ids,
             ebp_id=row.ebp_id,
             session_id=session_id,
             now=now,
@@ -135,17 +129,13 @@ class Identity:
             school_ids=principal.school_ids,
             ebp_id=principal.ebp_id,
             session_id=principal.session_id,
+            now=self._clock(),
         )
         return token, int(self._issuer.ttl.total_seconds())
 
     async def sign_out(self, session_id: str) -> None:
         self._active_sessions.pop(session_id, None)
-        async with self._db.session() as s:
-            await s.execute(
-                sessions.update()
-                .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
-            )
+        await self._accounts.revoke(session_id, self._clock())
 
     async def session_active(self, session_id: str) -> bool:
         """Whether the session behind a token is still open (not signed out, not expired).
@@ -154,7 +144,7 @@ class Identity:
         sessions table on every request; signing out here forgets it at once, and another
         booking process notices within those seconds.
         """
-        now = time.monotonic()
+        now = self._monotonic()
         remembered = self._active_sessions.get(session_id)
         if remembered is not None and remembered > now:
             return True
@@ -166,16 +156,8 @@ class Identity:
     def _remember_active(self, session_id: str) -> None:
         if len(self._active_sessions) > 10_000:
             self._active_sessions.clear()
-        self._active_sessions[session_id] = time.monotonic() + SESSION_CHECK_SECONDS
+        self._active_sessions[session_id] = self._monotonic() + SESSION_CHECK_SECONDS
 
     async def _read_session_active(self, session_id: str) -> bool:
-        async with self._db.single_read() as conn:
-            found = await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))
-            row = found.first()
-        if row is None or row.revoked_at is not None:
-            return False
-        return bool(_aware(row.expires_at) > datetime.now(UTC))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        ends = await self._accounts.open_until(session_id)
+        return ends is not None and ends > self._clock()

@@ -6,12 +6,12 @@ memory. A use case sees domain objects only, never a table or a statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
 
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
@@ -20,7 +20,11 @@ from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
 from services.booking.domain.model import Interval, SessionType, Student
 from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
 from services.booking.domain.waitlist import Offer, WaitlistEntry
+from shared.auth.principal import Role
 from shared.events import EventPayload
+
+if TYPE_CHECKING:
+    from services.booking.application.agreements import AgreementTerms
 
 
 class LostRace(StrEnum):
@@ -76,9 +80,33 @@ class BusyTime:
     seats: dict[tuple[str, Interval], int]
 
 
+@dataclass(frozen=True)
+class StudentOnFile:
+    """What an erasure keeps of a student (on the pseudonym), and their record's revision."""
+
+    school_id: str
+    year_group: int
+    revision: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A sign-in account; without a password hash until its holder sets one."""
+
+    id: str
+    role: Role
+    school_ids: tuple[str, ...]
+    ebp_id: str | None
+    active: bool
+    password_hash: str | None
+
+
 class Appointments(Protocol):
     async def get(self, appointment_id: str, *, for_update: bool = False) -> Appointment | None: ...
     async def of_student(self, student_id: str) -> list[Appointment]: ...
+    async def at_school(
+        self, school_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]: ...
     async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None: ...
     async def update(
         self, appointment: Appointment, now: datetime, *, seat: Seat | None = None
@@ -96,6 +124,7 @@ class Schools(Protocol):
 
 class Students(Protocol):
     async def get(self, student_id: str) -> Student | None: ...
+    async def of_school(self, school_id: str) -> list[Student]: ...
 
 
 class BusyTimes(Protocol):
@@ -114,6 +143,7 @@ class Waitlist(Protocol):
         """The students waiting, by entry id."""
         ...
 
+    async def waiting_at(self, school_id: str) -> list[WaitlistEntry]: ...
     async def waiting_entry_id(
         self, student_id: str, school_id: str, session_type: SessionType
     ) -> str | None: ...
@@ -135,6 +165,59 @@ class DropIns(Protocol):
     async def queue(self, session: DropInSession, *, lock: bool) -> StoredQueue: ...
     async def add_entry(self, session_id: str, entry: QueueEntry, position: int) -> None: ...
     async def update_entry(self, entry_id: str, entry: QueueEntry) -> None: ...
+
+
+class DirectoryRecords(Protocol):
+    """The directory's records as plain values, by table name and id."""
+
+    async def existing_ids(self, table: str, ids: Collection[str]) -> set[str]: ...
+    async def stored(self, table: str, ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
+    async def write(
+        self, table: str, values: dict[str, Any], now: datetime, *, new: bool, counted: bool
+    ) -> int | None:
+        """Insert or update; when `counted`, the record's revision, raised in the write."""
+        ...
+
+    async def named(self, role: str) -> dict[str, str]:
+        """Each school's `coordinator` or `lead` adviser, by school id, where named."""
+        ...
+
+    async def name_coordinator(self, school_id: str, staff_id: str) -> None: ...
+    async def name_lead(self, school_id: str, adviser_id: str) -> None: ...
+    async def school_of_student(self, student_id: str) -> str | None: ...
+
+
+class Agreements(Protocol):
+    async def terms(self, school_id: str, academic_year: str) -> AgreementTerms | None: ...
+    async def save(self, values: dict[str, Any]) -> None: ...
+
+
+class Erasures(Protocol):
+    async def locked_student(self, student_id: str) -> StudentOnFile | None: ...
+    async def forget(self, student_id: str, pseudonym: str, student: StudentOnFile) -> int:
+        """Re-point the student's appointments at `pseudonym`, delete the rest: the count kept."""
+        ...
+
+    async def redact_events(self, key: str, keep_types: Collection[str]) -> None: ...
+
+
+class AccountStore(Protocol):
+    """Accounts and sessions; each call is a transaction of its own."""
+
+    async def by_email(self, email: str) -> Account | None: ...
+    async def open_session(
+        self,
+        session_id: str,
+        account_id: str,
+        created_at: datetime,
+        expires_at: datetime,
+        *,
+        rehashed: str | None = None,
+    ) -> None: ...
+    async def revoke(self, session_id: str, at: datetime) -> None: ...
+    async def open_until(self, session_id: str) -> datetime | None:
+        """When the session ends; None if there is none or it was revoked."""
+        ...
 
 
 class SlotReads(Protocol):
@@ -180,3 +263,42 @@ class BookingUnit(Protocol):
     def lost_race(self, exc: BaseException) -> LostRace | None:
         """What `exc` says, if it is a concurrent transaction's win (then try again)."""
         ...
+
+
+class ErasureUnit(BookingUnit, Protocol):
+    @property
+    def erasures(self) -> Erasures: ...
+
+
+class ReferenceWrites(Protocol):
+    """A unit of work that writes reference data, held in memory by every booking."""
+
+    @property
+    def directory(self) -> DirectoryRecords: ...
+
+    async def commit(self) -> None: ...
+    def reference_changed(self) -> None:
+        """Forget the reference data this process holds: call after the commit."""
+        ...
+
+
+class DirectoryUnit(ReferenceWrites, Protocol):
+    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
+
+
+class AgreementUnit(ReferenceWrites, Protocol):
+    @property
+    def agreements(self) -> Agreements: ...
+
+
+class ReportReads(Protocol):
+    """What a school's report reads."""
+
+    @property
+    def schools(self) -> Schools: ...
+    @property
+    def students(self) -> Students: ...
+    @property
+    def appointments(self) -> Appointments: ...
+    @property
+    def waitlist(self) -> Waitlist: ...

@@ -13,14 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.booking.adapters.orm import appointments, students, waitlist_entries
-from services.booking.application import reference
-from services.booking.application.appointments import to_appointment
 from services.booking.application.availability import agreements_between
-from services.booking.domain.model import PriorityFlag, SessionType, Student
+from services.booking.application.ports import ReportReads
 from services.booking.domain.reports import (
     adviser_minutes,
     interviews_by_priority_group,
@@ -29,7 +23,6 @@ from services.booking.domain.reports import (
     promise_coverage,
     waitlist_lengths,
 )
-from services.booking.domain.waitlist import WaitlistEntry
 
 
 @dataclass(frozen=True)
@@ -64,43 +57,26 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-async def school_report(
-    session: AsyncSession, school_id: str, first: date, last: date
-) -> SchoolReport | None:
-    school = await reference.school(session, school_id)
+@dataclass(frozen=True)
+class ReportPeriod:
+    school_id: str
+    first: date
+    last: date
+
+
+async def school_report(query: ReportPeriod, reads: ReportReads) -> SchoolReport | None:
+    school_id, first, last = query.school_id, query.first, query.last
+    school = await reads.schools.get(school_id)
     if school is None:
         return None
     start = school.calendar.whole_day(first).start
     end = school.calendar.whole_day(last).end
-    rows = await session.execute(
-        sa.select(appointments).where(
-            appointments.c.school_id == school_id,
-            appointments.c.starts_at >= start,
-            appointments.c.starts_at < end,
-        )
-    )
-    booked = [to_appointment(r) for r in rows]
-    roll = {
-        r.id: Student(
-            r.id, school_id, r.year_group, frozenset(PriorityFlag(f) for f in r.priority_flags)
-        )
-        for r in await session.execute(
-            sa.select(students.c.id, students.c.year_group, students.c.priority_flags).where(
-                students.c.school_id == school_id
-            )
-        )
-    }
-    waiting = [
-        WaitlistEntry(r.student_id, school_id, SessionType(r.session_type), r.joined_at)
-        for r in await session.execute(
-            sa.select(waitlist_entries).where(
-                waitlist_entries.c.school_id == school_id, waitlist_entries.c.status == "waiting"
-            )
-        )
-    ]
+    booked = await reads.appointments.at_school(school_id, start, end)
+    roll = {student.student_id: student for student in await reads.students.of_school(school_id)}
+    waiting = await reads.waitlist.waiting_at(school_id)
     agreed: dict[str, int] = {}
     promises = []
-    for agreement in await agreements_between(session, school_id, first, last):
+    for agreement in await agreements_between(reads.schools, school_id, first, last):
         for adviser_id in agreement.adviser_ids:
             agreed[adviser_id] = agreed.get(adviser_id, 0) + agreement.agreed_minutes(
                 adviser_id, first, last, school.calendar

@@ -8,17 +8,17 @@ but not take answer 403.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from services.booking.application.agreements import UnknownAdvisers
-from services.booking.application.appointments import SlotUnavailable
 from services.booking.application.dropins import DropInNotOpen, QueueBusy, UnknownDropIn
 from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer
 from services.booking.domain import errors
+from services.booking.domain.errors import SlotUnavailable
 from services.booking.domain.model import Role as DomainRole
 from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
@@ -178,6 +178,6 @@ def _needs_fresh_cookie(request: web.Request, principal: Principal) -> bool:
         return False
     if "Authorization" in request.headers or SESSION_COOKIE not in request.cookies:
         return False
-    remaining = principal.expires_at - datetime.now(UTC)
+    remaining = principal.expires_at - booking(request).clock()
     lifetime = timedelta(seconds=booking(request).settings.token_ttl_seconds)
     return remaining < lifetime / 2

@@ -13,15 +13,16 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from services.booking.application.directory import KINDS, ImportResult, import_directory
-from services.booking.application.erasure import Erasure, erase_student
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory import ImportDirectory, ImportResult, import_directory
+from services.booking.application.directory_records import KINDS
+from services.booking.application.erasure import EraseStudent, Erasure, erase_student
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work, utc_now
 from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import Role
 from services.booking.settings import BookingSettings
@@ -29,7 +30,6 @@ from shared.csvimport import CsvImportError, ParsedRow, parse_csv
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.logging import configure_logging, get_logger
 from shared.migrations import database_for_task
-from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -79,13 +79,12 @@ async def erase(student_id: str, settings: BookingSettings) -> Erasure:
         database_for_task(
             settings.database_url, MIGRATIONS, migrate=settings.should_migrate_on_start
         ) as db,
-        UnitOfWork(db, producer="booking") as uow,
+        task_unit_of_work(db) as uow,
     ):
         return await erase_student(
+            EraseStudent(student_id, Role.ADMIN),
             uow,
-            student_id,
-            Role.ADMIN,
-            datetime.now(UTC),
+            utc_now(),
             timedelta(seconds=settings.waitlist_offer_seconds),
         )
 
@@ -119,5 +118,6 @@ async def write_rows(
         settings.database_url, MIGRATIONS, migrate=settings.should_migrate_on_start
     ) as db:
         with tqdm(total=len(rows), desc=kind, unit="row", file=sys.stderr) as bar:
-            async with UnitOfWork(db, producer="booking") as uow:
-                return await import_directory(uow, kind, rows, progress=bar.update)
+            async with task_unit_of_work(db) as uow:
+                cmd = ImportDirectory(kind, rows)
+                return await import_directory(cmd, uow, utc_now(), progress=bar.update)

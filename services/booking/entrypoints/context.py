@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
+from services.booking.application.cache import ReferenceCache
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
 from shared.db import Database
@@ -21,13 +22,14 @@ class BookingContext:
     identity: Identity
     unit_of_work: Callable[[], BookingUnitOfWork]
     db: Database
+    cache: ReferenceCache
     clock: Callable[[], datetime]
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[BookingReads]:
         """Booking's repositories over a read session, for what changes nothing."""
         async with self.db.read_session() as session:
-            yield BookingReads(session)
+            yield BookingReads(session, self.cache)
 
     @property
     def offer_ttl(self) -> timedelta:

@@ -11,13 +11,12 @@ from pydantic import BaseModel
 from services.booking.adapters.orm import rooms, school_periods, schools, students
 from services.booking.application.agreements import (
     AgreementTerms,
+    SaveAgreement,
     UnknownAdvisers,
     UnknownSchool,
-    load_terms,
     save_agreement,
 )
-from services.booking.application.directory import student_school
-from services.booking.application.erasure import erase_student
+from services.booking.application.erasure import EraseStudent, erase_student
 from services.booking.entrypoints.access import (
     can_see_school,
     domain_role,
@@ -191,11 +190,11 @@ async def delete_student(request: web.Request) -> web.Response:
     student_id = request.match_info["student_id"]
     ctx = booking(request)
     async with ctx.unit_of_work() as uow:
-        school_id = await student_school(uow.session, student_id)
+        school_id = await uow.directory.school_of_student(student_id)
         if school_id is None or not can_see_school(principal, school_id):
             raise not_found("student")
         erased = await erase_student(
-            uow, student_id, domain_role(principal), ctx.clock(), ctx.offer_ttl
+            EraseStudent(student_id, domain_role(principal)), uow, ctx.clock(), ctx.offer_ttl
         )
     log.info(
         "directory.student_erased",
@@ -230,7 +229,8 @@ async def put_agreement(request: web.Request) -> web.Response:
     ctx = booking(request)
     try:
         async with ctx.unit_of_work() as uow:
-            await save_agreement(uow, request.match_info["school_id"], _year(request), terms)
+            cmd = SaveAgreement(request.match_info["school_id"], _year(request), terms)
+            await save_agreement(cmd, uow, ctx.clock())
     except UnknownSchool as exc:
         raise not_found("school") from exc
     except UnknownAdvisers as exc:
@@ -248,8 +248,8 @@ async def get_agreement(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
     school_id = request.match_info["school_id"]
     require_school_access(principal, school_id)
-    async with booking(request).db.read_session() as s:
-        terms = await load_terms(s, school_id, _year(request))
+    async with booking(request).reads() as reads:
+        terms = await reads.agreements.terms(school_id, _year(request))
     if terms is None:
         raise not_found("agreement")
     return json_response(terms)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.booking.application.reports import school_report
+from services.booking.application.reports import ReportPeriod, school_report
 from services.booking.entrypoints.access import require_school_access
 from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
@@ -55,8 +55,8 @@ async def report(request: web.Request) -> web.StreamResponse:
     school_id = request.match_info["school_id"]
     require_school_access(principal, school_id)
     query = read_query(request, ReportQuery)
-    async with booking(request).db.read_session() as s:
-        found = await school_report(s, school_id, query.from_, query.to)
+    async with booking(request).reads() as reads:
+        found = await school_report(ReportPeriod(school_id, query.from_, query.to), reads)
     if found is None:
         raise not_found("school")
     if query.format == "csv":

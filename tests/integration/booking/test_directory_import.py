@@ -12,13 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import contacts, schools, students
-from services.booking.application.directory import KINDS, import_directory, natural_id
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory import ImportDirectory, import_directory
+from services.booking.application.directory_records import KINDS
+from services.booking.application.directory_rows import natural_id
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work, utc_now
 from shared.csvimport import CsvImportError, parse_csv
 from shared.db import Database
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 
 SCHOOLS = """id,name,day_starts,day_ends,postcode_district
 sch-1,Ashcombe Academy,08:30,15:30,ME14
@@ -49,8 +50,8 @@ sch-1,A001,11,Sam again,,,,,,
 async def run(db: Database, kind: str, text: str) -> object:
     spec = KINDS[kind]
     rows = parse_csv(text, spec.row, unique=spec.unique)
-    async with UnitOfWork(db, producer="booking") as uow:
-        return await import_directory(uow, kind, rows)
+    async with task_unit_of_work(db) as uow:
+        return await import_directory(ImportDirectory(kind, rows), uow, utc_now())
 
 
 async def counts(db: Database) -> tuple[int, int, int, int]:

@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import accounts, schools, students
-from services.booking.application.directory import natural_id
-from services.booking.application.erasure import erase_student
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory_rows import natural_id
+from services.booking.application.erasure import EraseStudent, erase_student
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work
 from services.booking.domain.model import Role
 from shared.db import Database
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 from tests.integration.booking.test_directory_import import SCHOOLS, STUDENTS, run
 
 SAM = natural_id("student", "sch-1", "A001")
@@ -64,8 +63,9 @@ async def test_successive_changes_to_a_school_and_a_student_have_rising_revision
         student = "directory.student.upserted"
         assert await announced(db, SAM) == [(student, 1), (student, 2), (student, 3)]
 
-        async with UnitOfWork(db, producer="booking") as uow:
-            await erase_student(uow, SAM, Role.ADMIN, datetime.now(UTC), timedelta(hours=4))
+        async with task_unit_of_work(db) as uow:
+            erase = EraseStudent(SAM, Role.ADMIN)
+            await erase_student(erase, uow, datetime.now(UTC), timedelta(hours=4))
         # The erasure supersedes the upserts no relay has published yet (they are dropped
         # from the outbox with the student's details) and goes out one revision on.
         assert await announced(db, SAM) == [("directory.student.erased", 4)]

@@ -7,15 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from services.booking.application.directory import KINDS, import_directory, natural_id
-from services.booking.application.erasure import erase_student
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory import ImportDirectory, import_directory
+from services.booking.application.directory_records import KINDS
+from services.booking.application.directory_rows import natural_id
+from services.booking.application.erasure import EraseStudent, erase_student
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work
 from services.booking.domain.model import Role
 from shared.csvimport import parse_csv
 from shared.db import Database
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 
 SCHOOLS = """id,name,day_starts,day_ends,postcode_district
 sch-1,Ashcombe Academy,08:30,15:30,ME14
@@ -36,8 +37,9 @@ def students_csv(sams_year: int) -> str:
 
 async def load(db: Database, kind: str, text: str) -> None:
     spec = KINDS[kind]
-    async with UnitOfWork(db, producer="booking") as uow:
-        await import_directory(uow, kind, parse_csv(text, spec.row, unique=spec.unique))
+    async with task_unit_of_work(db) as uow:
+        rows = parse_csv(text, spec.row, unique=spec.unique)
+        await import_directory(ImportDirectory(kind, rows), uow, datetime.now(UTC))
 
 
 async def mark(db: Database, **values: object) -> None:
@@ -67,8 +69,9 @@ async def test_erasing_a_student_drops_their_unsent_events_and_blanks_the_sent_o
                 r.event_id: r
                 for r in (await s.execute(sa.select(outbox).where(outbox.c.key == sam))).all()
             }
-        async with UnitOfWork(db, producer="booking") as uow:
-            await erase_student(uow, sam, Role.ADMIN, datetime.now(UTC), timedelta(hours=4))
+        async with task_unit_of_work(db) as uow:
+            erase = EraseStudent(sam, Role.ADMIN)
+            await erase_student(erase, uow, datetime.now(UTC), timedelta(hours=4))
         async with db.read_session() as s:
             after = (
                 await s.execute(sa.select(outbox).where(outbox.c.key == sam).order_by(outbox.c.seq))

@@ -8,10 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import appointments
-from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.lifecycle import CancelAppointment, cancel_appointment
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work
 from services.booking.domain.model import Role, SessionType
 from shared.db import Database
 from shared.migrations import upgrade
@@ -40,11 +39,11 @@ async def test_an_appointment_is_stamped_with_the_times_its_use_cases_were_given
             student_id(0),
             Role.STUDENT,
         )
-        booked = await book_slot(cmd, BookingUnitOfWork(db, producer="booking"), given)
+        booked = await book_slot(cmd, task_unit_of_work(db), given)
         later = given + timedelta(hours=5)
         await cancel_appointment(
             CancelAppointment(booked.id, Role.STUDENT, None),
-            BookingUnitOfWork(db, producer="booking"),
+            task_unit_of_work(db),
             later,
             timedelta(hours=4),
         )

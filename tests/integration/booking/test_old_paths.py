@@ -9,14 +9,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from services.booking.adapters.orm import appointments
-from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.booking import BookSlot, book_slot
-from services.booking.application.erasure import erase_student
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.erasure import EraseStudent, erase_student
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work
 from services.booking.domain.model import Role, SessionType
 from shared.db import Database
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 from tests.integration.booking.world import (
     SCHOOL_A,
     build_world,
@@ -26,7 +24,7 @@ from tests.integration.booking.world import (
 )
 
 
-async def test_erasing_through_a_plain_unit_of_work_cancels_the_upcoming_appointment(
+async def test_erasing_a_student_cancels_their_upcoming_appointment(
     database_url: str, tmp_path: Path
 ) -> None:
     db = Database(database_url)
@@ -41,9 +39,10 @@ async def test_erasing_through_a_plain_unit_of_work_cancels_the_upcoming_appoint
             student_id(0),
             Role.STUDENT,
         )
-        booked = await book_slot(cmd, BookingUnitOfWork(db, producer="booking"), now)
-        async with UnitOfWork(db, producer="booking") as uow:
-            erased = await erase_student(uow, student_id(0), Role.ADMIN, now, timedelta(hours=4))
+        booked = await book_slot(cmd, task_unit_of_work(db), now)
+        async with task_unit_of_work(db) as uow:
+            erase = EraseStudent(student_id(0), Role.ADMIN)
+            erased = await erase_student(erase, uow, now, timedelta(hours=4))
         assert erased.cancelled_appointments == 1
         async with db.read_session() as s:
             status, revision = (

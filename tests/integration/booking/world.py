@@ -22,25 +22,25 @@ from services.booking.adapters.orm import dropin_sessions
 from services.booking.application.agreements import (
     AgreementTerms,
     AttendanceTerms,
+    SaveAgreement,
     academic_year_bounds,
     academic_year_of,
     save_agreement,
 )
-from services.booking.application.directory import (
+from services.booking.application.directory import ImportDirectory, import_directory
+from services.booking.application.directory_rows import (
     AdviserRow,
     PeriodRow,
     SchoolRow,
     StaffRow,
     StudentRow,
-    import_directory,
     natural_id,
 )
-from services.booking.bootstrap import create_app
+from services.booking.bootstrap import create_app, task_unit_of_work
 from services.booking.settings import BookingSettings
 from shared.auth.principal import Role
 from shared.csvimport import ParsedRow
 from shared.db import Database
-from shared.uow import UnitOfWork
 from tests.support import app_client, bearer, settings_for, token_for
 
 LONDON = ZoneInfo("Europe/London")
@@ -134,8 +134,8 @@ class World:
 
 
 async def _import(db: Database, kind: str, records: list[ParsedRow[Any]]) -> None:
-    async with UnitOfWork(db, producer="booking") as uow:
-        await import_directory(uow, kind, records)
+    async with task_unit_of_work(db) as uow:
+        await import_directory(ImportDirectory(kind, records), uow, datetime.now(UTC))
 
 
 def agreement_terms(**changes: Any) -> AgreementTerms:
@@ -246,15 +246,15 @@ async def build_world(
     year = academic_year_of(today)
     following = academic_year_of(academic_year_bounds(year)[1] + timedelta(days=1))
     for academic_year in (year, following):
-        async with UnitOfWork(db, producer="booking") as uow:
-            await save_agreement(uow, SCHOOL_A, academic_year, terms or agreement_terms())
-        async with UnitOfWork(db, producer="booking") as uow:
-            await save_agreement(
-                uow,
-                SCHOOL_B,
-                academic_year,
-                agreement_terms(attendances=[AttendanceTerms(adviser_id=PA_3, weekdays=[0])]),
+        now = datetime.now(UTC)
+        async with task_unit_of_work(db) as uow:
+            cmd = SaveAgreement(SCHOOL_A, academic_year, terms or agreement_terms())
+            await save_agreement(cmd, uow, now)
+        async with task_unit_of_work(db) as uow:
+            only_pa_3 = agreement_terms(
+                attendances=[AttendanceTerms(adviser_id=PA_3, weekdays=[0])]
             )
+            await save_agreement(SaveAgreement(SCHOOL_B, academic_year, only_pa_3), uow, now)
 
 
 @asynccontextmanager

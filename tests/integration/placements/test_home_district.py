@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from services.booking.application.directory import KINDS, import_directory
-from services.booking.bootstrap import MIGRATIONS
+from services.booking.application.directory import ImportDirectory, import_directory
+from services.booking.application.directory_records import KINDS
+from services.booking.bootstrap import MIGRATIONS, task_unit_of_work, utc_now
 from services.placements.application.directory import student_upserted
 from shared.csvimport import CsvImportError, parse_csv
 from shared.db import Database
@@ -18,7 +19,6 @@ from shared.events import Envelope
 from shared.events.directory import StudentUpserted
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 from tests.integration.placements.conftest import HEALTH, IT, SCHOOL_A, Service
 from tests.integration.placements.test_matching_flow import _completed_run
 
@@ -28,8 +28,9 @@ HEADER = "school_id,reference,year_group,home_district\n"
 
 async def _import(db: Database, kind: str, text: str) -> None:
     spec = KINDS[kind]
-    async with UnitOfWork(db, producer="booking") as uow:
-        await import_directory(uow, kind, parse_csv(text, spec.row, unique=spec.unique))
+    rows = parse_csv(text, spec.row, unique=spec.unique)
+    async with task_unit_of_work(db) as uow:
+        await import_directory(ImportDirectory(kind, rows), uow, utc_now())
 
 
 async def test_the_directory_sends_the_home_district_and_refuses_a_full_postcode(

@@ -7,18 +7,21 @@ unit of work counts commits and keeps the writes and events of committed work on
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from services.booking.application.agreements import AgreementTerms
 from services.booking.application.ports import (
+    Account,
     BusyTime,
     DropInSession,
     LostRace,
     OfferRecord,
     StoredQueue,
+    StudentOnFile,
 )
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
@@ -45,6 +48,13 @@ class FakeAppointments:
             (a for a in self.rows.values() if a.student_id == student_id),
             key=lambda a: a.interval.start,
         )
+
+    async def at_school(self, school_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        return [
+            a
+            for a in self.rows.values()
+            if a.school_id == school_id and start <= a.interval.start < end
+        ]
 
     async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None:
         assert appointment.id not in self.rows
@@ -75,6 +85,13 @@ class FakeWaitlist:
             and entry.session_type is session_type
             and self.entry_status[entry_id] == "waiting"
         }
+
+    async def waiting_at(self, school_id: str) -> list[WaitlistEntry]:
+        return [
+            e
+            for i, e in self.entries.items()
+            if e.school_id == school_id and self.entry_status[i] == "waiting"
+        ]
 
     async def waiting_entry_id(
         self, student_id: str, school_id: str, session_type: SessionType
@@ -206,6 +223,9 @@ class FakeStudents:
     async def get(self, student_id: str) -> Student | None:
         return self._directory.students.get(student_id)
 
+    async def of_school(self, school_id: str) -> list[Student]:
+        return [s for s in self._directory.students.values() if s.school_id == school_id]
+
 
 class FakePlacements:
     """The context as the loader reads it, from what the other fakes hold."""
@@ -244,6 +264,126 @@ class FakePlacements:
         )
 
 
+class FakeDirectoryRecords:
+    """The directory's tables as dicts of rows by id; counted writes raise `revision`."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def rows(self, table: str) -> dict[str, dict[str, Any]]:
+        return self.tables.setdefault(table, {})
+
+    async def existing_ids(self, table: str, ids: Collection[str]) -> set[str]:
+        return set(ids) & set(self.rows(table))
+
+    async def stored(self, table: str, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        rows = self.rows(table)
+        return {i: dict(rows[i]) for i in ids if i in rows}
+
+    async def write(
+        self, table: str, values: dict[str, Any], now: datetime, *, new: bool, counted: bool
+    ) -> int | None:
+        rows = self.rows(table)
+        assert new is (values["id"] not in rows)
+        row = rows.setdefault(values["id"], {"revision": 0})
+        row.update(values)
+        if counted:
+            row["revision"] += 1
+            return int(row["revision"])
+        return None
+
+    async def named(self, role: str) -> dict[str, str]:
+        column = {"coordinator": "coordinator_id", "lead": "lead_adviser_id"}[role]
+        return {i: r[column] for i, r in self.rows("schools").items() if r.get(column)}
+
+    async def name_coordinator(self, school_id: str, staff_id: str) -> None:
+        school = self.rows("schools").get(school_id)
+        if school is not None and not school.get("coordinator_id"):
+            school["coordinator_id"] = staff_id
+
+    async def name_lead(self, school_id: str, adviser_id: str) -> None:
+        if school_id in self.rows("schools"):
+            self.rows("schools")[school_id]["lead_adviser_id"] = adviser_id
+
+    async def school_of_student(self, student_id: str) -> str | None:
+        found = self.rows("students").get(student_id)
+        return None if found is None else str(found["school_id"])
+
+
+class FakeAgreements:
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def terms(self, school_id: str, academic_year: str) -> AgreementTerms | None:
+        values = self.saved.get((school_id, academic_year))
+        if values is None:
+            return None
+        return AgreementTerms.model_validate(
+            {k: v for k, v in values.items() if k in AgreementTerms.model_fields}
+        )
+
+    async def save(self, values: dict[str, Any]) -> None:
+        self.saved[(values["school_id"], values["academic_year"])] = values
+
+
+class FakeErasures:
+    """The students on file; `forget` re-points their appointments and drops the student."""
+
+    def __init__(self, reference: FakeDirectory, appointments: FakeAppointments) -> None:
+        self._reference = reference
+        self._appointments = appointments
+        self.on_file: dict[str, StudentOnFile] = {}
+        self.forgotten: list[str] = []
+        self.redacted: dict[str, frozenset[str]] = {}
+
+    async def locked_student(self, student_id: str) -> StudentOnFile | None:
+        return self.on_file.get(student_id)
+
+    async def forget(self, student_id: str, pseudonym: str, student: StudentOnFile) -> int:
+        rows = self._appointments.rows
+        theirs = [a for a in rows.values() if a.student_id == student_id]
+        for a in theirs:
+            rows[a.id] = replace(a, student_id=pseudonym, referral=None, cancel_reason=None)
+        del self.on_file[student_id]
+        self._reference.students.pop(student_id, None)
+        self.forgotten.append(student_id)
+        return len(theirs)
+
+    async def redact_events(self, key: str, keep_types: Collection[str]) -> None:
+        self.redacted[key] = frozenset(keep_types)
+
+
+class FakeAccountStore:
+    """Accounts by email, and each session's end (None once revoked)."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.sessions: dict[str, datetime | None] = {}
+        self.reads = 0
+
+    async def by_email(self, email: str) -> Account | None:
+        return self.accounts.get(email)
+
+    async def open_session(
+        self,
+        session_id: str,
+        account_id: str,
+        created_at: datetime,
+        expires_at: datetime,
+        *,
+        rehashed: str | None = None,
+    ) -> None:
+        self.sessions[session_id] = expires_at
+
+    async def revoke(self, session_id: str, at: datetime) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id] = None
+
+    async def open_until(self, session_id: str) -> datetime | None:
+        self.reads += 1
+        return self.sessions.get(session_id)
+
+
 class LostRaceError(Exception):
     """What the database raises when a concurrent transaction got there first."""
 
@@ -259,14 +399,18 @@ class FakeUnitOfWork:
     """
 
     def __init__(self) -> None:
-        self.directory = FakeDirectory()
+        self.reference = FakeDirectory()
         self.appointments = FakeAppointments()
         self.waitlist = FakeWaitlist()
         self.dropins = FakeDropIns()
         self.busy = FakeBusyTimes(self.appointments)
-        self.schools = FakeSchools(self.directory)
-        self.students = FakeStudents(self.directory)
-        self.placements = FakePlacements(self.directory, self.appointments, self.waitlist)
+        self.schools = FakeSchools(self.reference)
+        self.students = FakeStudents(self.reference)
+        self.placements = FakePlacements(self.reference, self.appointments, self.waitlist)
+        self.directory = FakeDirectoryRecords()
+        self.agreements = FakeAgreements()
+        self.erasures = FakeErasures(self.reference, self.appointments)
+        self.reference_changes = 0
         self.commits = 0
         self.events: list[EventPayload] = []
         self._pending: list[EventPayload] = []
@@ -279,7 +423,14 @@ class FakeUnitOfWork:
         return self
 
     def _stores(self) -> tuple[dict[str, Any], ...]:
-        return (self.appointments.__dict__, self.waitlist.__dict__, self.dropins.__dict__)
+        return (
+            self.appointments.__dict__,
+            self.waitlist.__dict__,
+            self.dropins.__dict__,
+            self.directory.__dict__,
+            self.agreements.__dict__,
+            self.erasures.__dict__,
+        )
 
     async def __aexit__(
         self,
@@ -304,6 +455,9 @@ class FakeUnitOfWork:
         self.commits += 1
         self.events += self._pending
         self._pending = []
+
+    def reference_changed(self) -> None:
+        self.reference_changes += 1
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         return exc.race if isinstance(exc, LostRaceError) else None

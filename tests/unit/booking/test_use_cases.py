@@ -77,7 +77,7 @@ TTL = timedelta(hours=4)
 def fake_uow() -> FakeUnitOfWork:
     """The example school with two advisers, its coordinator and three students."""
     uow = FakeUnitOfWork()
-    directory = uow.directory
+    directory = uow.reference
     directory.schools[SCHOOL_ID] = SchoolRecord(
         SCHOOL_ID, "Example School", school_calendar(), "coordinator-1", "pa-a"
     )
@@ -345,7 +345,7 @@ async def test_a_queue_not_open_yet_is_refused_and_commits_nothing() -> None:
 async def test_drop_in_sessions_are_stored_once_under_ids_derived_from_what_they_are() -> None:
     uow = fake_uow()
     dropin = frozenset({SessionType.DROPIN})
-    uow.directory.agreements[SCHOOL_ID] = agreement(
+    uow.reference.agreements[SCHOOL_ID] = agreement(
         attendance("pa-a", session_types=dropin, start=time(12), end=time(13))
     )
     found = await planned(uow.schools, SCHOOL_ID, date(2025, 3, 3))

@@ -79,6 +79,17 @@ class AppointmentRepository:
         )
         return [appointment_from_row(row) for row in rows]
 
+    async def at_school(self, school_id: str, start: datetime, end: datetime) -> list[Appointment]:
+        """The school's appointments starting in [start, end), in any status."""
+        rows = await self._session.execute(
+            sa.select(appointments).where(
+                appointments.c.school_id == school_id,
+                appointments.c.starts_at >= start,
+                appointments.c.starts_at < end,
+            )
+        )
+        return [appointment_from_row(row) for row in rows]
+
     async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None:
         referral = appointment.referral
         connection = await self._session.connection()

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.adapters.booking_reads import AroundSlot, appointment_rows, read_around
 from services.booking.adapters.orm import appointments
 from services.booking.adapters.repositories.appointments import appointment_from_row
-from services.booking.application import reference
-from services.booking.application.schools import load_student
+from services.booking.adapters.repositories.reference import ReferenceReads
+from services.booking.adapters.repositories.schools import load_student
 from services.booking.domain.model import AdviserKind, AppointmentStatus, Interval, as_utc
 from services.booking.domain.placement import PlacementContext, PlacementRequest
 
@@ -44,23 +44,24 @@ class _Seen:
 
 
 class PlacementReads:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, reference: ReferenceReads) -> None:
         self._session = session
+        self._reference = reference
 
     async def context_for(self, request: PlacementRequest) -> PlacementContext:
-        s = self._session
-        school = await reference.school(s, request.school_id)
+        s, reference = self._session, self._reference
+        school = await reference.school(request.school_id)
         if school is None:
             return PlacementContext(calendar=None)
         calendar = school.calendar
         day = calendar.local_date(request.starts_at)
-        agreement = await reference.agreement(s, request.school_id, day)
+        agreement = await reference.agreement(request.school_id, day)
         config = agreement.session_types.get(request.session_type) if agreement else None
         if agreement is None or config is None:
             student = await load_student(s, request.student_id)
             return PlacementContext(calendar, agreement, student)
         start = as_utc(request.starts_at)
-        grid = reference.grid(s, agreement, calendar, request.session_type, day)
+        grid = reference.grid(agreement, calendar, request.session_type, day)
         offers = grid.get(start, ())
         adviser_ids = tuple(sorted({o.adviser_id for o in offers}))
         window = Interval(
@@ -82,7 +83,7 @@ class PlacementReads:
             return PlacementContext(calendar, agreement, around.student)
         student = around.student
         targeted = student is not None and student.is_priority
-        kinds = await reference.adviser_kinds(s, adviser_ids)
+        kinds = await reference.adviser_kinds(adviser_ids)
         rows = await appointment_rows(
             connection, _could_meet(around, request.student_id, offers[0].interval)
         )
@@ -102,7 +103,7 @@ class PlacementReads:
                 adviser_id: tuple(AdviserKind(kind) for kind in found)
                 for adviser_id, found in kinds.items()
             },
-            agreed_minutes=reference.agreed_minutes(s, agreement, calendar, day),
+            agreed_minutes=reference.agreed_minutes(agreement, calendar, day),
             history=await self._seen(request.student_id, adviser_ids) if targeted else (),
             meeting=[appointment_from_row(row) for row in rows],
             seats_held={key: frozenset(seats) for key, seats in seats_held.items()},

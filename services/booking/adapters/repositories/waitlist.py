@@ -66,6 +66,18 @@ class WaitlistRepository:
             for row in rows
         }
 
+    async def waiting_at(self, school_id: str) -> list[WaitlistEntry]:
+        """Who waits at the school, for any session type (without their dates or flags)."""
+        rows = await self._session.execute(
+            sa.select(waitlist_entries).where(
+                waitlist_entries.c.school_id == school_id, waitlist_entries.c.status == WAITING
+            )
+        )
+        return [
+            WaitlistEntry(r.student_id, school_id, SessionType(r.session_type), r.joined_at)
+            for r in rows
+        ]
+
     async def waiting_entry_id(
         self, student_id: str, school_id: str, session_type: SessionType
     ) -> str | None:

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
     api,
     appointments_api,
+    calendars_api,
     directory_api,
     pages,
     reports_api,
@@ -35,6 +37,8 @@ ROUTES = (
     directory_api.routes,
     waitlist_api.routes,
     reports_api.routes,
+    calendars_api.routes,
+    calendars_api.feed_routes,
     pages.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
@@ -65,6 +69,7 @@ def create_app(settings: BookingSettings) -> web.Application:
             unit_of_work=lambda: BookingUnitOfWork(db, producer="booking", on_commit=relay.wake),
             db=db,
             clock=utc_now,
+            feed_tokens=HmacFeedTokens.from_signing_key(settings.private_key_pem()),
         )
 
     app = create_service_app(

@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.repositories.appointments import AppointmentRepository
 from services.booking.adapters.repositories.availability import BusyTimeReads
+from services.booking.adapters.repositories.calendars import (
+    CalendarImportRepository,
+    FeedRepository,
+)
 from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.placements import PlacementReads
 from services.booking.adapters.repositories.schools import SchoolRepository, StudentRepository
@@ -29,6 +33,8 @@ class BookingRepositories:
     waitlist: WaitlistRepository
     dropins: DropInRepository
     busy: BusyTimeReads
+    feeds: FeedRepository
+    calendar_imports: CalendarImportRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
         self.appointments = AppointmentRepository(session)
@@ -38,6 +44,8 @@ class BookingRepositories:
         self.waitlist = WaitlistRepository(session)
         self.dropins = DropInRepository(session)
         self.busy = BusyTimeReads(session)
+        self.feeds = FeedRepository(session)
+        self.calendar_imports = CalendarImportRepository(session)
 
 
 class BookingReads(BookingRepositories):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
+from services.booking.application.calendars import FeedTokens
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
 from shared.db import Database
@@ -22,6 +23,7 @@ class BookingContext:
     unit_of_work: Callable[[], BookingUnitOfWork]
     db: Database
     clock: Callable[[], datetime]
+    feed_tokens: FeedTokens
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[BookingReads]:

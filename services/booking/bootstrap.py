@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.booking.adapters.busy_calendar import busy_intervals
+from services.booking.adapters.calendar_fetch import CalendarFetcher
 from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.identity import Identity
@@ -20,6 +22,7 @@ from services.booking.entrypoints import (
     waitlist_api,
 )
 from services.booking.entrypoints.access import session_guard, translate_booking_error
+from services.booking.entrypoints.calendar_job import calendar_imports
 from services.booking.entrypoints.context import BOOKING, BookingContext
 from services.booking.entrypoints.scheduler import waitlist_sweep
 from services.booking.entrypoints.spec import spec
@@ -46,6 +49,14 @@ TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def calendar_fetcher(settings: BookingSettings) -> CalendarFetcher:
+    return CalendarFetcher(
+        timeout_seconds=settings.calendar_fetch_timeout_seconds,
+        max_bytes=settings.calendar_max_bytes,
+        allow_private=settings.calendar_allow_private,
+    )
 
 
 def create_app(settings: BookingSettings) -> web.Application:
@@ -80,7 +91,10 @@ def create_app(settings: BookingSettings) -> web.Application:
         wire=wire,
         middlewares=[session_guard()],
         translate_error=translate_booking_error,
-        jobs=[waitlist_sweep(settings.waitlist_sweep_seconds)],
+        jobs=[
+            waitlist_sweep(settings.waitlist_sweep_seconds),
+            calendar_imports(settings, calendar_fetcher(settings), busy_intervals),
+        ],
     )
     install_pages(app, TEMPLATES, title="Careers appointments")
     return app

@@ -12,9 +12,15 @@ from functools import partial
 
 from aiohttp import web
 from prometheus_client import Counter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
+from yarl import URL
 
 from services.booking.adapters.ics import render_feed
+from services.booking.application.calendar_import import (
+    register_import,
+    show_import,
+    stop_import,
+)
 from services.booking.application.calendars import (
     FeedView,
     fetch_feed,
@@ -26,7 +32,7 @@ from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
-from shared.http.body import json_response
+from shared.http.body import Strict, json_response, read_model
 from shared.http.openapi import ApiRoutes
 from shared.http.problems import not_found
 from shared.logging import get_logger
@@ -133,3 +139,79 @@ async def feed(request: web.Request) -> web.StreamResponse:
     return web.Response(
         body=found.body, headers=headers, content_type="text/calendar", charset="utf-8"
     )
+
+
+class ImportRequest(Strict):
+    url: str = Field(min_length=8, max_length=2000, description="the calendar's published ICS URL")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        parsed = URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError("must be an http or https address")
+        return url
+
+
+class ImportResponse(BaseModel):
+    registered_at: datetime
+    last_fetched_at: datetime | None
+    last_result: str | None = Field(description="ok, not_modified, or why the last fetch failed")
+    last_error: str | None
+    last_good_at: datetime | None
+    busy_intervals: int
+
+
+async def _import_response(request: web.Request, adviser_id: str) -> web.Response:
+    found = await show_import(booking(request).unit_of_work(), adviser_id)
+    if found is None:
+        raise not_found("calendar import")
+    return json_response(
+        ImportResponse(
+            registered_at=found.created_at,
+            last_fetched_at=found.last_fetched_at,
+            last_result=found.last_result,
+            last_error=found.last_error,
+            last_good_at=found.last_good_at,
+            busy_intervals=found.busy_count,
+        ).model_dump(mode="json")
+    )
+
+
+@routes.put(
+    "/api/v1/advisers/me/calendar-import",
+    summary="Import my own calendar (its published ICS URL) as busy time",
+    request=ImportRequest,
+    responses={200: ImportResponse, 422: "Problem"},
+    tags=("calendars",),
+)
+async def register_my_import(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER)
+    body = await read_model(request, ImportRequest)
+    ctx = booking(request)
+    await register_import(ctx.unit_of_work(), principal.user_id, body.url, ctx.clock())
+    return await _import_response(request, principal.user_id)
+
+
+@routes.get(
+    "/api/v1/advisers/me/calendar-import",
+    summary="My calendar import: the last fetch, its result and the busy intervals found",
+    responses={200: ImportResponse, 404: "Problem"},
+    tags=("calendars",),
+)
+async def my_import(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER)
+    return await _import_response(request, principal.user_id)
+
+
+@routes.delete(
+    "/api/v1/advisers/me/calendar-import",
+    summary="Stop importing my calendar, and free the busy time it gave",
+    responses={204: "Stopped", 404: "Problem"},
+    tags=("calendars",),
+)
+async def stop_my_import(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADVISER)
+    if not await stop_import(booking(request).unit_of_work(), principal.user_id):
+        raise not_found("calendar import")
+    return web.Response(status=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.booking.domain.calendars import (
     BookedTime,
@@ -14,6 +15,7 @@ from services.booking.domain.calendars import (
     merge,
 )
 from services.booking.domain.model import Interval, SessionType
+from tests.unit.booking.test_layers import imported
 
 NOW = datetime(2027, 1, 11, 8, tzinfo=UTC)
 
@@ -90,3 +92,13 @@ def test_overlapping_and_touching_busy_times_merge_and_are_clipped_to_the_window
     assert merge([at(3), at(0, 2), at(1, 0.5), at(2)]) == [at(0, 4)]
     assert merge([at(0), at(5)]) == [at(0), at(5)]
     assert clipped([at(-2, 3), at(10)], Interval(NOW, NOW + timedelta(hours=5))) == [at(0)]
+
+
+def test_the_calendar_use_cases_see_no_table_and_the_rules_only_the_domain() -> None:
+    booking = Path(__file__).resolve().parents[3] / "services" / "booking"
+    for module in ("calendars", "calendar_import"):
+        found = imported(booking / "application" / f"{module}.py")
+        assert not {n for n in found if n.startswith(("sqlalchemy", "services.booking.adapters"))}
+    rules = imported(booking / "domain" / "calendars.py")
+    assert {n for n in rules if n.startswith("services.")} <= {"services.booking.domain.model"}
+    assert not {n for n in rules if n.startswith(("sqlalchemy", "aiohttp", "shared", "icalendar"))}

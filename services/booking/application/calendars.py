@@ -54,12 +54,11 @@ class CalendarImport:
 
 class Feeds(Protocol):
     async def of_adviser(self, adviser_id: str) -> FeedRecord | None: ...
-    async def by_token_hash(self, token_hash: str) -> FeedRecord | None: ...
     async def replace(
         self, adviser_id: str, nonce: str, token_hash: str, now: datetime
     ) -> None: ...
     async def delete(self, adviser_id: str) -> None: ...
-    async def record_fetch(self, adviser_id: str, now: datetime) -> None: ...
+    async def fetched(self, token_hash: str, now: datetime) -> FeedRecord | None: ...
     async def version(self, adviser_id: str, window: Interval) -> tuple[Any, ...]: ...
     async def booked(self, adviser_id: str, window: Interval) -> list[BookedTime]: ...
     async def dropins(self, adviser_id: str, window: Interval) -> list[DropInBlock]: ...
@@ -155,7 +154,7 @@ async def fetch_feed(
     the day), so a current client gets its 304 without the events being read or rendered.
     """
     async with uow:
-        record = await uow.feeds.by_token_hash(token_hash(token))
+        record = await uow.feeds.fetched(token_hash(token), now)
         if record is None:
             return None
         window = feed_window(now)
@@ -163,7 +162,6 @@ async def fetch_feed(
         etag = '"' + hashlib.sha256(repr((now.date(), version)).encode()).hexdigest()[:32] + '"'
         changes = [stamp for stamp in (version[1], version[5]) if stamp is not None]
         last_modified = max(changes, default=None)
-        await uow.feeds.record_fetch(record.adviser_id, now)
         if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
             await uow.commit()
             return Rendered(etag, last_modified, None)

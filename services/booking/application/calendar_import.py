@@ -119,8 +119,8 @@ async def refresh_next_import(
     clock: Callable[[], datetime],
     timings: ImportTimings,
 ) -> str | None:
-    """Refresh the next calendar due; its outcome ('ok', 'not_modified' or an error code),
-    or None when none is due."""
+    """Refresh the next calendar due; its outcome ('ok', 'not_modified', 'superseded' when
+    the PA changed or removed the URL meanwhile, or an error code), or None if none is due."""
     now = clock()
     async with unit_of_work() as uow:
         job = await uow.calendar_imports.claim_due(now, now + timings.lease)
@@ -155,9 +155,10 @@ async def refresh_next_import(
             busy_count=len(busy),
             **outcome,
         )
-        if written:
-            await imports.replace_busy(job.adviser_id, busy)
-            await _alert_clashes(uow, job.adviser_id, busy, done)
+        if not written:
+            return "superseded"
+        await imports.replace_busy(job.adviser_id, busy)
+        await _alert_clashes(uow, job.adviser_id, busy, done)
         await uow.commit()
     return "ok"
 

@@ -76,7 +76,11 @@ class Published:
 async def published(body: bytes = b"") -> AsyncIterator[Published]:
     calendar = Published(body)
     app = web.Application()
-    app.router.add_get("/calendar.ics", calendar.handle)
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return await calendar.handle(request)  # looked up per request: a test may replace it
+
+    app.router.add_get("/calendar.ics", serve)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     calendar.url = str(server.make_url("/calendar.ics"))
@@ -289,6 +293,64 @@ async def test_a_broken_huge_or_slow_calendar_is_reported_and_keeps_the_last_goo
                 assert found.last_error and calendar.url not in found.last_error
                 assert found.busy_count == 5
                 assert await _busy_rows(db) == good
+    finally:
+        await db.dispose()
+
+
+async def test_a_claim_left_by_a_job_that_died_is_taken_again_when_its_lease_runs_out(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    fetcher = CalendarFetcher(timeout_seconds=5, max_bytes=100_000, allow_private=True)
+    uow: Callable[[], BookingUnitOfWork] = lambda: BookingUnitOfWork(db, producer="booking")  # noqa: E731
+    try:
+        await upgrade(db, MIGRATIONS)
+        await build_world(db)
+        async with published(calendar_fixture("outlook", monday_ahead())) as calendar:
+            await register_import(uow(), PA_1, calendar.url, now)
+            async with uow() as dying:  # claimed and committed, then the process died
+                assert await dying.calendar_imports.claim_due(now, now + TIMINGS.lease)
+                await dying.commit()
+            during = now + TIMINGS.lease - timedelta(seconds=1)
+            assert (
+                await refresh_next_import(uow, fetcher, busy_intervals, lambda: during, TIMINGS)
+                is None
+            )
+            after = now + TIMINGS.lease + timedelta(seconds=1)
+            assert (
+                await refresh_next_import(uow, fetcher, busy_intervals, lambda: after, TIMINGS)
+                == "ok"
+            )
+            assert len(await _busy_rows(db)) == 3
+    finally:
+        await db.dispose()
+
+
+async def test_a_fetch_for_a_url_the_pa_changed_meanwhile_writes_nothing(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    now = datetime.now(UTC)
+    fetcher = CalendarFetcher(timeout_seconds=5, max_bytes=100_000, allow_private=True)
+    uow: Callable[[], BookingUnitOfWork] = lambda: BookingUnitOfWork(db, producer="booking")  # noqa: E731
+    try:
+        await upgrade(db, MIGRATIONS)
+        await build_world(db)
+        async with published(calendar_fixture("outlook", monday_ahead())) as calendar:
+            await register_import(uow(), PA_1, calendar.url, now)
+            original = calendar.handle
+
+            async def changed_while_serving(request: web.Request) -> web.StreamResponse:
+                await register_import(uow(), PA_1, calendar.url + "?new", now)
+                return await original(request)
+
+            calendar.handle = changed_while_serving  # type: ignore[method-assign]
+            outcome = await refresh_next_import(uow, fetcher, busy_intervals, lambda: now, TIMINGS)
+            assert outcome == "superseded"
+            found = await show_import(uow(), PA_1)
+            assert found is not None and found.url.endswith("?new") and found.last_result is None
+            assert await _busy_rows(db) == []
     finally:
         await db.dispose()
 

@@ -102,3 +102,25 @@ def test_the_calendar_use_cases_see_no_table_and_the_rules_only_the_domain() -> 
     rules = imported(booking / "domain" / "calendars.py")
     assert {n for n in rules if n.startswith("services.")} <= {"services.booking.domain.model"}
     assert not {n for n in rules if n.startswith(("sqlalchemy", "aiohttp", "shared", "icalendar"))}
+
+
+def test_only_global_addresses_may_serve_an_imported_calendar() -> None:
+    from services.booking.adapters.calendar_fetch import refused_address
+
+    for private in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.10",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+    ):
+        assert refused_address(private), private
+    for public in ("8.8.8.8", "151.101.1.69", "2a00:1450:4009:81f::200e"):
+        assert not refused_address(public), public

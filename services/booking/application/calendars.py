@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ from services.booking.domain.calendars import (
     feed_entries,
     feed_window,
 )
-from services.booking.domain.model import Interval
+from services.booking.domain.model import Interval, as_utc
 
 
 @dataclass(frozen=True)
@@ -147,11 +147,13 @@ async def fetch_feed(
     render: Renderer,
     *,
     if_none_match: str | None = None,
+    if_modified_since: datetime | None = None,
 ) -> Rendered | None:
     """The feed behind `token` (None if there is none), counting the fetch.
 
     The ETag comes from a summary of what the feed shows (counts, latest change, revisions,
     the day), so a current client gets its 304 without the events being read or rendered.
+    `If-None-Match` decides when sent; otherwise `If-Modified-Since` (see `_last_modified`).
     """
     async with uow:
         record = await uow.feeds.fetched(token_hash(token), now)
@@ -160,12 +162,27 @@ async def fetch_feed(
         window = feed_window(now)
         version = await uow.feeds.version(record.adviser_id, window)
         etag = '"' + hashlib.sha256(repr((now.date(), version)).encode()).hexdigest()[:32] + '"'
-        changes = [stamp for stamp in (version[1], version[5]) if stamp is not None]
-        last_modified = max(changes, default=None)
-        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        last_modified = _last_modified(now, version[1], version[5])
+        if if_none_match is not None:
+            current = etag in {t.strip() for t in if_none_match.split(",")}
+        elif last_modified is not None and if_modified_since is not None:
+            current = last_modified <= if_modified_since
+        else:
+            current = False
+        if current:
             await uow.commit()
             return Rendered(etag, last_modified, None)
         booked = await uow.feeds.booked(record.adviser_id, window)
         dropins = await uow.feeds.dropins(record.adviser_id, window)
         await uow.commit()
     return Rendered(etag, last_modified, render(feed_entries(booked, dropins, now), window))
+
+
+def _last_modified(now: datetime, *changes: datetime | None) -> datetime | None:
+    """The feed's last change to the second: its latest stored change, or the day's start
+    (when the window moved on). None while that is within the current second, since a
+    change later in the same second could not be told apart by a client's If-Modified-Since."""
+    today = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+    latest = max([today, *(as_utc(c) for c in changes if c is not None)])
+    second = latest.replace(microsecond=0)
+    return second if latest < now.replace(microsecond=0) else None

@@ -121,6 +121,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
             ctx.clock(),
             render,
             if_none_match=request.headers.get("If-None-Match"),
+            if_modified_since=request.if_modified_since,
         )
     except Exception as exc:
         log.warning("calendar.feed_failed", error=type(exc).__name__)

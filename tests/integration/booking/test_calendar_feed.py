@@ -9,7 +9,7 @@ from typing import Any
 from ical.calendar_stream import IcsCalendarStream
 
 from services.booking.adapters.ics import render_feed
-from services.booking.adapters.orm import students
+from services.booking.adapters.orm import appointments, students
 from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.calendars import fetch_feed
 from tests.integration.booking.test_clock_changes import next_change
@@ -93,6 +93,10 @@ async def test_a_subscribed_calendar_app_gets_304_and_the_pa_sees_its_fetches(
 ) -> None:
     async with world(database_url, broker, tmp_path) as w:
         await book(w, london(first_free_morning(), 9))
+        async with w.db.session() as s:  # booked a minute ago, not in this very second
+            await s.execute(
+                appointments.update().values(updated_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
         url = await feed_url(w)
         first = await fetch(w, url)
         assert first.status == 200
@@ -101,12 +105,16 @@ async def test_a_subscribed_calendar_app_gets_304_and_the_pa_sees_its_fetches(
         again = await fetch(w, url, **{"If-None-Match": etag})
         assert again.status == 304
         assert await again.read() == b""
+        since = await fetch(w, url, **{"If-Modified-Since": first.headers["Last-Modified"]})
+        assert since.status == 304
         await book(w, london(first_free_morning(), 10, 20), n=1)
         changed = await fetch(w, url, **{"If-None-Match": etag})
         assert changed.status == 200
         assert changed.headers["ETag"] != etag
+        changed_since = await fetch(w, url, **{"If-Modified-Since": first.headers["Last-Modified"]})
+        assert changed_since.status == 200
         shown = await (await w.client.get("/api/v1/advisers/me/feed", headers=w.adviser())).json()
-        assert shown["fetches"] == 3
+        assert shown["fetches"] == 5
         assert shown["last_fetched_at"] is not None
 
 

@@ -28,11 +28,11 @@ def check_lines(body: bytes) -> None:
         assert _NAME.match(line.decode()), f"line {number}: not NAME[;params]:value"
     unfolded = re.sub(rb"\r\n[ \t]", b"", body).decode()
     in_event = False
-    for line in unfolded.split("\r\n"):
-        in_event = line == "BEGIN:VEVENT" or (in_event and line != "END:VEVENT")
-        if in_event and line.startswith(("DTSTART", "DTEND")):
-            assert ";TZID=" in line or line.endswith("Z") or "VALUE=DATE" in line, (
-                f"floating time: {line}"
+    for content in unfolded.split("\r\n"):
+        in_event = content == "BEGIN:VEVENT" or (in_event and content != "END:VEVENT")
+        if in_event and content.startswith(("DTSTART", "DTEND")):
+            assert ";TZID=" in content or content.endswith("Z") or "VALUE=DATE" in content, (
+                f"floating time: {content}"
             )
 
 
@@ -59,5 +59,5 @@ def strict_events(body: bytes) -> list[dict[str, Any]]:
                 "last_modified": vevent.last_modified.value,
             }
         )
-    assert sorted(e["start"] for e in events) == sorted(e.dtstart for e in strict.events)
+    assert sorted(e["start"] for e in events) == sorted(e.start_datetime for e in strict.events)
     return events

@@ -10,8 +10,8 @@ from ical.calendar_stream import IcsCalendarStream
 
 from services.booking.adapters.ics import render_feed
 from services.booking.adapters.orm import appointments, students
-from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.calendars import fetch_feed
+from tests.integration.booking.calendars import unit_of_work
 from tests.integration.booking.test_clock_changes import next_change
 from tests.integration.booking.world import (
     LONDON,
@@ -122,7 +122,7 @@ async def feed_at(w: World, url: str, now: datetime) -> bytes:
     """The feed as it is served at `now` (the use case takes the time it is given)."""
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     found = await fetch_feed(
-        BookingUnitOfWork(w.db, producer="booking"),
+        unit_of_work(w.db),
         token,
         now,
         lambda e, win: render_feed(e, win, name="Careers appointments", base_url=""),
@@ -255,5 +255,5 @@ def test_the_feed_parses_with_ical_too() -> None:
     body = render_feed([entry], feed_window(now), name="x", base_url="https://b.example")
     calendar = IcsCalendarStream.calendar_from_ics(body.decode())
     [event] = calendar.events
-    assert event.dtstart == start
-    assert event.dtstart.astimezone(UTC).hour == 9  # GMT again after the October change
+    assert event.start_datetime == start
+    assert event.start_datetime.astimezone(UTC).hour == 9  # GMT again after the October change

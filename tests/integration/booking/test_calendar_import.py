@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from aiohttp.test_utils import TestServer
 from services.booking.adapters.busy_calendar import busy_intervals
 from services.booking.adapters.calendar_fetch import CalendarFetcher
 from services.booking.adapters.orm import adviser_busy, appointments
-from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.calendar_import import (
     ImportTimings,
     refresh_next_import,
@@ -34,7 +34,7 @@ from shared.messaging.tables import outbox
 from shared.migrations import upgrade
 from shared.settings import ConfigError
 from tests.conftest import eventually
-from tests.integration.booking.calendars import LONDON, calendar_fixture
+from tests.integration.booking.calendars import LONDON, calendar_fixture, unit_of_work
 from tests.integration.booking.world import (
     PA_1,
     World,
@@ -254,7 +254,7 @@ async def _busy_rows(db: Database) -> list[tuple[datetime, datetime]]:
             .where(adviser_busy.c.adviser_id == PA_1)
             .order_by(adviser_busy.c.starts_at)
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r.starts_at, r.ends_at) for r in rows]
 
 
 async def test_a_broken_huge_or_slow_calendar_is_reported_and_keeps_the_last_good_busy_time(
@@ -263,7 +263,7 @@ async def test_a_broken_huge_or_slow_calendar_is_reported_and_keeps_the_last_goo
     db = Database(database_url)
     clock = [datetime.now(UTC)]
     fetcher = CalendarFetcher(timeout_seconds=0.5, max_bytes=20_000, allow_private=True)
-    uow: Callable[[], BookingUnitOfWork] = lambda: BookingUnitOfWork(db, producer="booking")  # noqa: E731
+    uow = partial(unit_of_work, db)
 
     async def refresh() -> str | None:
         return await refresh_next_import(uow, fetcher, busy_intervals, lambda: clock[0], TIMINGS)
@@ -303,7 +303,7 @@ async def test_a_claim_left_by_a_job_that_died_is_taken_again_when_its_lease_run
     db = Database(database_url)
     now = datetime.now(UTC)
     fetcher = CalendarFetcher(timeout_seconds=5, max_bytes=100_000, allow_private=True)
-    uow: Callable[[], BookingUnitOfWork] = lambda: BookingUnitOfWork(db, producer="booking")  # noqa: E731
+    uow = partial(unit_of_work, db)
     try:
         await upgrade(db, MIGRATIONS)
         await build_world(db)
@@ -333,7 +333,7 @@ async def test_a_fetch_for_a_url_the_pa_changed_meanwhile_writes_nothing(
     db = Database(database_url)
     now = datetime.now(UTC)
     fetcher = CalendarFetcher(timeout_seconds=5, max_bytes=100_000, allow_private=True)
-    uow: Callable[[], BookingUnitOfWork] = lambda: BookingUnitOfWork(db, producer="booking")  # noqa: E731
+    uow = partial(unit_of_work, db)
     try:
         await upgrade(db, MIGRATIONS)
         await build_world(db)
@@ -400,12 +400,10 @@ async def test_busy_time_over_a_booked_interview_is_announced_once_and_cancels_n
                 )
             ).scalar()
         assert status == "confirmed"
-        await register_import(
-            BookingUnitOfWork(w.db, producer="booking"), PA_1, calendar.url, datetime.now(UTC)
-        )
+        await register_import(unit_of_work(w.db), PA_1, calendar.url, datetime.now(UTC))
 
         async def fetched_again() -> bool:
-            found = await show_import(BookingUnitOfWork(w.db, producer="booking"), PA_1)
+            found = await show_import(unit_of_work(w.db), PA_1)
             return found is not None and found.last_result == "ok"
 
         await eventually(fetched_again)

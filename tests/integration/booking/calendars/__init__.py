@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from services.booking.adapters.uow import BookingUnitOfWork
+from shared.db import Database
+
 HERE = Path(__file__).parent
 LONDON = ZoneInfo("Europe/London")
 _TOKEN = re.compile(r"\{D(\d+)(?:T(\d\d)(\d\d)(Z?))?\}")
@@ -27,3 +30,8 @@ def calendar_fixture(name: str, monday: date) -> bytes:
         return local.strftime("%Y%m%dT%H%M%S")
 
     return _TOKEN.sub(dated, (HERE / f"{name}.ics").read_text()).encode()
+
+
+def unit_of_work(db: Database) -> BookingUnitOfWork:
+    """Booking's unit of work over `db`, as the composition root builds it for a task."""
+    return BookingUnitOfWork(db, producer="booking")

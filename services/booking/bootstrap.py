@@ -8,6 +8,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.booking.adapters.busy_calendar import busy_intervals
+from services.booking.adapters.calendar_fetch import CalendarFetcher
+from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.repositories.accounts import AccountStore
 from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.cache import ReferenceCache
@@ -15,12 +18,14 @@ from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
     api,
     appointments_api,
+    calendars_api,
     directory_api,
     pages,
     reports_api,
     waitlist_api,
 )
 from services.booking.entrypoints.access import session_guard, translate_booking_error
+from services.booking.entrypoints.calendar_job import calendar_imports
 from services.booking.entrypoints.context import BOOKING, BookingContext
 from services.booking.entrypoints.scheduler import waitlist_sweep
 from services.booking.entrypoints.spec import spec
@@ -39,6 +44,8 @@ ROUTES = (
     directory_api.routes,
     waitlist_api.routes,
     reports_api.routes,
+    calendars_api.routes,
+    calendars_api.feed_routes,
     pages.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
@@ -51,6 +58,14 @@ def utc_now() -> datetime:
 def task_unit_of_work(db: Database) -> BookingUnitOfWork:
     """A unit of work for a one-off task (the command line), with a cache of its own."""
     return BookingUnitOfWork(db, producer="booking", cache=ReferenceCache(time.monotonic))
+
+
+def calendar_fetcher(settings: BookingSettings) -> CalendarFetcher:
+    return CalendarFetcher(
+        timeout_seconds=settings.calendar_fetch_timeout_seconds,
+        max_bytes=settings.calendar_max_bytes,
+        allow_private=settings.calendar_allow_private,
+    )
 
 
 def create_app(settings: BookingSettings) -> web.Application:
@@ -80,6 +95,7 @@ def create_app(settings: BookingSettings) -> web.Application:
             db=db,
             cache=cache,
             clock=utc_now,
+            feed_tokens=HmacFeedTokens.from_signing_key(settings.private_key_pem()),
         )
 
     app = create_service_app(
@@ -90,7 +106,10 @@ def create_app(settings: BookingSettings) -> web.Application:
         wire=wire,
         middlewares=[session_guard()],
         translate_error=translate_booking_error,
-        jobs=[waitlist_sweep(settings.waitlist_sweep_seconds)],
+        jobs=[
+            waitlist_sweep(settings.waitlist_sweep_seconds),
+            calendar_imports(settings, calendar_fetcher(settings), busy_intervals),
+        ],
     )
     install_pages(app, TEMPLATES, title="Careers appointments")
     return app

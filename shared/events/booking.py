@@ -93,3 +93,20 @@ class DropInTurn(EventPayload):
     school_id: str
     student_id: str
     location: str
+
+
+class AdviserClashDetected(EventPayload):
+    """A PA's own calendar now shows them busy during an appointment already booked.
+
+    For the school's staff and the PA to sort out; nothing is cancelled. Sent once per
+    appointment revision; no student name, no reason for the busy time (it is not kept).
+    """
+
+    event_type = "booking.adviser.clash_detected"
+
+    appointment_id: str
+    revision: int = Field(ge=1)
+    school_id: str
+    adviser_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime

@@ -285,3 +285,48 @@ dropin_queue = sa.Table(
     sa.Column("finished_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("session_id", "position", name="uq_dropin_queue_position"),
 )
+
+# A PA's secret feed. The token is never stored: only its nonce (from which the service's
+# key derives it again, to show the PA their URL) and its SHA-256, which a fetch is looked
+# up by. Rotation replaces the row, so the old URL stops at once.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column("adviser_id", sa.String(36), primary_key=True),
+    sa.Column("nonce", sa.String(32), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_fetched_at", UtcDateTime(), nullable=True),
+    sa.Column("fetches", sa.Integer(), nullable=False, server_default="0"),
+)
+
+# A PA's own published calendar, fetched by the import job when `due_at` passes. A claim
+# sets `lease_until` and commits before the fetch, so a job that dies frees the row again.
+# Only the busy intervals are kept (in `adviser_busy`, source 'calendar'), never titles.
+calendar_imports = sa.Table(
+    "calendar_imports",
+    metadata,
+    sa.Column("adviser_id", sa.String(36), primary_key=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("etag", sa.String(200), nullable=True),
+    sa.Column("last_modified", sa.String(64), nullable=True),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("last_fetched_at", UtcDateTime(), nullable=True),
+    sa.Column("last_result", sa.String(20), nullable=True),
+    sa.Column("last_error", sa.String(200), nullable=True),
+    sa.Column("last_good_at", UtcDateTime(), nullable=True),
+    sa.Column("busy_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_calendar_imports_due", "due_at"),
+)
+
+# Each appointment version found clashing with imported busy time is alerted once.
+calendar_clashes = sa.Table(
+    "calendar_clashes",
+    metadata,
+    sa.Column("appointment_id", sa.String(36), primary_key=True),
+    sa.Column("revision", sa.Integer(), primary_key=True),
+    sa.Column("adviser_id", sa.String(36), nullable=False),
+    sa.Column("detected_at", UtcDateTime(), nullable=False),
+)

@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.booking.adapters.repositories.agreements import AgreementRepository
 from services.booking.adapters.repositories.appointments import AppointmentRepository
 from services.booking.adapters.repositories.availability import BusyTimeReads
+from services.booking.adapters.repositories.calendars import (
+    CalendarImportRepository,
+    FeedRepository,
+)
 from services.booking.adapters.repositories.directory import DirectoryRepository
 from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.erasure import ErasureRepository
@@ -39,6 +43,8 @@ class BookingRepositories:
     directory: DirectoryRepository
     agreements: AgreementRepository
     erasures: ErasureRepository
+    feeds: FeedRepository
+    calendar_imports: CalendarImportRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
         reference = ReferenceReads(session, self._cache)
@@ -52,6 +58,8 @@ class BookingRepositories:
         self.directory = DirectoryRepository(session)
         self.agreements = AgreementRepository(session)
         self.erasures = ErasureRepository(session)
+        self.feeds = FeedRepository(session)
+        self.calendar_imports = CalendarImportRepository(session)
 
 
 class BookingReads(BookingRepositories):

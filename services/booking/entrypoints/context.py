@@ -11,6 +11,7 @@ from aiohttp import web
 
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
 from services.booking.application.cache import ReferenceCache
+from services.booking.application.calendars import FeedTokens
 from services.booking.application.identity import Identity
 from services.booking.settings import BookingSettings
 from shared.db import Database
@@ -24,6 +25,7 @@ class BookingContext:
     db: Database
     cache: ReferenceCache
     clock: Callable[[], datetime]
+    feed_tokens: FeedTokens
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[BookingReads]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import adviser_busy, appointments, waitlist_offers
@@ -58,11 +59,7 @@ class BusyTimeReads:
                 seats[(row.adviser_id, interval)] += 1
         blocked = await self._session.execute(
             sa.select(adviser_busy.c.adviser_id, adviser_busy.c.starts_at, adviser_busy.c.ends_at)
-            .where(
-                adviser_busy.c.adviser_id.in_(ids),
-                adviser_busy.c.starts_at < end,
-                adviser_busy.c.ends_at > start,
-            )
+            .where(adviser_busy.c.adviser_id.in_(ids), self._busy_overlaps(start, end))
             .union_all(
                 sa.select(
                     waitlist_offers.c.adviser_id,
@@ -80,3 +77,17 @@ class BusyTimeReads:
         for busy in blocked:
             by_adviser[busy.adviser_id].append(Interval(busy.starts_at, busy.ends_at))
         return BusyTime(dict(by_adviser), dict(seats))
+
+    def _busy_overlaps(self, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+        """Imported time overlapping [start, end); on PostgreSQL as a range overlap, which
+        the GiST index of the `adviser_busy_no_overlap` constraint answers."""
+        bind = self._session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            held = sa.func.tstzrange(adviser_busy.c.starts_at, adviser_busy.c.ends_at, "[)")
+            wanted = sa.func.tstzrange(
+                sa.cast(start, postgresql.TIMESTAMP(timezone=True)),
+                sa.cast(end, postgresql.TIMESTAMP(timezone=True)),
+                "[)",
+            )
+            return held.op("&&")(wanted)
+        return sa.and_(adviser_busy.c.starts_at < end, adviser_busy.c.ends_at > start)

@@ -219,7 +219,9 @@ async def load_problem(
                 travel_limit_km=stated_row.travel_limit_km
                 if stated_row
                 else DEFAULT_TRAVEL_LIMIT_KM,
-                preferences=tuple(_preference(c) for c in stated_row.choices) if stated_row else (),
+                preferences=tuple(preference_from_json(c) for c in stated_row.choices)
+                if stated_row
+                else (),
                 school_weeks=frozenset(monday_of(w) for w in round_.school_weeks[row.school_id]),
                 disadvantaged=row.disadvantaged,
                 sen=row.sen,
@@ -274,10 +276,18 @@ async def _places_left(session: AsyncSession, round_: RoundRecord) -> list[Place
     ]
 
 
-def _preference(choice: Mapping[str, str]) -> Preference:
+def preference_from_json(choice: Mapping[str, str]) -> Preference:
+    """A stated preference as the `preferences.choices` column stores it."""
     if choice.get("placement_id"):
         return Preference.for_placement(choice["placement_id"])
     return Preference.for_sector(choice["sector"])
+
+
+def preference_json(preference: Preference) -> dict[str, str]:
+    """The stored form of a preference: `{"placement_id": ...}` or `{"sector": ...}`."""
+    if preference.placement_id is not None:
+        return {"placement_id": preference.placement_id}
+    return {"sector": preference.sector or ""}
 
 
 def _wants_clearing(stated: Any, round_: RoundRecord) -> bool:

@@ -15,6 +15,8 @@ from services.placements.adapters.repository import (
     RoundRecord,
     catalogue_query,
     placement_from_row,
+    preference_from_json,
+    preference_json,
 )
 from services.placements.application.errors import Conflict, Invalid, NotFound
 from services.placements.application.rounds import require_unpublished
@@ -30,18 +32,9 @@ from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class Choice:
-    placement_id: str | None = None
-    sector: str | None = None
-
-    def as_preference(self) -> Preference:
-        return Preference(placement_id=self.placement_id, sector=self.sector)
-
-
-@dataclass(frozen=True)
 class SubmitPreferences:
     student_id: str
-    choices: Sequence[Choice]
+    choices: Sequence[Preference]
     travel_limit_km: float
     access_needs: Sequence[str]
     clearing: bool | None = None
@@ -52,7 +45,7 @@ class SubmitPreferences:
 class StatedPreferences:
     student_id: str
     school_id: str
-    choices: list[Choice]
+    choices: list[Preference]
     travel_limit_km: float
     access_needs: list[str]
     submitted_at: datetime
@@ -131,7 +124,7 @@ async def submit_preferences(
         {
             "round_id": round_.id,
             "student_id": cmd.student_id,
-            "choices": [_choice_json(c) for c in stated.choices],
+            "choices": [preference_json(c) for c in stated.choices],
             "travel_limit_km": stated.travel_limit_km,
             "access_needs": stated.access_needs,
             "submitted_at": now,
@@ -141,12 +134,6 @@ async def submit_preferences(
     )
     await uow.commit()
     return stated
-
-
-def _choice_json(choice: Choice) -> dict[str, str]:
-    if choice.placement_id is not None:
-        return {"placement_id": choice.placement_id}
-    return {"sector": choice.sector or ""}
 
 
 async def stated_preferences(
@@ -165,7 +152,7 @@ async def stated_preferences(
     return StatedPreferences(
         student_id,
         school_id,
-        [Choice(**c) for c in row.choices],
+        [preference_from_json(c) for c in row.choices],
         row.travel_limit_km,
         list(row.access_needs),
         row.submitted_at,
@@ -206,7 +193,7 @@ async def round_options(
         catalogue,
         all_weeks,
         today,
-        ([Choice(**c).as_preference() for c in choices] for choices in stated),
+        ([preference_from_json(c) for c in choices] for choices in stated),
     )
     school_weeks = set(round_.school_weeks[school_id])
     options = []

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.placements.application import preferences as preference_cases
 from services.placements.application.employers import SLUG
 from services.placements.application.errors import Invalid, NotFound
-from services.placements.domain.model import MAX_PREFERENCES
+from services.placements.domain.model import MAX_PREFERENCES, Preference
 from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
@@ -164,8 +164,7 @@ async def put_preferences(request: web.Request) -> web.Response:
         cmd = preference_cases.SubmitPreferences(
             student_id=student_id,
             choices=[
-                preference_cases.Choice(placement_id=c.placement_id, sector=c.sector)
-                for c in body.choices
+                Preference(placement_id=c.placement_id, sector=c.sector) for c in body.choices
             ],
             travel_limit_km=body.travel_limit_km,
             access_needs=body.access_needs,

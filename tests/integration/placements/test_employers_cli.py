@@ -15,13 +15,10 @@ from services.cli import main
 from services.placements.adapters.orm import employers, placements
 from services.placements.adapters.repository import load_round
 from services.placements.application.employers import employer_id_for
-from services.placements.application.preferences import (
-    Choice,
-    SubmitPreferences,
-    submit_preferences,
-)
+from services.placements.application.preferences import SubmitPreferences, submit_preferences
 from services.placements.application.rounds import OpenRound, open_round
 from services.placements.bootstrap import MIGRATIONS
+from services.placements.domain.model import Preference
 from shared.db import Database
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
@@ -233,7 +230,11 @@ async def _round_with_preferences(url: str) -> str:
         async with db.read_session() as s:
             record = await load_round(s, round_id)
         assert record is not None
-        choices = [Choice(sector="health"), Choice(sector="it"), Choice(sector="animal_care")]
+        choices = [
+            Preference.for_sector("health"),
+            Preference.for_sector("it"),
+            Preference.for_sector("animal_care"),
+        ]
         for student_id in STUDENTS:
             async with UnitOfWork(db, producer="placements") as uow:
                 await submit_preferences(

@@ -85,7 +85,9 @@ class TwilioSms:
                 self._client.api.base_url = self._base_url
         return self._client
 
-    async def send(self, to: str, rendered: Rendered, validity_seconds: int) -> str:
+    async def send(self, to: str, rendered: Rendered, validity_seconds: int, reference: str) -> str:
+        """Hand over one SMS; its status callbacks name `reference` (our message id), so one
+        that overtakes our record of Twilio's id still finds its message."""
         client = self._connect()
         async with self._limiter:
             try:
@@ -93,7 +95,7 @@ class TwilioSms:
                     to=to,
                     from_=self._sender,
                     body=rendered.text,
-                    status_callback=self._status_callback,
+                    status_callback=f"{self._status_callback}?message={reference}",
                     validity_period=validity_seconds,
                 )
             except TwilioRestException as exc:

@@ -25,9 +25,19 @@ def _emit(payload: EventPayload, key: str) -> Envelope:
 
 
 async def record_status(
-    session: AsyncSession, provider_id: str, status: str, error_code: str | None, now: datetime
+    session: AsyncSession,
+    message_id: str | None,
+    provider_id: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
 ) -> bool:
-    """Store a status callback and publish it; False when no message has that provider id."""
+    """Store a status callback and publish it; False when it matches no message.
+
+    A callback can arrive before the dispatcher has recorded the hand-over (the row still
+    `sending`): then only the provider's status is stored, and the dispatcher's record
+    takes it into account."""
+    which = messages.c.id == message_id if message_id else messages.c.provider_id == provider_id
     row = (
         await session.execute(
             sa.select(
@@ -38,7 +48,8 @@ async def record_status(
                 messages.c.owner_id,
                 messages.c.route,
                 messages.c.provider_status,
-            ).where(messages.c.provider_id == provider_id)
+                messages.c.status,
+            ).where(which)
         )
     ).first()
     if row is None:
@@ -49,11 +60,12 @@ async def record_status(
     ):
         return True  # a callback overtaken by a later one changes nothing
     values: dict[str, object] = {"provider_status": status, "updated_at": now}
+    settled = row.status != "sending"
     if status == "delivered":
-        values["status"] = "delivered"
+        values.update({"status": "delivered"} if settled else {})
         MESSAGES_DELIVERED.labels(row.channel, row.kind).inc()
     elif status in FINAL_FAILURES:
-        values["status"] = "failed"
+        values.update({"status": "failed"} if settled else {})
         values["error"] = f"twilio-{error_code}" if error_code else status
         MESSAGES_FAILED.labels(row.channel, row.kind).inc()
     await session.execute(messages.update().where(messages.c.id == row.id).values(**values))

@@ -48,7 +48,9 @@ Clock = Callable[[], datetime]
 
 
 class SmsSender(Protocol):
-    async def send(self, to: str, rendered: Rendered, validity_seconds: int) -> str: ...
+    async def send(
+        self, to: str, rendered: Rendered, validity_seconds: int, reference: str
+    ) -> str: ...
 
 
 class EmailSender(Protocol):
@@ -129,9 +131,14 @@ class Dispatcher:
                     session,
                     item,
                     handed,
-                    status="sent",
+                    # A status callback may have overtaken this record: keep what it said.
+                    status=sa.case(
+                        (messages.c.provider_status == "delivered", "delivered"),
+                        (messages.c.provider_status.in_(("undelivered", "failed")), "failed"),
+                        else_="sent",
+                    ),
                     provider_id=provider_id,
-                    provider_status="accepted",
+                    provider_status=sa.func.coalesce(messages.c.provider_status, "accepted"),
                     body=rendered.text,
                     handed_at=handed,
                     error=None,
@@ -162,9 +169,8 @@ class Dispatcher:
     async def _hand_over(self, item: Claimed, rendered: Rendered, now: datetime) -> str:
         if item.channel == SMS:
             assert item.phone is not None
-            return await self._sms.send(
-                item.phone, rendered, validity_seconds(now, item.expires_at)
-            )
+            validity = validity_seconds(now, item.expires_at)
+            return await self._sms.send(item.phone, rendered, validity, item.id)
         assert item.email is not None
         return await self._email.send(item.email, rendered, self._attachments(item, now))
 

@@ -69,7 +69,14 @@ async def status_callback(request: web.Request) -> web.Response:
         raise Problem(400, "Bad request", "MessageSid and MessageStatus are required.")
     ctx = request.app[NOTIFICATIONS]
     async with ctx.db.session() as s:
-        await record_status(s, sid, status, form.get("ErrorCode") or None, ctx.clock())
+        await record_status(
+            s,
+            request.query.get("message"),
+            sid,
+            status,
+            form.get("ErrorCode") or None,
+            ctx.clock(),
+        )
     ctx.wake_relay()
     return web.Response(status=204)
 

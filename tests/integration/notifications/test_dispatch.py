@@ -14,6 +14,7 @@ import pytest
 
 from services.notifications.adapters import message_store
 from services.notifications.adapters.orm import messages
+from services.notifications.application.contacts import opt_in_sms, opt_out_sms
 from services.notifications.devtools.fake_twilio import INVALID_NUMBER
 from shared.events.booking import AppointmentCancelled, AppointmentConfirmed, AppointmentRescheduled
 from shared.events.directory import Channel
@@ -254,3 +255,25 @@ async def test_email_confirmations_carry_an_invitation_and_cancellations_withdra
         assert "METHOD:CANCEL" in invites[1] and "SEQUENCE:2" in invites[1]
         uid = [line for line in invites[0].splitlines() if line.startswith("UID:")]
         assert uid and uid[0] in invites[1].splitlines()
+
+
+async def test_stop_withdraws_a_reminder_that_is_already_due(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, now=NOW) as w:
+        student = await w.student()
+        await w.deliver(AppointmentConfirmed(**appointment(student, NOW + timedelta(hours=3))))
+        await w.dispatch(NOW)
+        assert len(w.twilio.received) == 1
+        [reminder] = await w.rows(messages.c.kind == "reminder_same_day")
+        async with w.db.session() as s:
+            assert await opt_out_sms(s, "+447700900123", reminder.due_at) == 1
+        await w.dispatch(reminder.due_at)
+        assert len(w.twilio.received) == 1
+        [after] = await w.rows(messages.c.id == reminder.id)
+        assert after.status == "suppressed" and after.error == "opted-out"
+        async with w.db.session() as s:  # START lets later texts through again
+            await opt_in_sms(s, "+447700900123")
+        await w.deliver(AppointmentRescheduled(**appointment(student, NOW + timedelta(hours=4), 2)))
+        await w.dispatch(reminder.due_at)
+        assert "moved" in w.twilio.received[-1]["body"]

@@ -74,7 +74,9 @@ def test_a_monday_appointment_is_reminded_on_friday_afternoon_across_the_clock_c
     assert plan[0].due_at.astimezone(UTC).hour == 16  # still GMT on the Friday
 
 
-def test_a_day_before_reminder_that_would_fall_at_night_goes_the_school_day_before_at_four() -> None:
+def test_a_day_before_reminder_that_would_fall_at_night_goes_the_school_day_before_at_four() -> (
+    None
+):
     starts = local(2027, 1, 13, 7, 45)  # the day before would be 07:45, in quiet hours
     plan = plan_reminders(starts, local(2027, 1, 1, 9, 0), LONDON)
     assert plan[0].kind == "day_before"

@@ -64,7 +64,10 @@ class World:
     async def deliver(
         self, payload: EventPayload, *, key: str = "k", envelope: Envelope | None = None
     ) -> Envelope:
-        envelope = envelope or Envelope.wrap(payload, key=key, producer="test")
+        if envelope is None:  # as if produced now, by the test's clock
+            envelope = Envelope.wrap(payload, key=key, producer="test").model_copy(
+                update={"occurred_at": self.clock.now}
+            )
         async with self.db.session() as session:
             await self.handlers[payload.event_type](session, envelope, payload)
         return envelope

@@ -11,6 +11,7 @@ from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
     api,
     appointments_api,
+    contact_alerts,
     directory_api,
     pages,
     reports_api,
@@ -76,6 +77,7 @@ def create_app(settings: BookingSettings) -> web.Application:
         middlewares=[session_guard()],
         translate_error=translate_booking_error,
     )
+    contact_alerts.install(app)
     install_pages(app, TEMPLATES, title="Careers appointments")
     app.cleanup_ctx.append(scheduled_jobs(settings.waitlist_sweep_seconds))
     return app

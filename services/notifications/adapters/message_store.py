@@ -124,10 +124,16 @@ async def claim_due(
     )
     candidates = sa.select(messages.c.id).where(due).order_by(messages.c.due_at).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A CTE is evaluated once: as an `IN (subquery)` PostgreSQL may run the locking
+        # subquery again for each row, and with SKIP LOCKED each run finds other rows.
+        chosen = candidates.with_for_update(skip_locked=True).cte("chosen")
+        chosen = chosen.prefix_with("MATERIALIZED")
+        picked: sa.ColumnElement[bool] = messages.c.id == chosen.c.id
+    else:
+        picked = messages.c.id.in_(candidates.scalar_subquery())
     await session.execute(
         messages.update()
-        .where(messages.c.id.in_(candidates.scalar_subquery()), due)
+        .where(picked, due)
         .values(
             status="sending",
             claim=token,

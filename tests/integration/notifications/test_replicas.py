@@ -82,3 +82,28 @@ async def test_two_replicas_on_postgresql_send_a_thousand_due_messages_each_exac
         assert max(sent.values()) == 1
         statuses = Counter(r.status for r in await w.rows(messages.c.source.like("load:%")))
         assert statuses == {"sent": COUNT}
+
+
+async def test_concurrent_claims_on_postgresql_each_take_at_most_their_batch(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with world(postgres_url, tmp_path, now=NOW) as w:
+        await due_messages(w.db, 200)
+        replicas = [Database(postgres_url) for _ in range(2)]
+
+        async def claims(db: Database) -> list[int]:
+            sizes = []
+            for _ in range(4):
+                async with db.session() as s:
+                    claimed = await message_store.claim_due(
+                        s, NOW, limit=25, lease=timedelta(minutes=2)
+                    )
+                sizes.append(len(claimed))
+            return sizes
+
+        try:
+            sizes = await asyncio.gather(*(claims(db) for db in replicas))
+        finally:
+            for db in replicas:
+                await db.dispose()
+        assert [n for replica in sizes for n in replica] == [25] * 8

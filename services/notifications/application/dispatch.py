@@ -100,10 +100,10 @@ class Dispatcher:
                 )
             if not claimed:
                 break
+            # A short claim is no sign of the end: another replica may hold the rest for a
+            # moment (SKIP LOCKED passes over its rows), so only an empty claim stops.
             await asyncio.gather(*(self._deliver(item, now) for item in claimed))
             handled += len(claimed)
-            if len(claimed) < self._batch:
-                break
         await self._count_pending()
         return handled
 

@@ -35,8 +35,10 @@ class FakeTwilio:
     received: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[tuple[str, int]] = field(default_factory=list)
     fail_next: int = 0  # answer the next N requests with 503, as an outage would
+    send_callbacks: bool = True
     _window: list[float] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _session: aiohttp.ClientSession | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -48,6 +50,8 @@ class FakeTwilio:
     async def _drain(self, _app: web.Application) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self._session is not None:
+            await self._session.close()
 
     def _authorised(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -83,7 +87,7 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
         self.received.append(message)
-        if message["status_callback"]:
+        if message["status_callback"] and self.send_callbacks:
             task = asyncio.create_task(self._call_back(message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -116,11 +120,12 @@ class FakeTwilio:
     async def post_signed(self, url: str, params: dict[str, str]) -> int:
         """Post form `params` to `url` signed as Twilio signs its webhooks."""
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
         try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(url, data=params, headers={"X-Twilio-Signature": signature}) as r,
-            ):
+            async with self._session.post(
+                url, data=params, headers={"X-Twilio-Signature": signature}
+            ) as r:
                 self.callbacks.append((params.get("MessageStatus", "inbound"), r.status))
                 return r.status
         except aiohttp.ClientError:

@@ -37,18 +37,25 @@ class DispatchJob:
         self._interval = interval_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._again = False
+        self._running = False
 
     async def run(self) -> None:
         """One run, repeated while wake-ups arrived during it (they would be lost otherwise)."""
-        while True:
-            self._again = False
-            await dispatch_messages(self._dispatcher)
-            if not self._again:
-                return
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                await dispatch_messages(self._dispatcher)
+                if not self._again:
+                    return
+        finally:
+            self._running = False
 
     def wake(self) -> None:
         self._again = True
         scheduler = self._scheduler
+        if self._running:
+            return  # the run in progress goes round again
         if scheduler is not None and scheduler.running:
             job = scheduler.get_job(JOB_ID)
             if job is not None:

@@ -8,6 +8,7 @@ again later). No sender logs an address or a body.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -33,6 +34,11 @@ TWILIO_PERMANENT = {
     30006: UndeliverableReason.INVALID_ADDRESS,  # landline or unreachable carrier
     30004: UndeliverableReason.UNSUBSCRIBED,  # message blocked by the recipient
 }
+
+
+# The SDK logs every request at INFO; only its warnings are worth a line.
+_SDK_LOG = logging.getLogger("twilio.http")
+_SDK_LOG.setLevel(logging.WARNING)
 
 
 class PermanentFailure(Exception):
@@ -79,7 +85,7 @@ class TwilioSms:
 
     def _connect(self) -> Client:
         if self._client is None:
-            self._http = AsyncTwilioHttpClient(timeout=10)
+            self._http = AsyncTwilioHttpClient(timeout=10, logger=_SDK_LOG)
             self._client = Client(*self._args, http_client=self._http)
             if self._base_url:
                 self._client.api.base_url = self._base_url

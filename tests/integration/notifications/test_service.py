@@ -99,6 +99,14 @@ async def test_an_event_delivered_twice_through_the_broker_is_one_text_whose_del
         assert row.status == "delivered"
         assert len(confirmation()) == 1
         assert ("delivered", 204) in service.twilio.callbacks
+        metrics = await (await service.client.get("/metrics")).text()
+        assert 'signpost_messages_sent_total{channel="sms",kind="booking_confirmation"}' in metrics
+        assert 'signpost_messages_delivered_total{channel="sms",kind="booking_confirmation"}' in (
+            metrics
+        )
+        assert "signpost_message_dispatch_lag_seconds_count" in metrics
+        page = await service.client.get("/dev/outbox")
+        assert page.status == 200 and "Your careers appointment is booked" in await page.text()
         types = await _outbox_types(service, about=row.id)
         assert types == ["notifications.message.status_changed"] * 2  # sent, delivered
 

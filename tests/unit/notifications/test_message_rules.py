@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.notifications.application.contacts import keyword
 from services.notifications.domain.messages import (
     EMAIL,
     RULES,
@@ -117,3 +118,21 @@ def test_production_refuses_to_start_with_the_fake_endpoints(
 def test_a_malformed_quiet_hour_is_named() -> None:
     with pytest.raises(ConfigError, match="QUIET_HOURS_START"):
         NotificationsSettings.from_env({"QUIET_HOURS_START": "8pm"})
+
+
+@pytest.mark.parametrize(
+    "body, meaning",
+    [
+        ("STOP", "stop"),
+        (" stop ", "stop"),
+        ("Unsubscribe", "stop"),
+        ("stop all", "stop"),
+        ("START", "start"),
+        ("unstop", "start"),
+        ("help", "help"),
+        ("stop texting me about maths", None),
+        ("Thanks!", None),
+    ],
+)
+def test_inbound_replies_are_read_as_twilios_opt_out_words(body: str, meaning: str | None) -> None:
+    assert keyword(body) == meaning

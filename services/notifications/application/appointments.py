@@ -4,6 +4,7 @@ them. An older revision arriving late changes nothing."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -93,7 +94,7 @@ class ReminderPlanner:
         await self._messages(session, event, plan)
 
     async def _messages(
-        self, session: AsyncSession, event: AppointmentChange, plan: list[PlannedReminder]
+        self, session: AsyncSession, event: AppointmentChange, plan_: list[PlannedReminder]
     ) -> None:
         context = {
             "appointment_id": event.appointment_id,
@@ -108,26 +109,29 @@ class ReminderPlanner:
             AppointmentRescheduled: Kind.RESCHEDULED,
             AppointmentCancelled: Kind.CANCELLED,
         }[type(event)]
-        common = {
-            "audience": Audience(event.student_id),
-            "expires_at": event.starts_at,
-            "context": context,
-            "student_id": event.student_id,
-            "appointment_id": event.appointment_id,
-        }
-        await self._planner.plan(
-            session,
-            kind=notice,
-            source=f"appointment:{event.appointment_id}:r{event.revision}",
-            due_at=self._planner.at_once(event.starts_at, event.time_zone),
-            **common,  # type: ignore[arg-type]
-        )
-        moment = event.starts_at.isoformat()
-        for reminder in plan:
+
+        async def plan(kind: Kind, source: str, due_at: datetime | None) -> None:
             await self._planner.plan(
                 session,
-                kind=REMINDER_KINDS[reminder.kind],
-                source=f"appointment:{event.appointment_id}@{moment}",
-                due_at=reminder.due_at,
-                **common,  # type: ignore[arg-type]
+                kind=kind,
+                source=source,
+                audience=Audience(event.student_id),
+                due_at=due_at,
+                expires_at=event.starts_at,
+                context=context,
+                student_id=event.student_id,
+                appointment_id=event.appointment_id,
+            )
+
+        await plan(
+            notice,
+            f"appointment:{event.appointment_id}:r{event.revision}",
+            self._planner.at_once(event.starts_at, event.time_zone),
+        )
+        moment = event.starts_at.isoformat()
+        for reminder in plan_:
+            await plan(
+                REMINDER_KINDS[reminder.kind],
+                f"appointment:{event.appointment_id}@{moment}",
+                reminder.due_at,
             )

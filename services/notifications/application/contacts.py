@@ -179,7 +179,8 @@ class ContactBook:
 
 
 async def erase_student(session: AsyncSession, student_id: str, now: datetime) -> None:
-    """Remove the student's contacts and reminders, and every message's content and address.
+    """Remove the student's contacts, appointments and reminders, and every message's content
+    and address.
 
     Message rows stay for the statistics (kind, channel, status, times) with nothing that
     could identify the student or say what was sent.
@@ -188,6 +189,7 @@ async def erase_student(session: AsyncSession, student_id: str, now: datetime) -
     await session.execute(contact_owners.delete().where(contact_owners.c.owner_id == student_id))
     owned = sa.select(appointments.c.id).where(appointments.c.student_id == student_id)
     await session.execute(reminders.delete().where(reminders.c.appointment_id.in_(owned)))
+    await session.execute(appointments.delete().where(appointments.c.student_id == student_id))
     mine = messages.c.student_id == student_id
     await session.execute(
         messages.update()

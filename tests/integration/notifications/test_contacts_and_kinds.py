@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from services.notifications.adapters.orm import contacts, messages, reminders
+from services.notifications.adapters.orm import appointments, contacts, messages, reminders
 from services.notifications.devtools.smtp_sink import REFUSED_DOMAIN
 from shared.events.booking import (
     AppointmentConfirmed,
@@ -95,6 +95,7 @@ async def test_erasure_removes_contacts_reminders_and_every_message_body(
         assert {r.status for r in rows} <= {"sent", "cancelled"}
         async with w.db.read_session() as s:
             assert (await s.scalar(sa.select(sa.func.count()).select_from(reminders))) == 0
+            assert (await s.scalar(sa.select(sa.func.count()).select_from(appointments))) == 0
         assert await w.dispatch(NOW + timedelta(days=6, hours=8)) == 0
 
 

@@ -102,7 +102,12 @@ class Dispatcher:
                 break
             # A short claim is no sign of the end: another replica may hold the rest for a
             # moment (SKIP LOCKED passes over its rows), so only an empty claim stops.
-            await asyncio.gather(*(self._deliver(item, now) for item in claimed))
+            results = await asyncio.gather(
+                *(self._deliver(item, now) for item in claimed), return_exceptions=True
+            )
+            for result in results:  # the row's lease runs out and another run retries it
+                if isinstance(result, Exception):
+                    log.warning("message.record_failed", error=type(result).__name__)
             handled += len(claimed)
         await self._count_pending()
         return handled
@@ -116,14 +121,19 @@ class Dispatcher:
                 async with self._db.session() as session:
                     await message_store.finish(session, item, now, status=status, error=error)
                 return
-            rendered = self._templates.render(item.kind, item.channel, item.variant, item.context)
             try:
+                rendered = self._templates.render(
+                    item.kind, item.channel, item.variant, item.context
+                )
                 provider_id = await self._hand_over(item, rendered, now)
             except TransientFailure as exc:
                 await self._retry(item, now, exc.code)
                 return
             except PermanentFailure as exc:
                 await self._undeliverable(item, now, exc)
+                return
+            except Exception as exc:  # a fault of ours (a template, say): retried, then failed
+                await self._retry(item, now, type(exc).__name__)
                 return
             handed = fixed_now or self._clock()
             async with self._db.session() as session:

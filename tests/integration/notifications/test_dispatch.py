@@ -14,6 +14,7 @@ import pytest
 
 from services.notifications.adapters import message_store
 from services.notifications.adapters.orm import messages
+from services.notifications.adapters.templates import Rendered, Templates
 from services.notifications.application.contacts import opt_in_sms, opt_out_sms
 from services.notifications.devtools.fake_twilio import INVALID_NUMBER
 from shared.events.booking import AppointmentCancelled, AppointmentConfirmed, AppointmentRescheduled
@@ -277,3 +278,32 @@ async def test_stop_withdraws_a_reminder_that_is_already_due(
         await w.deliver(AppointmentRescheduled(**appointment(student, NOW + timedelta(hours=4), 2)))
         await w.dispatch(reminder.due_at)
         assert "moved" in w.twilio.received[-1]["body"]
+
+
+class BrokenFor(Templates):
+    """Wording that fails for one room, as a template with a mistake would."""
+
+    def render(self, kind: str, channel: str, variant: str, context: dict) -> Rendered:
+        if context.get("location") == "Broken room":
+            raise RuntimeError("template error")
+        return super().render(kind, channel, variant, context)
+
+
+async def test_a_message_that_cannot_be_rendered_is_retried_then_failed_without_holding_others(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, now=NOW) as w:
+        broken = await w.student(phone="+447700900301")
+        fine = await w.student(phone="+447700900302")
+        starts = NOW + timedelta(days=3)
+        await w.deliver(AppointmentConfirmed(**appointment(broken, starts, location="Broken room")))
+        await w.deliver(AppointmentConfirmed(**appointment(fine, starts)))
+        moment = NOW
+        for _ in range(5):
+            await w.dispatch(moment, templates=BrokenFor())
+            moment += timedelta(hours=1)
+        assert [m["to"] for m in w.twilio.received] == ["+447700900302"]
+        [row] = await w.rows(
+            messages.c.student_id == broken, messages.c.kind == "booking_confirmation"
+        )
+        assert row.status == "failed" and row.error == "RuntimeError" and row.attempts == 5

@@ -1,8 +1,9 @@
 """Contact routes that notifications could not deliver to, for the school's staff to check.
 
 `notifications.contact.undeliverable` is kept per (person, route, channel), the newest
-report winning; `GET /api/v1/contact-alerts?school_id=` lists a school's for its
-coordinators, its PAs and admins.
+report winning, and dropped when booking's own `directory.student.erased` comes round;
+`GET /api/v1/contact-alerts?school_id=` lists a school's for its coordinators, its PAs and
+admins.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.auth.principal import Role
 from shared.auth.web import require, require_school
 from shared.db import upsert
 from shared.events import Envelope
+from shared.events.directory import StudentErased
 from shared.events.notifications import ContactUndeliverable
 from shared.http.app import MESSAGING
 from shared.http.body import Strict, json_response, read_query
@@ -46,6 +48,12 @@ async def record_alert(
             "reported_at": envelope.occurred_at,
         },
         key=("owner_id", "route", "channel"),
+    )
+
+
+async def forget_student(session: AsyncSession, _envelope: Envelope, event: StudentErased) -> None:
+    await session.execute(
+        contact_alerts.delete().where(contact_alerts.c.owner_id == event.student_id)
     )
 
 
@@ -95,7 +103,10 @@ def install(app: web.Application) -> None:
     """Consume notifications' reports and serve the list (called by the composition root)."""
     app[MESSAGING].add_consumer(
         "booking.contact_alerts",
-        topics=["notifications.events"],
-        handlers={ContactUndeliverable.event_type: record_alert},
+        topics=["notifications.events", "directory.events"],
+        handlers={
+            ContactUndeliverable.event_type: record_alert,
+            StudentErased.event_type: forget_student,
+        },
     )
     app.router.add_routes(routes)

@@ -3,6 +3,7 @@ webhooks back; forged ones refused; the message log audited; a student's own pre
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,11 @@ from tests.integration.notifications.service import Running, running_service
 from tests.support import bearer, token_for
 
 SCHOOL = "school-s"
+
+
+def fresh_phone() -> str:
+    """A number no earlier test used: each service replays the shared broker's history."""
+    return f"+447700{secrets.randbelow(800_000) + 100_000}"
 
 
 async def _student(service: Running, *, phone: str, email: str | None = None) -> str:
@@ -79,7 +85,7 @@ async def test_an_event_delivered_twice_through_the_broker_is_one_text_whose_del
     database_url: str, broker: str, tmp_path: Path
 ) -> None:
     async with running_service(database_url, broker, tmp_path) as service:
-        phone = "+447700900201"
+        phone = fresh_phone()
         student = await _student(service, phone=phone)
         envelope = await service.publish(
             AppointmentConfirmed(**_appointment(student)), key=f"appt-{student}"
@@ -115,7 +121,7 @@ async def test_a_forged_or_unsigned_callback_gets_403_and_changes_nothing(
     database_url: str, broker: str, tmp_path: Path
 ) -> None:
     async with running_service(database_url, broker, tmp_path) as service:
-        student = await _student(service, phone="+447700900202")
+        student = await _student(service, phone=fresh_phone())
         await service.publish(AppointmentConfirmed(**_appointment(student)), key=student)
         [row] = await eventually(
             lambda: service.rows(
@@ -131,7 +137,7 @@ async def test_a_forged_or_unsigned_callback_gets_403_and_changes_nothing(
         )
         stop = await client.post(
             INBOUND_PATH,
-            data={"From": "+447700900202", "Body": "STOP"},
+            data={"From": fresh_phone(), "Body": "STOP"},
             headers={"X-Twilio-Signature": "bm90IHNpZ25lZA=="},
         )
         for response in (unsigned, wrong, stop):
@@ -147,7 +153,7 @@ async def test_stop_by_text_stops_every_later_sms_to_that_number(
     database_url: str, broker: str, tmp_path: Path
 ) -> None:
     async with running_service(database_url, broker, tmp_path) as service:
-        phone = "+447700900203"
+        phone = fresh_phone()
         student = await _student(service, phone=phone)
         status = await service.twilio.post_signed(
             service.public_url + INBOUND_PATH, {"From": phone, "Body": " stop ", "To": "+44"}
@@ -180,7 +186,7 @@ async def test_the_message_log_is_for_the_schools_staff_and_every_read_is_record
     database_url: str, broker: str, tmp_path: Path
 ) -> None:
     async with running_service(database_url, broker, tmp_path) as service:
-        student = await _student(service, phone="+447700900204")
+        student = await _student(service, phone=fresh_phone())
         await service.publish(AppointmentConfirmed(**_appointment(student)), key=student)
         await eventually(
             lambda: service.rows(
@@ -230,7 +236,7 @@ async def test_a_student_chooses_email_and_later_messages_follow_the_choice(
     database_url: str, broker: str, tmp_path: Path
 ) -> None:
     async with running_service(database_url, broker, tmp_path) as service:
-        student = await _student(service, phone="+447700900205", email="me@pupil.example")
+        student = await _student(service, phone=fresh_phone(), email="me@pupil.example")
         pupil = bearer(token_for(tmp_path, user_id=student, role=Role.STUDENT, school_ids=[SCHOOL]))
         client = service.client
 

@@ -2,7 +2,9 @@
 
 Starts a local Kafka-protocol broker unless KAFKA_BOOTSTRAP_SERVERS is set, migrates and seeds
 each service's database (SQLite files under the data directory unless a service's
-DATABASE_URL is set), starts the three services as child processes, waits until each answers
+DATABASE_URL is set), starts the fake SMS provider and SMTP sink notifications sends to
+(unless TWILIO_API_BASE_URL or SMTP_HOST is set), starts the three services as child
+processes, waits until each answers
 /healthz, prints where they are, and on Ctrl-C (or SIGTERM) stops them in order.
 """
 
@@ -52,6 +54,15 @@ def run_all() -> int:
         os.environ.update(env)
         if asyncio.run(seed_all()) != 0:
             return 2
+        if not env.get("TWILIO_API_BASE_URL") and not env.get("SMTP_HOST"):
+            # The fake SMS provider and the SMTP sink notifications sends to by default.
+            log = open(data_dir / "log" / "fakes.log", "ab")  # noqa: SIM115
+            children["fakes"] = subprocess.Popen(
+                [sys.executable, "-m", "services.notifications.devtools"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         for name in entries():
             log = open(data_dir / "log" / f"{name}.log", "ab")  # noqa: SIM115
             children[name] = subprocess.Popen(
@@ -60,11 +71,13 @@ def run_all() -> int:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        urls = {name: _base_url(name, env) for name in children}
+        urls = {name: _base_url(name, env) for name in children if name in entries()}
         if not _wait_healthy(urls, children, lambda: stopping):
             return 1
         for name, url in urls.items():
             print(f"{name:<15}{url}   (logs: {data_dir / 'log' / (name + '.log')})")
+        if "fakes" in children:
+            print(f"{'messages':<15}{urls['notifications']}/dev/outbox (fake SMS and SMTP)")
         print("\nDemo logins:\n" + describe_logins())
         print("\nPress Ctrl-C to stop.", flush=True)
         while not stopping:

@@ -19,6 +19,7 @@ from services.booking.entrypoints import (
     api,
     appointments_api,
     calendars_api,
+    contact_alerts,
     directory_api,
     pages,
     reports_api,
@@ -111,5 +112,6 @@ def create_app(settings: BookingSettings) -> web.Application:
             calendar_imports(settings, calendar_fetcher(settings), busy_intervals),
         ],
     )
+    contact_alerts.install(app)
     install_pages(app, TEMPLATES, title="Careers appointments")
     return app

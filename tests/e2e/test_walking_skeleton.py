@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,12 @@ class Http:
 
 
 def start_system(
-    broker: str, data_dir: Path
+    broker: str,
+    data_dir: Path,
+    extra: Callable[[dict[str, str]], dict[str, str]] | None = None,
 ) -> tuple[dict[str, str], list[subprocess.Popen[bytes]]]:
-    """Seed the demo county, then start each service as its own process on a free port."""
+    """Seed the demo county, then start each service as its own process on a free port;
+    `extra(urls)` gives more environment for them, once their addresses are known."""
     env = {
         **os.environ,
         "SIGNPOST_ENV": "development",
@@ -73,6 +76,8 @@ def start_system(
         port = free_port()
         env[f"{name.upper()}_HTTP_PORT"] = str(port)
         urls[name] = f"http://127.0.0.1:{port}"
+    if extra is not None:
+        env.update(extra(urls))
     subprocess.run(
         [sys.executable, "-m", "services.cli", "seed"],
         env=env,

@@ -330,3 +330,18 @@ calendar_clashes = sa.Table(
     sa.Column("adviser_id", sa.String(36), nullable=False),
     sa.Column("detected_at", UtcDateTime(), nullable=False),
 )
+
+# Contact routes notifications could not deliver to, shown to the school's staff; written
+# only from `notifications.contact.undeliverable` (a code, never the address itself).
+contact_alerts = sa.Table(
+    "contact_alerts",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("route", sa.Integer(), primary_key=True),
+    sa.Column("channel", sa.String(10), primary_key=True),
+    sa.Column("owner_kind", sa.String(20), nullable=False),
+    sa.Column("school_id", sa.String(36), nullable=True, index=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(30), nullable=False),
+    sa.Column("reported_at", UtcDateTime(), nullable=False),
+)

@@ -1,16 +1,20 @@
-"""Keep reminders in step with appointments: scheduled, moved and cancelled with them."""
+"""Keep reminders and messages in step with appointments: planned, moved and cancelled with
+them. An older revision arriving late changes nothing."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.adapters.orm import appointments, reminders
-from services.notifications.domain.reminders import ReminderPolicy, plan_reminders
+from services.notifications.adapters import message_store
+from services.notifications.adapters.orm import appointments, messages, reminders
+from services.notifications.application.planning import Audience, Planner
+from services.notifications.domain.messages import REMINDER_KINDS, Kind
+from services.notifications.domain.reminders import PlannedReminder, plan_reminders
 from shared.events import Envelope
 from shared.events.booking import (
     AppointmentCancelled,
@@ -22,10 +26,12 @@ AppointmentChange = AppointmentConfirmed | AppointmentRescheduled | AppointmentC
 
 
 class ReminderPlanner:
-    """Event handler: the reminders an appointment needs, replanned on every revision."""
+    """Event handler: the reminders an appointment needs, replanned on every revision, and
+    the messages that carry them (with the confirmation, moved and cancelled notices)."""
 
-    def __init__(self, policy: ReminderPolicy | None = None) -> None:
-        self._policy = policy or ReminderPolicy()
+    def __init__(self, planner: Planner) -> None:
+        self._planner = planner
+        self._policy = planner.quiet
 
     async def __call__(
         self, session: AsyncSession, envelope: Envelope, event: AppointmentChange
@@ -54,7 +60,7 @@ class ReminderPlanner:
                 .where(appointments.c.id == event.appointment_id)
                 .values(**values)
             )
-        now = datetime.now(UTC)
+        now = self._planner.clock()
         await session.execute(
             reminders.update()
             .where(
@@ -63,9 +69,11 @@ class ReminderPlanner:
             )
             .values(status="cancelled", updated_at=now)
         )
-        if status != "confirmed":
-            return
-        plan = plan_reminders(event.starts_at, now, ZoneInfo(event.time_zone), self._policy)
+        # Whatever was still waiting is about the old time (or a cancelled appointment).
+        await message_store.cancel(session, messages.c.appointment_id == event.appointment_id, now)
+        plan = []
+        if status == "confirmed":
+            plan = plan_reminders(event.starts_at, now, ZoneInfo(event.time_zone), self._policy)
         if plan:
             await session.execute(
                 reminders.insert(),
@@ -82,4 +90,48 @@ class ReminderPlanner:
                     }
                     for p in plan
                 ],
+            )
+        await self._messages(session, event, plan)
+
+    async def _messages(
+        self, session: AsyncSession, event: AppointmentChange, plan_: list[PlannedReminder]
+    ) -> None:
+        context = {
+            "appointment_id": event.appointment_id,
+            "revision": event.revision,
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "location": event.location,
+            "time_zone": event.time_zone,
+        }
+        notice = {
+            AppointmentConfirmed: Kind.CONFIRMATION,
+            AppointmentRescheduled: Kind.RESCHEDULED,
+            AppointmentCancelled: Kind.CANCELLED,
+        }[type(event)]
+
+        async def plan(kind: Kind, source: str, due_at: datetime | None) -> None:
+            await self._planner.plan(
+                session,
+                kind=kind,
+                source=source,
+                audience=Audience(event.student_id),
+                due_at=due_at,
+                expires_at=event.starts_at,
+                context=context,
+                student_id=event.student_id,
+                appointment_id=event.appointment_id,
+            )
+
+        await plan(
+            notice,
+            f"appointment:{event.appointment_id}:r{event.revision}",
+            self._planner.at_once(event.starts_at, event.time_zone),
+        )
+        moment = event.starts_at.isoformat()
+        for reminder in plan_:
+            await plan(
+                REMINDER_KINDS[reminder.kind],
+                f"appointment:{event.appointment_id}@{moment}",
+                reminder.due_at,
             )

@@ -1,8 +1,10 @@
 """When to remind someone of an appointment.
 
-Rules, in the school's local time: each reminder is due a fixed time before the start; none
-is sent during quiet hours (a reminder that would fall there moves to the end of the quiet
-hours if that is still early enough, otherwise to the evening before); none is sent later
+Rules, in the school's local time: each reminder is due a fixed time before the start; the
+day-before reminder that would fall at night or at a weekend goes at 16:00 on the previous
+school day (Monday to Friday) instead; none is sent during quiet hours (a reminder that
+would fall there moves to the end of the quiet hours if that is still early enough,
+otherwise to the evening before); none is sent later
 than `min_lead` before the start, because a reminder that arrives after the appointment is
 worse than none; reminders already in the past are dropped, but a booking made at short
 notice still gets one reminder straight away (or at the end of the quiet hours) if there is
@@ -26,6 +28,8 @@ class ReminderPolicy:
     quiet_ends: time = time(8, 0)
     min_lead: timedelta = timedelta(minutes=30)
     merge_within: timedelta = timedelta(hours=1)
+    school_day_kinds: tuple[str, ...] = ("day_before",)
+    school_day_time: time = time(16, 0)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,11 @@ def plan_reminders(
     latest = starts_at - policy.min_lead
     planned: list[PlannedReminder] = []
     for kind, offset in policy.offsets:
-        due = _outside_quiet_hours(starts_at - offset, latest, zone, policy)
+        wanted = starts_at - offset
+        if kind in policy.school_day_kinds and _night_or_weekend(wanted, zone, policy):
+            due: datetime | None = _previous_school_day(starts_at, zone, policy)
+        else:
+            due = _outside_quiet_hours(wanted, latest, zone, policy)
         if due is not None and now <= due <= latest:
             planned.append(PlannedReminder(kind, due))
     if not planned and now <= latest:
@@ -57,6 +65,17 @@ def in_quiet_hours(moment: datetime, zone: ZoneInfo, policy: ReminderPolicy) -> 
     if policy.quiet_starts > policy.quiet_ends:  # the usual case: the window spans midnight
         return local >= policy.quiet_starts or local < policy.quiet_ends
     return policy.quiet_starts <= local < policy.quiet_ends
+
+
+def _night_or_weekend(moment: datetime, zone: ZoneInfo, policy: ReminderPolicy) -> bool:
+    return in_quiet_hours(moment, zone, policy) or moment.astimezone(zone).weekday() >= 5
+
+
+def _previous_school_day(starts_at: datetime, zone: ZoneInfo, policy: ReminderPolicy) -> datetime:
+    day = starts_at.astimezone(zone).date() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, policy.school_day_time, zone)
 
 
 def _outside_quiet_hours(

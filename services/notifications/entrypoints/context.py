@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
+from services.notifications.application.dispatch import Dispatcher
+from services.notifications.settings import NotificationsSettings
 from shared.db import Database
 
 
 @dataclass(frozen=True)
 class NotificationsContext:
     db: Database
+    settings: NotificationsSettings
+    dispatcher: Dispatcher
+    clock: Callable[[], datetime]
+    wake_relay: Callable[[], None]
 
 
 NOTIFICATIONS = web.AppKey("notifications", NotificationsContext)

@@ -60,10 +60,27 @@ def test_no_reminder_when_the_appointment_is_about_to_start() -> None:
 
 
 def test_reminders_follow_local_time_across_the_clock_change() -> None:
-    starts = local(2027, 3, 29, 10, 0)  # the Monday after the clocks go forward
+    starts = local(2027, 3, 30, 10, 0)  # the Tuesday after the clocks go forward
     plan = plan_reminders(starts, local(2027, 3, 1, 9, 0), LONDON)
-    assert plan[0].due_at == starts - timedelta(hours=24)
-    assert plan[0].due_at.astimezone(LONDON).hour == 10
+    assert plan[0].due_at.astimezone(LONDON) == local(2027, 3, 29, 10, 0)
+    assert plan[0].due_at.utcoffset() == timedelta(hours=1)
+
+
+def test_a_monday_appointment_is_reminded_on_friday_afternoon_across_the_clock_change() -> None:
+    starts = local(2027, 3, 29, 10, 0)  # the day before would be Sunday, the day of the change
+    plan = plan_reminders(starts, local(2027, 3, 1, 9, 0), LONDON)
+    assert plan[0].kind == "day_before"
+    assert plan[0].due_at.astimezone(LONDON) == local(2027, 3, 26, 16, 0)
+    assert plan[0].due_at.astimezone(UTC).hour == 16  # still GMT on the Friday
+
+
+def test_a_day_before_reminder_that_would_fall_at_night_goes_the_school_day_before_at_four() -> (
+    None
+):
+    starts = local(2027, 1, 13, 7, 45)  # the day before would be 07:45, in quiet hours
+    plan = plan_reminders(starts, local(2027, 1, 1, 9, 0), LONDON)
+    assert plan[0].kind == "day_before"
+    assert plan[0].due_at.astimezone(LONDON) == local(2027, 1, 12, 16, 0)
 
 
 @given(

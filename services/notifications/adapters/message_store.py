@@ -1,0 +1,206 @@
+"""Message rows: written once per identity, claimed by one dispatcher at a time.
+
+`claim_due` takes due rows (and rows whose claim's lease has run out) with `FOR UPDATE SKIP
+LOCKED` on PostgreSQL, so two replicas never take the same row; on SQLite every write
+transaction already holds the database (`BEGIN IMMEDIATE`) and the same conditional UPDATE
+does the job. The claim is committed before any provider is called.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifications.adapters.orm import contact_owners, contacts, messages, sms_opt_outs
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    source: str
+    kind: str
+    owner_id: str
+    route: int
+    channel: str
+    variant: str
+    due_at: datetime
+    expires_at: datetime
+    context: dict[str, Any]
+    school_id: str | None = None
+    student_id: str | None = None
+    appointment_id: str | None = None
+
+
+async def write(session: AsyncSession, items: Sequence[NewMessage], now: datetime) -> None:
+    """Insert each message unless its identity exists; a cancelled one comes back to life
+    (an appointment moved away and back again) with the new time and context."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for item in items:
+        stmt = insert(messages).values(
+            id=str(uuid.uuid4()),
+            source=item.source,
+            kind=item.kind,
+            recipient=f"{item.owner_id}/{item.route}",
+            channel=item.channel,
+            owner_id=item.owner_id,
+            route=item.route,
+            school_id=item.school_id,
+            student_id=item.student_id,
+            appointment_id=item.appointment_id,
+            variant=item.variant,
+            context=item.context,
+            status="pending",
+            due_at=item.due_at,
+            expires_at=item.expires_at,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "kind", "recipient", "channel"],
+            set_={
+                "status": "pending",
+                "due_at": stmt.excluded.due_at,
+                "expires_at": stmt.excluded.expires_at,
+                "context": stmt.excluded.context,
+                "attempts": 0,
+                "error": None,
+                "updated_at": now,
+            },
+            where=messages.c.status == "cancelled",
+        )
+        await session.execute(stmt)
+
+
+async def cancel(session: AsyncSession, condition: sa.ColumnElement[bool], now: datetime) -> None:
+    await session.execute(
+        messages.update()
+        .where(condition, messages.c.status == "pending")
+        .values(status="cancelled", updated_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message with what sending it needs (the address is read, never stored)."""
+
+    id: str
+    claim: str
+    kind: str
+    channel: str
+    variant: str
+    context: dict[str, Any]
+    due_at: datetime
+    expires_at: datetime
+    attempts: int
+    owner_id: str | None
+    owner_kind: str | None
+    school_id: str | None
+    route: int | None
+    role: str | None
+    phone: str | None
+    email: str | None
+    sms_consent: bool
+    email_consent: bool
+    undeliverable: str | None
+    opted_out: bool
+    sms_stopped: bool
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, *, limit: int, lease: timedelta
+) -> list[Claimed]:
+    token = str(uuid.uuid4())
+    due = sa.or_(
+        sa.and_(messages.c.status == "pending", messages.c.due_at <= now),
+        sa.and_(messages.c.status == "sending", messages.c.lease_until < now),
+    )
+    candidates = sa.select(messages.c.id).where(due).order_by(messages.c.due_at).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # A CTE is evaluated once: as an `IN (subquery)` PostgreSQL may run the locking
+        # subquery again for each row, and with SKIP LOCKED each run finds other rows.
+        chosen = candidates.with_for_update(skip_locked=True).cte("chosen")
+        chosen = chosen.prefix_with("MATERIALIZED")
+        picked: sa.ColumnElement[bool] = messages.c.id == chosen.c.id
+    else:
+        picked = messages.c.id.in_(candidates.scalar_subquery())
+    await session.execute(
+        messages.update()
+        .where(picked, due)
+        .values(
+            status="sending",
+            claim=token,
+            lease_until=now + lease,
+            attempts=messages.c.attempts + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    stopped = sa.exists().where(sms_opt_outs.c.phone == contacts.c.phone)
+    rows = await session.execute(
+        sa.select(
+            messages.c.id,
+            messages.c.claim,
+            messages.c.kind,
+            messages.c.channel,
+            messages.c.variant,
+            messages.c.context,
+            messages.c.due_at,
+            messages.c.expires_at,
+            messages.c.attempts,
+            messages.c.owner_id,
+            contact_owners.c.kind.label("owner_kind"),
+            sa.func.coalesce(messages.c.school_id, contact_owners.c.school_id).label("school_id"),
+            messages.c.route,
+            contacts.c.role,
+            contacts.c.phone,
+            contacts.c.email,
+            sa.func.coalesce(contacts.c.sms_consent, False).label("sms_consent"),
+            sa.func.coalesce(contacts.c.email_consent, False).label("email_consent"),
+            sa.case(
+                (messages.c.channel == "sms", contacts.c.sms_undeliverable),
+                else_=contacts.c.email_undeliverable,
+            ).label("undeliverable"),
+            sa.func.coalesce(contact_owners.c.opted_out, False).label("opted_out"),
+            stopped.label("sms_stopped"),
+        )
+        .select_from(
+            messages.outerjoin(
+                contacts,
+                sa.and_(
+                    contacts.c.owner_id == messages.c.owner_id,
+                    contacts.c.route == messages.c.route,
+                ),
+            ).outerjoin(contact_owners, contact_owners.c.owner_id == messages.c.owner_id)
+        )
+        .where(messages.c.claim == token)
+    )
+    return [Claimed(**row._asdict()) for row in rows]
+
+
+async def finish(session: AsyncSession, item: Claimed, now: datetime, **values: Any) -> bool:
+    """Record an outcome, if the claim is still this dispatcher's (its lease not taken over)."""
+    result = await session.execute(
+        messages.update()
+        .where(
+            messages.c.id == item.id,
+            messages.c.claim == item.claim,
+            messages.c.status == "sending",
+        )
+        .values(lease_until=None, claim=None, updated_at=now, **values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def still_stopped(session: AsyncSession, phone: str) -> bool:
+    found = await session.scalar(
+        sa.select(sms_opt_outs.c.phone).where(sms_opt_outs.c.phone == phone)
+    )
+    return found is not None

@@ -1,0 +1,1 @@
+"""Local stand-ins for the outside systems, for development and tests only."""

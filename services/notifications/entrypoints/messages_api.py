@@ -1,0 +1,191 @@
+"""The message log for a school's staff (every read audited) and a student's own contact
+preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from aiohttp import web
+from pydantic import BaseModel, Field, model_validator
+
+from services.notifications.adapters.orm import (
+    appointments,
+    contact_owners,
+    contacts,
+    message_reads,
+    messages,
+)
+from services.notifications.entrypoints.api import routes
+from services.notifications.entrypoints.context import NOTIFICATIONS
+from shared.auth.principal import Role
+from shared.auth.web import require
+from shared.http.body import Strict, json_response, read_model, read_query
+from shared.http.problems import Problem, forbidden
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+STAFF = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
+
+
+class MessageQuery(Strict):
+    appointment_id: str | None = Field(default=None, min_length=1, max_length=36)
+    student_id: str | None = Field(default=None, min_length=1, max_length=36)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MessageQuery:
+        if (self.appointment_id is None) == (self.student_id is None):
+            raise ValueError("give exactly one of appointment_id and student_id")
+        return self
+
+
+class LoggedMessage(BaseModel):
+    id: str
+    kind: str
+    channel: str
+    role: str | None
+    status: str
+    variant: str
+    attempts: int
+    due_at: datetime
+    handed_at: datetime | None
+    provider_status: str | None
+    error: str | None
+    appointment_id: str | None
+
+
+class MessageLog(BaseModel):
+    items: list[LoggedMessage]
+
+
+@routes.get(
+    "/api/v1/messages",
+    summary="The messages sent (or due) about one appointment or to one student",
+    query=MessageQuery,
+    responses={200: MessageLog},
+    tags=("messages",),
+)
+async def message_log(request: web.Request) -> web.Response:
+    principal = require(request, *STAFF)
+    query = read_query(request, MessageQuery)
+    ctx = request.app[NOTIFICATIONS]
+    async with ctx.db.read_session() as s:
+        if query.appointment_id is not None:
+            school = await s.scalar(
+                sa.select(appointments.c.school_id).where(appointments.c.id == query.appointment_id)
+            )
+            where = messages.c.appointment_id == query.appointment_id
+        else:
+            school = await s.scalar(
+                sa.select(contact_owners.c.school_id).where(
+                    contact_owners.c.owner_id == query.student_id
+                )
+            )
+            where = messages.c.student_id == query.student_id
+        if school is None or not principal.sees_guidance_at(school):
+            raise forbidden("You do not act for this student's school.")
+        rows = (
+            await s.execute(
+                sa.select(
+                    messages.c.id,
+                    messages.c.kind,
+                    messages.c.channel,
+                    contacts.c.role,
+                    messages.c.status,
+                    messages.c.variant,
+                    messages.c.attempts,
+                    messages.c.due_at,
+                    messages.c.handed_at,
+                    messages.c.provider_status,
+                    messages.c.error,
+                    messages.c.appointment_id,
+                )
+                .select_from(
+                    messages.outerjoin(
+                        contacts,
+                        sa.and_(
+                            contacts.c.owner_id == messages.c.owner_id,
+                            contacts.c.route == messages.c.route,
+                        ),
+                    )
+                )
+                .where(where)
+                .order_by(messages.c.due_at, messages.c.kind)
+            )
+        ).all()
+    async with ctx.db.session() as s:
+        await s.execute(
+            message_reads.insert().values(
+                read_at=ctx.clock(),
+                reader_id=principal.user_id,
+                reader_role=str(principal.role),
+                appointment_id=query.appointment_id,
+                student_id=query.student_id,
+                rows=len(rows),
+            )
+        )
+    log.info("messages.log_read", reader_id=principal.user_id, rows=len(rows))
+    items = [LoggedMessage.model_validate(r._asdict()) for r in rows]
+    return json_response(MessageLog(items=items))
+
+
+class Preferences(Strict):
+    channel: Literal["sms", "email"] | None = Field(
+        default=None, description="the channel to use; none means as the school recorded"
+    )
+    parent_copy: bool = Field(default=True, description="send a copy to consenting parents")
+    opted_out: bool = Field(default=False, description="send me nothing at all")
+
+
+async def _owner(request: web.Request) -> tuple[str, dict[str, Any]]:
+    principal = require(request, Role.STUDENT)
+    async with request.app[NOTIFICATIONS].db.read_session() as s:
+        row = (
+            await s.execute(
+                sa.select(
+                    contact_owners.c.channel,
+                    contact_owners.c.parent_copy,
+                    contact_owners.c.opted_out,
+                ).where(contact_owners.c.owner_id == principal.user_id)
+            )
+        ).first()
+    if row is None:
+        raise Problem(
+            404,
+            "Not found",
+            "Your school has not given us your contact details yet; ask its careers coordinator.",
+            type_="not-found",
+        )
+    return principal.user_id, row._asdict()
+
+
+@routes.get(
+    "/api/v1/me/contact-preferences",
+    summary="How I am contacted",
+    responses={200: Preferences, 404: "No contact details yet"},
+    tags=("preferences",),
+)
+async def get_preferences(request: web.Request) -> web.Response:
+    _, row = await _owner(request)
+    return json_response(Preferences.model_validate(row))
+
+
+@routes.put(
+    "/api/v1/me/contact-preferences",
+    summary="Choose how I am contacted",
+    request=Preferences,
+    responses={200: Preferences, 404: "No contact details yet"},
+    tags=("preferences",),
+)
+async def put_preferences(request: web.Request) -> web.Response:
+    body = await read_model(request, Preferences)
+    owner_id, _ = await _owner(request)
+    ctx = request.app[NOTIFICATIONS]
+    async with ctx.db.session() as s:
+        await s.execute(
+            contact_owners.update()
+            .where(contact_owners.c.owner_id == owner_id)
+            .values(**body.model_dump(), updated_at=ctx.clock())
+        )
+    return json_response(body)

@@ -12,10 +12,14 @@ from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.auth.keys import ensure_dev_keypair
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenIssuer
+from shared.devbroker import port_open
+from shared.http.app import MESSAGING
+from shared.messaging.kafka import ensure_topics
 from shared.settings import Settings
 
 S = TypeVar("S", bound=Settings)
@@ -39,6 +43,32 @@ def settings_for(
     return settings_type.from_env(env)
 
 
+def _first_broker(bootstrap: str) -> tuple[str, int]:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    return host, int(port)
+
+
+async def start_at_the_end(bootstrap: str, group_id: str, topics: Iterable[str]) -> None:
+    """Commit the group's offsets at the current end of each topic's partitions."""
+    topics = list(topics)
+    await ensure_topics(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
 def token_for(
     data_dir: Path,
     *,
@@ -60,10 +90,22 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def app_client(
-    factory: Callable[[S], web.Application], settings: S
+    factory: Callable[[S], web.Application], settings: S, *, history: bool = False
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """Start the service (migrations, relay, consumers) in-process and yield a client."""
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(factory(settings)))
+    """Start the service (migrations, relay, consumers) in-process and yield a client.
+
+    The broker is shared by the whole test session, and each app's consumer groups are new,
+    so they would start by reading every event earlier tests published. Unless `history` is
+    asked for, each group starts where its topics end now: the test sees the events it
+    publishes, and the session does not slow down as it goes on.
+    """
+    app = factory(settings)
+    if not history and port_open(*_first_broker(settings.kafka_bootstrap_servers)):
+        for consumer in app[MESSAGING].consumers:
+            await start_at_the_end(
+                settings.kafka_bootstrap_servers, consumer.group_id, consumer.topics
+            )
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await client.start_server()
     try:
         yield client

@@ -20,9 +20,10 @@ from services.notifications.entrypoints.context import NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from shared.devbroker import free_port
 from shared.events import Envelope, EventPayload
+from shared.http.app import MESSAGING
 from shared.messaging.kafka import KafkaPublisher
 from tests.integration.notifications.harness import ACCOUNT, TOKEN, fake_twilio_server
-from tests.support import settings_for
+from tests.support import settings_for, start_at_the_end
 
 
 @dataclass
@@ -75,9 +76,10 @@ async def running_service(
             QUIET_HOURS_END="00:00",
             **extra,
         )
-        client: TestClient[Any, Any] = TestClient(
-            TestServer(create_app(settings), host="127.0.0.1", port=port)
-        )
+        app = create_app(settings)
+        for consumer in app[MESSAGING].consumers:  # not the events earlier tests published
+            await start_at_the_end(broker, consumer.group_id, consumer.topics)
+        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1", port=port))
         await client.start_server()
         publisher = await KafkaPublisher.connect(broker, client_id="notifications-test")
         try:

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from services.notifications.adapters.orm import appointments, reminders
 from services.notifications.application.appointments import AppointmentChange, ReminderPlanner
+from services.notifications.application.planning import Planner
 from services.notifications.bootstrap import MIGRATIONS
+from services.notifications.domain.reminders import ReminderPolicy
 from shared.db import Database
 from shared.events import Envelope
 from shared.events.booking import AppointmentCancelled, AppointmentRescheduled
@@ -37,7 +39,7 @@ def moved(revision: int, starts_at: datetime) -> AppointmentRescheduled:
 
 
 async def deliver(db: Database, *events: AppointmentChange) -> None:
-    planner = ReminderPlanner()
+    planner = ReminderPlanner(Planner(lambda: datetime.now(UTC), ReminderPolicy(), lambda: None))
     for event in events:
         async with db.session() as s:
             await planner(s, Envelope.wrap(event, key=APPOINTMENT, producer="booking"), event)

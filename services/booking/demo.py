@@ -78,6 +78,56 @@ def demo_id(kind: str, n: int | str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
 
 
+FIRST_NAMES = (
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ella",
+    "Finn",
+    "Grace",
+    "Harvey",
+    "Isla",
+    "Jack",
+    "Kai",
+    "Layla",
+    "Mo",
+    "Niamh",
+    "Oscar",
+    "Priya",
+    "Ruby",
+    "Sam",
+    "Tia",
+    "Zac",
+)
+LAST_NAMES = (
+    "Ahmed",
+    "Brown",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Foster",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nowak",
+    "Patel",
+    "Quinn",
+    "Roberts",
+)
+
+
+def demo_name(n: int) -> str:
+    """A made-up name for the `n`th demo student, so that staff pages have names to show."""
+    return (
+        f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+    )
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     role: Role
@@ -325,6 +375,7 @@ async def _students(
                 "school_id": school_id,
                 "year_group": year,
                 "reference": f"S{n:05d}",
+                "display_name": demo_name(n),
                 "priority_flags": flags,
                 "disadvantaged": disadvantaged,
             }

@@ -21,6 +21,9 @@ from services.booking.entrypoints import (
     calendars_api,
     directory_api,
     pages,
+    pages_coordinator,
+    pages_pa,
+    pages_student,
     reports_api,
     waitlist_api,
 )
@@ -47,6 +50,9 @@ ROUTES = (
     calendars_api.routes,
     calendars_api.feed_routes,
     pages.routes,
+    pages_student.routes,
+    pages_pa.routes,
+    pages_coordinator.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -41,16 +42,30 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where the browser tests leave screenshots of the main pages, for people to look at."""
+    folder = Path(os.environ.get("SIGNPOST_SCREENSHOTS", "var/screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="module")
-async def booking_site(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """The booking service with the demo county, listening on a loopback port."""
+def booking_settings(broker: str, tmp_path_factory: pytest.TempPathFactory) -> BookingSettings:
     data_dir = tmp_path_factory.mktemp("booking-site")
-    settings = settings_for(
+    return settings_for(
         BookingSettings,
         database_url=f"sqlite+aiosqlite:///{data_dir}/b.db",
         broker=broker,
         data_dir=data_dir,
+        CALENDAR_IMPORT_SECONDS="0.5",
     )
+
+
+@pytest.fixture(scope="module")
+async def booking_site(booking_settings: BookingSettings) -> AsyncIterator[str]:
+    """The booking service with the demo county, listening on a loopback port."""
+    settings = booking_settings
     async with app_client(create_app, settings) as client:
         db = Database(settings.database_url)
         try:

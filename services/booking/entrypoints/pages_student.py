@@ -1,4 +1,4 @@
-"""Pages for students on a phone: sign in, see my appointments, book one, cancel one.
+"""Pages for students on a phone: see my appointments, book one, cancel one.
 
 Plain HTML forms over the same application functions as the JSON API, so the rules (who may
 book what, notice, cut-offs, no double booking) are the same whichever way a student comes.
@@ -16,15 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
-from services.booking.application.identity import InvalidCredentials, TooManyAttempts
 from services.booking.application.lifecycle import CancelAppointment, cancel_appointment
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
 from services.booking.entrypoints.appointments_api import my_appointments
 from services.booking.entrypoints.context import BookingContext, booking
+from services.booking.entrypoints.pages import signed_in
 from shared.auth.principal import Principal, Role
-from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
 from shared.http.body import Instant
 from shared.http.pages import render
 
@@ -43,71 +42,13 @@ class _SlotForm(BaseModel):
     starts_at: Instant
 
 
-def _student(request: web.Request) -> Principal | None:
-    principal = current_principal(request)
-    return principal if principal is not None and principal.role is Role.STUDENT else None
-
-
-def _to_sign_in() -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/sign-in")
-
-
-@routes.get("/")
-async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/my" if _student(request) else "/sign-in")
-
-
-@routes.get("/sign-in")
-async def sign_in_page(request: web.Request) -> web.Response:
-    return render(request, "sign_in.html", {"email": "", "error": None})
-
-
-@routes.post("/sign-in")
-async def sign_in(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    email = str(form.get("email", "")).strip()
-    password = str(form.get("password", ""))
-    ctx = booking(request)
-    error = None
-    if not email or not password:
-        error = "Enter your email address and password."
-    else:
-        try:
-            signed = await ctx.identity.sign_in(email, password, client=request.remote)
-        except TooManyAttempts:
-            error = "Too many wrong passwords. Wait 15 minutes, then try again."
-        except InvalidCredentials:
-            error = "The email address or password is wrong."
-        else:
-            if signed.role is not Role.STUDENT:
-                error = "These pages are for students. Staff use the Signpost staff tools."
-            else:
-                response = web.HTTPSeeOther("/my")
-                set_session_cookie(
-                    response,
-                    signed.token,
-                    max_age=signed.expires_in,
-                    secure=ctx.settings.cookie_secure,
-                )
-                raise response
-    return render(request, "sign_in.html", {"email": email, "error": error}, status=400)
-
-
-@routes.post("/sign-out")
-async def sign_out(request: web.Request) -> web.StreamResponse:
-    principal = current_principal(request)
-    if principal is not None and principal.session_id:
-        await booking(request).identity.sign_out(principal.session_id)
-    response = web.HTTPSeeOther("/sign-in")
-    clear_session_cookie(response)
-    raise response
+def _student(request: web.Request) -> Principal:
+    return signed_in(request, Role.STUDENT)
 
 
 @routes.get("/my")
 async def my_page(request: web.Request) -> web.Response:
     principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
     return await _render_my(request, principal, notice=request.query.get("notice"))
 
 
@@ -147,8 +88,6 @@ NOTICES = {
 @routes.get("/book")
 async def book_page(request: web.Request) -> web.Response:
     principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
     try:
         session_type = SessionType(request.query.get("session_type", "interview"))
     except ValueError:
@@ -211,8 +150,6 @@ async def _render_book(
 @routes.post("/book")
 async def book(request: web.Request) -> web.StreamResponse:
     principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
     chosen = _slot_form(await request.post())
     if chosen is None:
         return await _render_book(
@@ -252,8 +189,6 @@ def _slot_form(form: MultiDictProxy[Any]) -> _SlotForm | None:
 @routes.post("/appointments/{appointment_id}/cancel")
 async def cancel(request: web.Request) -> web.StreamResponse:
     principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
     ctx = booking(request)
     appointment_id = request.match_info["appointment_id"]
     if not await _owns(ctx, principal, appointment_id):

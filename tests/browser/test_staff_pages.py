@@ -1,0 +1,210 @@
+"""PAs and coordinators at their desks: their own homes, the PA's day, attendance and its
+chase, the drop-in queue, and the PA's calendars."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from services.booking.adapters.uow import BookingReads
+from services.booking.application import dropins
+from services.booking.application.availability import find_slots
+from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.cache import ReferenceCache
+from services.booking.application.ports import DropInSession
+from services.booking.bootstrap import task_unit_of_work
+from services.booking.demo import DEMO_PASSWORD, demo_id
+from services.booking.domain.appointments import Appointment
+from services.booking.domain.model import Role as DomainRole
+from services.booking.domain.model import SessionType
+from services.booking.settings import BookingSettings
+from shared.db import Database
+from shared.http.pages import LONDON
+from tests.conftest import eventually
+
+PA = "adviser@demo.signpost.example"
+COORDINATOR = "coordinator@demo.signpost.example"
+PA_ID = demo_id("adviser", 0)
+ASHCOMBE = demo_id("school", 0)
+
+
+@pytest.fixture
+async def desk(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
+    )
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def db(booking_settings: BookingSettings) -> AsyncIterator[Database]:
+    database = Database(booking_settings.database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def sign_in_as(page: Page, site: str, email: str) -> None:
+    await page.goto(f"{site}/sign-in")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+def _reads(session: object) -> BookingReads:
+    return BookingReads(session, ReferenceCache(time.monotonic))  # type: ignore[arg-type]
+
+
+async def _ashcombe_students(db: Database, n: int) -> list[str]:
+    async with db.read_session() as session:
+        roll = await _reads(session).students.of_school(ASHCOMBE)
+    return sorted(s.student_id for s in roll)[-n:]
+
+
+async def book_a_past_interview_with_the_pa(db: Database, student_id: str) -> Appointment:
+    """An interview the demo PA held at Ashcombe in the last fortnight, booked beforehand."""
+    now = datetime.now(UTC)
+    then = now - timedelta(days=15)
+    async with db.read_session() as session:
+        reads = _reads(session)
+        school = await reads.schools.get(ASHCOMBE)
+        assert school is not None
+        slots = await find_slots(
+            reads, school, SessionType.INTERVIEW, then, now, then, student=None, staff=True
+        )
+    slot = next(s for s in slots if PA_ID in s.adviser_ids and s.end < now)
+    cmd = BookSlot(
+        ASHCOMBE, SessionType.INTERVIEW, slot.start, student_id, DomainRole.COORDINATOR, PA_ID
+    )
+    return await book_slot(cmd, task_unit_of_work(db), then)
+
+
+async def a_student_waits_at_the_pas_next_dropin(db: Database, student_id: str) -> DropInSession:
+    today = datetime.now(LONDON).date()
+    async with db.read_session() as session:
+        reads = _reads(session)
+        found = [
+            s
+            for n in range(1, 15)
+            for s in await dropins.planned(reads.schools, ASHCOMBE, today + timedelta(days=n))
+            if s.adviser_id == PA_ID
+        ]
+        stored = await reads.dropins.stored([s.id for s in found])
+    await dropins.store_sessions(found, stored, task_unit_of_work(db))
+    session = found[0]
+    cmd = dropins.JoinQueue(session.id, student_id)
+    await dropins.join_queue(cmd, task_unit_of_work(db), session.starts_at)
+    return session
+
+
+@pytest.mark.parametrize(
+    ("email", "heading"),
+    [
+        (PA, "Your day:"),
+        (COORDINATOR, "Careers at Ashcombe Academy"),
+        ("ebp@demo.signpost.example", "Signed in: Education Business Partnership"),
+        ("admin@demo.signpost.example", "Signed in: Administrator"),
+    ],
+)
+async def test_each_staff_role_lands_on_its_own_home(
+    desk: Page, booking_site: str, email: str, heading: str
+) -> None:
+    await sign_in_as(desk, booking_site, email)
+    await expect(desk.get_by_role("heading", level=1)).to_contain_text(heading)
+    await expect(desk.get_by_text("These pages are for students")).to_have_count(0)
+    await desk.goto(f"{booking_site}/my")
+    await expect(desk.get_by_role("heading", level=1)).to_contain_text(heading)
+
+
+async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
+    desk: Page, booking_site: str, db: Database, screenshots: Path
+) -> None:
+    (student_id,) = await _ashcombe_students(db, 1)
+    booked = await book_a_past_interview_with_the_pa(db, student_id)
+    day = booked.interval.start.astimezone(LONDON).date()
+    async with db.read_session() as session:
+        label = (await _reads(session).students.labels([student_id]))[student_id]
+    who = f"{label.initials}, Year {label.year_group}"
+
+    await sign_in_as(desk, booking_site, PA)
+    await desk.goto(f"{booking_site}/pa?view=week&day={day.isoformat()}")
+    row = desk.get_by_role("row").filter(has_text=who)
+    await expect(row).to_contain_text("Ashcombe Academy")
+    await expect(row).to_contain_text("Careers interview")
+    assert label.display_name and label.display_name not in await desk.content()
+    await row.get_by_role("button", name="did not come").click()
+    await expect(desk).to_have_url(f"{booking_site}/pa?view=week&day={day.isoformat()}")
+    await expect(desk.get_by_role("row").filter(has_text=who)).to_contain_text("Did not come")
+    await desk.get_by_role("link", name=f"Record of {label.initials}").first.click()
+    await expect(desk.get_by_role("heading", level=1)).to_have_text(label.display_name)
+    await desk.screenshot(path=str(screenshots / "pa-record.png"))
+
+    await desk.get_by_role("button", name="Sign out").click()
+    await sign_in_as(desk, booking_site, COORDINATOR)
+    chase = desk.get_by_role("table", name="No-shows to chase")
+    await expect(chase).to_contain_text(who)
+    await desk.screenshot(path=str(screenshots / "coordinator-home.png"), full_page=True)
+
+
+async def test_a_pa_calls_the_next_student_and_marks_them_seen(
+    desk: Page, booking_site: str, db: Database, screenshots: Path
+) -> None:
+    student_id = (await _ashcombe_students(db, 2))[0]
+    session = await a_student_waits_at_the_pas_next_dropin(db, student_id)
+    async with db.read_session() as reads_session:
+        label = (await _reads(reads_session).students.labels([student_id]))[student_id]
+    who = f"{label.initials}, Year {label.year_group}"
+    day = session.starts_at.astimezone(LONDON).date()
+
+    await sign_in_as(desk, booking_site, PA)
+    await desk.goto(f"{booking_site}/pa?day={day.isoformat()}")
+    await desk.get_by_role("link", name="Run the queue at Ashcombe Academy").click()
+    await expect(desk.get_by_role("list", name="Waiting")).to_contain_text(who)
+    await desk.get_by_role("button", name="Call the next student").click()
+    await expect(desk.get_by_role("list", name="With you now")).to_contain_text(who)
+    await expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
+    await desk.screenshot(path=str(screenshots / "pa-queue.png"))
+    await desk.get_by_role("button", name=f"{who}: seen").click()
+    await expect(desk.get_by_text("Nobody is with you.")).to_be_visible()
+
+
+async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
+    desk: Page, booking_site: str, screenshots: Path
+) -> None:
+    await sign_in_as(desk, booking_site, PA)
+    await desk.get_by_role("link", name="My calendars").click()
+    await desk.get_by_role("button", name="Make my feed link").click()
+    await expect(desk.get_by_role("status").first).to_contain_text("new feed link")
+    await expect(desk.get_by_text("No calendar app has fetched it yet.")).to_be_visible()
+    url = await desk.get_by_label("Your feed link").input_value()
+    fetched = await desk.request.get(url)
+    assert fetched.ok and "BEGIN:VCALENDAR" in await fetched.text()
+    await desk.reload()
+    await expect(desk.get_by_text("Your calendar app last fetched it")).to_be_visible()
+
+    await desk.get_by_label("Your calendar's ICS link").fill("not a link")
+    await desk.get_by_role("button", name="Register my calendar").click()
+    await expect(desk.get_by_role("alert")).to_contain_text("Enter your calendar's ICS link")
+    await desk.get_by_label("Your calendar's ICS link").fill("https://calendar.invalid/me.ics")
+    await desk.get_by_role("button", name="Register my calendar").click()
+    await expect(desk.get_by_role("status").first).to_contain_text("Your calendar is registered")
+    await expect(
+        desk.get_by_text(re.compile(r"^Registered \w{3} \d+ \w{3}, \d\d:\d\d"))
+    ).to_be_visible()
+
+    async def failure_shown() -> bool:
+        await desk.reload()
+        return await desk.get_by_text("it failed").count() > 0
+
+    await eventually(failure_shown)
+    await desk.screenshot(path=str(screenshots / "pa-calendars.png"))

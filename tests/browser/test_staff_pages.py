@@ -17,7 +17,7 @@ from services.booking.application import dropins
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.cache import ReferenceCache
-from services.booking.application.ports import DropInSession
+from services.booking.application.ports import DropInSession, StudentLabel
 from services.booking.bootstrap import task_unit_of_work
 from services.booking.demo import DEMO_PASSWORD, demo_id
 from services.booking.domain.appointments import Appointment
@@ -101,10 +101,10 @@ async def a_student_waits_at_the_pas_next_dropin(db: Database, student_id: str) 
         ]
         stored = await reads.dropins.stored([s.id for s in found])
     await dropins.store_sessions(found, stored, task_unit_of_work(db))
-    session = found[0]
-    cmd = dropins.JoinQueue(session.id, student_id)
-    await dropins.join_queue(cmd, task_unit_of_work(db), session.starts_at)
-    return session
+    first = found[0]
+    cmd = dropins.JoinQueue(first.id, student_id)
+    await dropins.join_queue(cmd, task_unit_of_work(db), first.starts_at)
+    return first
 
 
 @pytest.mark.parametrize(
@@ -208,3 +208,51 @@ async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
 
     await eventually(failure_shown)
     await desk.screenshot(path=str(screenshots / "pa-calendars.png"))
+
+
+async def _a_year_11_with_nothing_booked(db: Database) -> StudentLabel:
+    async with db.read_session() as session:
+        reads = _reads(session)
+        roll = [s.student_id for s in await reads.students.of_school(ASHCOMBE)]
+        labels = await reads.students.labels(roll)
+        for label in sorted(labels.values(), key=lambda s: s.id):
+            if label.year_group == 11 and not await reads.appointments.of_student(label.id):
+                return label
+    raise AssertionError("the demo has no Year 11 student at Ashcombe without appointments")
+
+
+async def test_a_coordinator_books_a_referral_and_sees_coverage_change(
+    desk: Page, booking_site: str, db: Database, screenshots: Path
+) -> None:
+    student = await _a_year_11_with_nothing_booked(db)
+    assert student.display_name
+    await sign_in_as(desk, booking_site, COORDINATOR)
+    await desk.get_by_role("link", name="Coverage").click()
+    figures = desk.get_by_role("table", name=re.compile("Students promised an interview"))
+    booked_before = int(await figures.get_by_role("cell").nth(1).inner_text())
+    not_yet_before = int(await figures.get_by_role("cell").nth(2).inner_text())
+    await desk.screenshot(path=str(screenshots / "coordinator-coverage.png"), full_page=True)
+
+    await desk.get_by_role("link", name="Find a student").click()
+    await desk.get_by_label("Name or school reference").fill(student.display_name.split()[1])
+    await desk.get_by_role("button", name="Search").click()
+    await desk.get_by_role("link", name=f"Book a referral for {student.display_name}").click()
+    await desk.get_by_role("button", name="Book the referral").click()
+    await expect(desk.get_by_role("alert")).to_contain_text("Choose a time from the list")
+    await desk.get_by_label("Reason for the referral").fill("Worried about post-16 plans")
+    await desk.get_by_label("How urgent").select_option("urgent")
+    await desk.get_by_role("radio").first.check()
+    await desk.screenshot(path=str(screenshots / "coordinator-referral.png"), full_page=True)
+    await desk.get_by_role("button", name="Book the referral").click()
+
+    await expect(desk.get_by_role("status")).to_contain_text("The referral is booked")
+    who = f"{student.initials}, Year 11"
+    row = desk.get_by_role("row").filter(has_text=who).filter(has_text="Referral")
+    await row.get_by_role("link").click()
+    await expect(desk.get_by_role("heading", level=1)).to_have_text(student.display_name)
+    await expect(desk.get_by_text("Urgent: Worried about post-16 plans")).to_be_visible()
+
+    await desk.goto(f"{booking_site}/coordinator/coverage")
+    figures = desk.get_by_role("table", name=re.compile("Students promised an interview"))
+    await expect(figures.get_by_role("cell").nth(1)).to_have_text(str(booked_before + 1))
+    await expect(figures.get_by_role("cell").nth(2)).to_have_text(str(not_yet_before - 1))

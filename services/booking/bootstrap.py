@@ -23,6 +23,7 @@ from services.booking.entrypoints import (
     pages,
     pages_coordinator,
     pages_pa,
+    pages_school,
     pages_student,
     reports_api,
     waitlist_api,
@@ -53,6 +54,7 @@ ROUTES = (
     pages_student.routes,
     pages_pa.routes,
     pages_coordinator.routes,
+    pages_school.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 

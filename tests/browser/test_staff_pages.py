@@ -256,3 +256,57 @@ async def test_a_coordinator_books_a_referral_and_sees_coverage_change(
     figures = desk.get_by_role("table", name=re.compile("Students promised an interview"))
     await expect(figures.get_by_role("cell").nth(1)).to_have_text(str(booked_before + 1))
     await expect(figures.get_by_role("cell").nth(2)).to_have_text(str(not_yet_before - 1))
+
+
+async def test_a_roster_with_mistakes_is_refused_with_every_fault_by_line_and_field(
+    desk: Page, booking_site: str, screenshots: Path
+) -> None:
+    other_school = demo_id("school", 1)
+    faulty = (
+        "school_id,reference,year_group,display_name\n"
+        f"{ASHCOMBE},N001,14,Zara Newton\n"
+        f"{other_school},N002,9,Omar Field\n"
+        f"{ASHCOMBE},,10,Lily Stone\n"
+    )
+    await sign_in_as(desk, booking_site, COORDINATOR)
+    await desk.get_by_role("link", name="Upload the roster").click()
+    await desk.get_by_label("Roster file (CSV)").set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": faulty.encode()}]
+    )
+    await desk.get_by_role("button", name="Upload the roster").click()
+    await expect(desk.get_by_role("alert")).to_contain_text("3 problems to fix")
+    faults = desk.get_by_role("table", name="Problems in the file")
+    await expect(faults.get_by_role("row").filter(has_text="year_group")).to_contain_text("2")
+    await expect(faults.get_by_role("row").filter(has_text="school_id")).to_contain_text("3")
+    await expect(faults.get_by_role("row").filter(has_text="reference")).to_contain_text("4")
+    await desk.screenshot(path=str(screenshots / "coordinator-roster.png"), full_page=True)
+
+    fixed = f"school_id,reference,year_group,display_name\n{ASHCOMBE},N001,10,Zara Newton\n"
+    await desk.get_by_label("Roster file (CSV)").set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": fixed.encode()}]
+    )
+    await desk.get_by_role("button", name="Upload the roster").click()
+    await expect(desk.get_by_role("status")).to_contain_text("The roster is loaded: 1 students")
+    await desk.get_by_role("link", name="Find a student").click()
+    await desk.get_by_label("Name or school reference").fill("Newton")
+    await desk.get_by_role("button", name="Search").click()
+    await expect(desk.get_by_role("list", name="Students found")).to_contain_text("Zara Newton")
+
+
+async def test_a_coordinator_reads_the_partnership_agreement_as_agreed(
+    desk: Page, booking_site: str, screenshots: Path
+) -> None:
+    await sign_in_as(desk, booking_site, COORDINATOR)
+    await desk.get_by_role("link", name="Partnership Agreement").click()
+    await expect(desk.get_by_role("heading", level=1)).to_contain_text("Partnership Agreement")
+    pas = desk.get_by_role("table").first
+    await expect(pas.get_by_role("row").filter(has_text="Mondays")).to_contain_text(
+        "Careers interview"
+    )
+    await expect(pas.get_by_role("row").filter(has_text="Fridays")).to_contain_text(
+        "12:15 to 13:15"
+    )
+    await expect(
+        desk.get_by_text("Every student in Year 11 has a careers interview by")
+    ).to_be_visible()
+    await desk.screenshot(path=str(screenshots / "coordinator-agreement.png"), full_page=True)

@@ -49,7 +49,7 @@ NOTICES = {"referred": "The referral is booked. The student and the PA will be t
 CHASE_DAYS = 28
 
 
-def _school_id(principal: Principal) -> str:
+def school_of(principal: Principal) -> str:
     """A coordinator acts for one school."""
     return next(iter(sorted(principal.school_ids)), "")
 
@@ -60,7 +60,7 @@ async def coordinator_home(request: web.Request) -> web.Response:
     ctx = booking(request)
     now = ctx.clock()
     period = period_of(request, now)
-    school_id = _school_id(principal)
+    school_id = school_of(principal)
     async with ctx.reads() as reads:
         school = await reads.schools.get(school_id)
         found = await reads.appointments.at_school(school_id, period.start, period.end)
@@ -106,7 +106,7 @@ async def find_student(request: web.Request) -> web.Response:
     found: list[StudentLabel] = []
     if text:
         async with booking(request).reads() as reads:
-            found = await reads.students.search(_school_id(principal), text)
+            found = await reads.students.search(school_of(principal), text)
     return render(
         request,
         "coordinator_find.html",
@@ -117,7 +117,7 @@ async def find_student(request: web.Request) -> web.Response:
 async def _student_here(ctx: BookingContext, principal: Principal, student_id: str) -> StudentLabel:
     async with ctx.reads() as reads:
         label = (await reads.students.labels([student_id])).get(student_id)
-    if label is None or label.school_id != _school_id(principal):
+    if label is None or label.school_id != school_of(principal):
         raise web.HTTPNotFound()
     return label
 
@@ -228,7 +228,7 @@ async def book_referral(request: web.Request) -> web.StreamResponse:
 async def coverage_page(request: web.Request) -> web.Response:
     principal = signed_in(request, Role.COORDINATOR)
     ctx = booking(request)
-    school_id = _school_id(principal)
+    school_id = school_of(principal)
     first, last = academic_year_bounds(academic_year_of(ctx.clock().astimezone(LONDON).date()))
     async with ctx.reads() as reads:
         report = await school_report(ReportPeriod(school_id, first, last), reads)

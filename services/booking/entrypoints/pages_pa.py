@@ -39,7 +39,8 @@ SESSION_NAMES = {
     "interview": "Careers interview",
     "dropin": "Drop-in",
     "group": "Group session",
-    "parent_meeting": "Parent meeting",
+    "wex_debrief": "Work-experience debrief",
+    "options_evening": "Options evening",
 }
 PA_NAV = [("/pa", "My day and week"), ("/pa/calendar", "My calendars")]
 STATUS_NAMES = {

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
 
 from services.booking.bootstrap import create_app
 from services.booking.demo import seed
@@ -40,6 +41,20 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+SERIOUS = ("serious", "critical")
+_AXE = Axe()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core finds nothing serious or critical on the page as it now stands."""
+    results = await _AXE.run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
+    assert not serious, f"{page.url}:\n" + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in serious
+    )
 
 
 @pytest.fixture(scope="session")

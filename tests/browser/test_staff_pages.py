@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from services.booking.adapters.uow import BookingReads
 from services.booking.application import dropins
@@ -26,6 +26,7 @@ from services.booking.domain.model import SessionType
 from services.booking.settings import BookingSettings
 from shared.db import Database
 from shared.http.pages import LONDON
+from tests.browser.conftest import assert_accessible
 from tests.conftest import eventually
 
 PA = "adviser@demo.signpost.example"
@@ -147,12 +148,14 @@ async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
     await expect(desk.get_by_role("row").filter(has_text=who)).to_contain_text("Did not come")
     await desk.get_by_role("link", name=f"Record of {label.initials}").first.click()
     await expect(desk.get_by_role("heading", level=1)).to_have_text(label.display_name)
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "pa-record.png"))
 
     await desk.get_by_role("button", name="Sign out").click()
     await sign_in_as(desk, booking_site, COORDINATOR)
     chase = desk.get_by_role("table", name="No-shows to chase")
     await expect(chase).to_contain_text(who)
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-home.png"), full_page=True)
 
 
@@ -173,6 +176,7 @@ async def test_a_pa_calls_the_next_student_and_marks_them_seen(
     await desk.get_by_role("button", name="Call the next student").click()
     await expect(desk.get_by_role("list", name="With you now")).to_contain_text(who)
     await expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "pa-queue.png"))
     await desk.get_by_role("button", name=f"{who}: seen").click()
     await expect(desk.get_by_text("Nobody is with you.")).to_be_visible()
@@ -207,6 +211,7 @@ async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
         return await desk.get_by_text("it failed").count() > 0
 
     await eventually(failure_shown)
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "pa-calendars.png"))
 
 
@@ -231,6 +236,7 @@ async def test_a_coordinator_books_a_referral_and_sees_coverage_change(
     figures = desk.get_by_role("table", name=re.compile("Students promised an interview"))
     booked_before = int(await figures.get_by_role("cell").nth(1).inner_text())
     not_yet_before = int(await figures.get_by_role("cell").nth(2).inner_text())
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-coverage.png"), full_page=True)
 
     await desk.get_by_role("link", name="Find a student").click()
@@ -242,6 +248,7 @@ async def test_a_coordinator_books_a_referral_and_sees_coverage_change(
     await desk.get_by_label("Reason for the referral").fill("Worried about post-16 plans")
     await desk.get_by_label("How urgent").select_option("urgent")
     await desk.get_by_role("radio").first.check()
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-referral.png"), full_page=True)
     await desk.get_by_role("button", name="Book the referral").click()
 
@@ -258,6 +265,10 @@ async def test_a_coordinator_books_a_referral_and_sees_coverage_change(
     await expect(figures.get_by_role("cell").nth(2)).to_have_text(str(not_yet_before - 1))
 
 
+def _csv(text: str) -> FilePayload:
+    return {"name": "roster.csv", "mimeType": "text/csv", "buffer": text.encode()}
+
+
 async def test_a_roster_with_mistakes_is_refused_with_every_fault_by_line_and_field(
     desk: Page, booking_site: str, screenshots: Path
 ) -> None:
@@ -270,21 +281,18 @@ async def test_a_roster_with_mistakes_is_refused_with_every_fault_by_line_and_fi
     )
     await sign_in_as(desk, booking_site, COORDINATOR)
     await desk.get_by_role("link", name="Upload the roster").click()
-    await desk.get_by_label("Roster file (CSV)").set_input_files(
-        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": faulty.encode()}]
-    )
+    await desk.get_by_label("Roster file (CSV)").set_input_files(files=_csv(faulty))
     await desk.get_by_role("button", name="Upload the roster").click()
     await expect(desk.get_by_role("alert")).to_contain_text("3 problems to fix")
     faults = desk.get_by_role("table", name="Problems in the file")
     await expect(faults.get_by_role("row").filter(has_text="year_group")).to_contain_text("2")
     await expect(faults.get_by_role("row").filter(has_text="school_id")).to_contain_text("3")
     await expect(faults.get_by_role("row").filter(has_text="reference")).to_contain_text("4")
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-roster.png"), full_page=True)
 
     fixed = f"school_id,reference,year_group,display_name\n{ASHCOMBE},N001,10,Zara Newton\n"
-    await desk.get_by_label("Roster file (CSV)").set_input_files(
-        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": fixed.encode()}]
-    )
+    await desk.get_by_label("Roster file (CSV)").set_input_files(files=_csv(fixed))
     await desk.get_by_role("button", name="Upload the roster").click()
     await expect(desk.get_by_role("status")).to_contain_text("The roster is loaded: 1 students")
     await desk.get_by_role("link", name="Find a student").click()
@@ -309,4 +317,5 @@ async def test_a_coordinator_reads_the_partnership_agreement_as_agreed(
     await expect(
         desk.get_by_text("Every student in Year 11 has a careers interview by")
     ).to_be_visible()
+    await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-agreement.png"), full_page=True)

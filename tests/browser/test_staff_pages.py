@@ -90,7 +90,9 @@ async def book_a_past_interview_with_the_pa(db: Database, student_id: str) -> Ap
     return await book_slot(cmd, task_unit_of_work(db), then)
 
 
-async def a_student_waits_at_the_pas_next_dropin(db: Database, student_id: str) -> DropInSession:
+async def students_wait_at_the_pas_next_dropin(
+    db: Database, student_ids: list[str]
+) -> DropInSession:
     today = datetime.now(LONDON).date()
     async with db.read_session() as session:
         reads = _reads(session)
@@ -103,8 +105,9 @@ async def a_student_waits_at_the_pas_next_dropin(db: Database, student_id: str) 
         stored = await reads.dropins.stored([s.id for s in found])
     await dropins.store_sessions(found, stored, task_unit_of_work(db))
     first = found[0]
-    cmd = dropins.JoinQueue(first.id, student_id)
-    await dropins.join_queue(cmd, task_unit_of_work(db), first.starts_at)
+    for n, student_id in enumerate(student_ids):
+        cmd = dropins.JoinQueue(first.id, student_id)
+        await dropins.join_queue(cmd, task_unit_of_work(db), first.starts_at + timedelta(minutes=n))
     return first
 
 
@@ -159,27 +162,38 @@ async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
     await desk.screenshot(path=str(screenshots / "coordinator-home.png"), full_page=True)
 
 
-async def test_a_pa_calls_the_next_student_and_marks_them_seen(
+async def test_a_pa_calls_the_next_student_marks_one_seen_and_skips_one(
     desk: Page, booking_site: str, db: Database, screenshots: Path
 ) -> None:
-    student_id = (await _ashcombe_students(db, 2))[0]
-    session = await a_student_waits_at_the_pas_next_dropin(db, student_id)
     async with db.read_session() as reads_session:
-        label = (await _reads(reads_session).students.labels([student_id]))[student_id]
-    who = f"{label.initials}, Year {label.year_group}"
+        roll = await _ashcombe_students(db, 40)
+        labels = await _reads(reads_session).students.labels(roll)
+    by_who = {f"{s.initials}, Year {s.year_group}": s.id for s in labels.values()}
+    (first, first_id), (second, second_id) = sorted(by_who.items())[:2]
+    session = await students_wait_at_the_pas_next_dropin(db, [first_id, second_id])
     day = session.starts_at.astimezone(LONDON).date()
 
     await sign_in_as(desk, booking_site, PA)
     await desk.goto(f"{booking_site}/pa?day={day.isoformat()}")
     await desk.get_by_role("link", name="Run the queue at Ashcombe Academy").click()
-    await expect(desk.get_by_role("list", name="Waiting")).to_contain_text(who)
+    waiting = desk.get_by_role("list", name="Waiting")
+    await expect(waiting.get_by_role("listitem")).to_have_count(2)
+    await expect(waiting.get_by_role("listitem").first).to_contain_text(first)
     await desk.get_by_role("button", name="Call the next student").click()
-    await expect(desk.get_by_role("list", name="With you now")).to_contain_text(who)
-    await expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
+    await expect(desk.get_by_role("list", name="With you now")).to_contain_text(first)
+    await expect(waiting).to_contain_text(second)
     await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "pa-queue.png"))
-    await desk.get_by_role("button", name=f"{who}: seen").click()
+    await desk.get_by_role("button", name=f"{first}: seen").click()
     await expect(desk.get_by_text("Nobody is with you.")).to_be_visible()
+
+    await desk.get_by_role("button", name="Call the next student").click()
+    await expect(desk.get_by_role("list", name="With you now")).to_contain_text(second)
+    await desk.get_by_role("button", name=f"{second}: did not come, skip").click()
+    await expect(desk.get_by_text("Nobody is with you.")).to_be_visible()
+    await expect(desk.get_by_text("Nobody is waiting.")).to_be_visible()
+    await desk.get_by_role("button", name="Call the next student").click()
+    await expect(desk.get_by_role("status")).to_contain_text("Nobody is waiting.")
 
 
 async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
@@ -195,6 +209,11 @@ async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
     assert fetched.ok and "BEGIN:VCALENDAR" in await fetched.text()
     await desk.reload()
     await expect(desk.get_by_text("Your calendar app last fetched it")).to_be_visible()
+    await desk.get_by_role("button", name="Make a new link (the old one stops working)").click()
+    renewed = await desk.get_by_label("Your feed link").input_value()
+    assert renewed != url
+    assert (await desk.request.get(url)).status == 404
+    assert (await desk.request.get(renewed)).ok
 
     await desk.get_by_label("Your calendar's ICS link").fill("not a link")
     await desk.get_by_role("button", name="Register my calendar").click()

@@ -15,6 +15,7 @@ from services.booking.bootstrap import create_app
 from services.booking.demo import seed
 from services.booking.settings import BookingSettings
 from shared.db import Database
+from shared.devdb import create_database, drop_database
 from tests.support import app_client, settings_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -65,14 +66,31 @@ def screenshots() -> Path:
     return folder
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def site_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """Each module's pages run once over SQLite and once over PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('site-db')}/b.db"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = await create_database(server, "signpost_browser")
+    try:
+        yield url
+    finally:
+        await drop_database(server, url)
+
+
 @pytest.fixture(scope="module")
-def booking_settings(broker: str, tmp_path_factory: pytest.TempPathFactory) -> BookingSettings:
-    data_dir = tmp_path_factory.mktemp("booking-site")
+def booking_settings(
+    broker: str, site_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> BookingSettings:
     return settings_for(
         BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{data_dir}/b.db",
+        database_url=site_database,
         broker=broker,
-        data_dir=data_dir,
+        data_dir=tmp_path_factory.mktemp("booking-site"),
         CALENDAR_IMPORT_SECONDS="0.5",
     )
 

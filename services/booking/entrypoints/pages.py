@@ -6,6 +6,7 @@ Each role's pages live in their own module (`pages_student`, `pages_pa`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -71,13 +72,13 @@ class Period:
         return f"?view={self.view}&day={moved.isoformat()}"
 
 
-def period_of(request: web.Request, now: datetime) -> Period:
+def period_of(query: Mapping[str, str], now: datetime) -> Period:
     """`?view=day|week&day=YYYY-MM-DD`; today (in London) when absent or not a date."""
     try:
-        day = date.fromisoformat(request.query.get("day", ""))
+        day = date.fromisoformat(query.get("day", ""))
     except ValueError:
         day = now.astimezone(LONDON).date()
-    if request.query.get("view") == "week":
+    if query.get("view") == "week":
         return Period("week", day - timedelta(days=day.weekday()), 7)
     return Period("day", day, 1)
 

@@ -59,7 +59,7 @@ async def coordinator_home(request: web.Request) -> web.Response:
     principal = signed_in(request, Role.COORDINATOR)
     ctx = booking(request)
     now = ctx.clock()
-    period = period_of(request, now)
+    period = period_of(request.query, now)
     school_id = school_of(principal)
     async with ctx.reads() as reads:
         school = await reads.schools.get(school_id)
@@ -100,9 +100,16 @@ async def coordinator_home(request: web.Request) -> web.Response:
 
 
 @routes.get("/coordinator/students")
+async def find_student_page(request: web.Request) -> web.Response:
+    signed_in(request, Role.COORDINATOR)
+    return render(request, "coordinator_find.html", {"nav": COORDINATOR_NAV, "q": "", "found": []})
+
+
+@routes.post("/coordinator/students")
 async def find_student(request: web.Request) -> web.Response:
+    """A search posts its words, so that no student's name is left in a URL."""
     principal = signed_in(request, Role.COORDINATOR)
-    text = request.query.get("q", "").strip()[:100]
+    text = str((await request.post()).get("q", "")).strip()[:100]
     found: list[StudentLabel] = []
     if text:
         async with booking(request).reads() as reads:

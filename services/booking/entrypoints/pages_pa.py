@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from aiohttp import web
+from yarl import URL
 
 from services.booking.application import dropins
 from services.booking.application.calendar_import import register_import, show_import
@@ -109,7 +110,7 @@ async def _my_dropins(
 @routes.get("/pa")
 async def pa_home(request: web.Request) -> web.Response:
     principal = signed_in(request, Role.ADVISER)
-    return await _render_pa(request, principal, period_of(request, booking(request).clock()))
+    return await _render_pa(request, principal, period_of(request.query, booking(request).clock()))
 
 
 async def _render_pa(
@@ -143,7 +144,7 @@ async def _render_pa(
             "names": names,
             "sessions_names": SESSION_NAMES,
             "statuses": STATUS_NAMES,
-            "back": request.path_qs,
+            "back": f"/pa{period.link(0)}",
             "error": error,
         },
         status=status,
@@ -182,7 +183,7 @@ def _back(value: object, fallback: str) -> str:
 
 @routes.post("/appointments/{appointment_id}/attendance")
 async def mark_attendance(request: web.Request) -> web.StreamResponse:
-    principal = signed_in(request, *STAFF_WHO_BOOK)
+    principal = signed_in(request, Role.ADVISER)
     ctx = booking(request)
     form = await request.post()
     async with ctx.reads() as reads:
@@ -190,15 +191,12 @@ async def mark_attendance(request: web.Request) -> web.StreamResponse:
     if found is None or not can_see_appointment(principal, found):
         raise web.HTTPNotFound()
     cmd = RecordAttendance(found.id, form.get("attended") == "yes")
-    back = _back(form.get("back"), "/")
+    back = _back(form.get("back"), "/pa")
     try:
         await record_attendance(cmd, ctx.unit_of_work(), ctx.clock())
     except BookingError as exc:
-        if principal.role is not Role.ADVISER:
-            raise web.HTTPConflict(text=exc.message) from exc
-        return await _render_pa(
-            request, principal, period_of(request, ctx.clock()), error=exc.message, status=409
-        )
+        period = period_of(URL(back).query, ctx.clock())
+        return await _render_pa(request, principal, period, error=exc.message, status=409)
     raise web.HTTPSeeOther(back)
 
 

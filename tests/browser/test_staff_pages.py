@@ -67,9 +67,12 @@ def _reads(session: object) -> BookingReads:
 
 
 async def _ashcombe_students(db: Database, n: int) -> list[str]:
+    """`n` students at Ashcombe with nothing booked (earlier tests book some)."""
     async with db.read_session() as session:
-        roll = await _reads(session).students.of_school(ASHCOMBE)
-    return sorted(s.student_id for s in roll)[-n:]
+        reads = _reads(session)
+        roll = sorted(s.student_id for s in await reads.students.of_school(ASHCOMBE))
+        free = [s for s in roll if not await reads.appointments.of_student(s)]
+    return free[-n:]
 
 
 async def book_a_past_interview_with_the_pa(db: Database, student_id: str) -> Appointment:
@@ -109,6 +112,28 @@ async def students_wait_at_the_pas_next_dropin(
         cmd = dropins.JoinQueue(first.id, student_id)
         await dropins.join_queue(cmd, task_unit_of_work(db), first.starts_at + timedelta(minutes=n))
     return first
+
+
+async def test_a_pa_on_a_phone_reads_their_week(
+    browser: Browser, booking_site: str, db: Database
+) -> None:
+    phone = await browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-GB"
+    )
+    try:
+        page = await phone.new_page()
+        (student_id,) = await _ashcombe_students(db, 1)
+        booked = await book_a_past_interview_with_the_pa(db, student_id)
+        day = booked.interval.start.astimezone(LONDON).date()
+        await sign_in_as(page, booking_site, PA)
+        await page.goto(f"{booking_site}/pa?view=week&day={day.isoformat()}")
+        row = page.get_by_role("row").filter(has_text="Careers interview").first
+        await expect(row.get_by_role("button", name="attended")).to_be_visible()
+        box = await row.bounding_box()
+        assert box is not None and box["width"] <= 390, "the week fits a phone's width"
+        await assert_accessible(page)
+    finally:
+        await phone.close()
 
 
 @pytest.mark.parametrize(
@@ -205,6 +230,10 @@ async def test_a_pa_makes_a_feed_link_sees_it_fetched_and_registers_a_calendar(
     await expect(desk.get_by_role("status").first).to_contain_text("new feed link")
     await expect(desk.get_by_text("No calendar app has fetched it yet.")).to_be_visible()
     url = await desk.get_by_label("Your feed link").input_value()
+    await desk.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await desk.get_by_role("button", name="Copy the link").click()
+    await expect(desk.get_by_text("Copied.")).to_be_visible()
+    assert await desk.evaluate("navigator.clipboard.readText()") == url
     fetched = await desk.request.get(url)
     assert fetched.ok and "BEGIN:VCALENDAR" in await fetched.text()
     await desk.reload()

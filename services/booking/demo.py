@@ -32,6 +32,7 @@ from services.booking.application.agreements import (
     academic_year_of,
     agreement_values,
 )
+from services.booking.demo_diary import book_diary
 from services.booking.domain.model import AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
@@ -179,6 +180,9 @@ async def seed(db: Database, *, students_total: int = 2000, advisers_total: int 
         await _accounts(uow, hasher, school_ids, adviser_schools, student_ids)
         await _agreements(uow, adviser_schools)
         await uow.commit()
+    demo_adviser = next(iter(adviser_schools))
+    demo_student = student_ids[4 * len(school_ids)]
+    await book_diary(db, demo_adviser, adviser_schools[demo_adviser], student_ids, {demo_student})
     return True
 
 

@@ -99,5 +99,30 @@ async def test_an_advisers_appointments_are_theirs_only_across_schools(
                 ]
         finally:
             await db.dispose()
-    assert [a.id for a in theirs] == [booked.id]
-    assert others == [[], [], []]
+    assert booked.id in {a.id for a in theirs}
+    assert {a.adviser_id for a in theirs} == {adviser}
+    assert [a.interval.start for a in theirs] == sorted(a.interval.start for a in theirs)
+    assert all(a.adviser_id != adviser for listed in others for a in listed)
+
+
+async def test_the_demo_pa_has_interviews_in_the_coming_weeks_at_their_schools(
+    broker: str, database_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        BookingSettings, database_url=database_url, broker=broker, data_dir=tmp_path
+    )
+    async with app_client(create_app, settings):
+        db = Database(database_url)
+        try:
+            await seed(db, students_total=60, advisers_total=4)
+            now = datetime.now(UTC)
+            async with db.read_session() as session:
+                reads = BookingReads(session, ReferenceCache(time.monotonic))
+                diary = await reads.appointments.of_adviser(
+                    demo_id("adviser", 0), now, now + timedelta(days=28)
+                )
+                labels = await reads.students.labels([a.student_id for a in diary])
+        finally:
+            await db.dispose()
+    assert len({a.school_id for a in diary}) >= 2, "the demo PA's diary spans their schools"
+    assert all(label.display_name for label in labels.values())

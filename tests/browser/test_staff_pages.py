@@ -171,6 +171,8 @@ async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
     await expect(row).to_contain_text("Ashcombe Academy")
     await expect(row).to_contain_text("Careers interview")
     assert label.display_name and label.display_name not in await desk.content()
+    await assert_accessible(desk)
+    await desk.screenshot(path=str(screenshots / "pa-week.png"), full_page=True)
     await row.get_by_role("button", name="did not come").click()
     await expect(desk).to_have_url(re.compile(r"/pa\?view=week&day=\d{4}-\d\d-\d\d$"))
     await expect(desk.get_by_role("row").filter(has_text=who)).to_contain_text("Did not come")

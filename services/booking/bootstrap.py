@@ -22,6 +22,10 @@ from services.booking.entrypoints import (
     contact_alerts,
     directory_api,
     pages,
+    pages_coordinator,
+    pages_pa,
+    pages_school,
+    pages_student,
     reports_api,
     waitlist_api,
 )
@@ -48,6 +52,10 @@ ROUTES = (
     calendars_api.routes,
     calendars_api.feed_routes,
     pages.routes,
+    pages_student.routes,
+    pages_pa.routes,
+    pages_coordinator.routes,
+    pages_school.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 

@@ -32,6 +32,7 @@ from services.booking.application.agreements import (
     academic_year_of,
     agreement_values,
 )
+from services.booking.demo_diary import book_diary
 from services.booking.domain.model import AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
@@ -76,6 +77,56 @@ TOWNS = [  # postcode district and rough centre of a fictional county's towns
 
 def demo_id(kind: str, n: int | str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
+
+
+FIRST_NAMES = (
+    "Amara",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ella",
+    "Finn",
+    "Grace",
+    "Harvey",
+    "Isla",
+    "Jack",
+    "Kai",
+    "Layla",
+    "Mo",
+    "Niamh",
+    "Oscar",
+    "Priya",
+    "Ruby",
+    "Sam",
+    "Tia",
+    "Zac",
+)
+LAST_NAMES = (
+    "Ahmed",
+    "Brown",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Foster",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nowak",
+    "Patel",
+    "Quinn",
+    "Roberts",
+)
+
+
+def demo_name(n: int) -> str:
+    """A made-up name for the `n`th demo student, so that staff pages have names to show."""
+    return (
+        f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+    )
 
 
 @dataclass(frozen=True)
@@ -129,6 +180,9 @@ async def seed(db: Database, *, students_total: int = 2000, advisers_total: int 
         await _accounts(uow, hasher, school_ids, adviser_schools, student_ids)
         await _agreements(uow, adviser_schools)
         await uow.commit()
+    demo_adviser = next(iter(adviser_schools))
+    demo_student = student_ids[4 * len(school_ids)]
+    await book_diary(db, demo_adviser, adviser_schools[demo_adviser], student_ids, {demo_student})
     return True
 
 
@@ -325,6 +379,7 @@ async def _students(
                 "school_id": school_id,
                 "year_group": year,
                 "reference": f"S{n:05d}",
+                "display_name": demo_name(n),
                 "priority_flags": flags,
                 "disadvantaged": disadvantaged,
             }

@@ -8,7 +8,7 @@ come from the same site.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,13 +22,23 @@ PAGES = web.AppKey("pages", jinja2.Environment)
 LONDON = ZoneInfo("Europe/London")
 
 
+def local_day(day: date) -> str:
+    """A local date as staff lists write it: 'Tue 12 Jan'."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def local_time(moment: datetime, zone: str | None = None, style: str = "long") -> str:
-    """Times as people in English schools expect them: 'Tuesday 12 January, 10:00'."""
+    """Times as people in English schools expect them: 'Tuesday 12 January, 10:00', or in
+    staff lists 'Tue 12 Jan, 10:00' (`short`) and 'Tue 12 Jan' (`day`)."""
     local = moment.astimezone(ZoneInfo(zone) if zone else LONDON)
     if style == "time":
         return local.strftime("%H:%M")
     if style == "date":
         return f"{local:%A} {local.day} {local:%B}"
+    if style == "day":
+        return f"{local:%a} {local.day} {local:%b}"
+    if style == "short":
+        return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
@@ -43,6 +53,7 @@ def install_pages(app: web.Application, service_templates: Path, *, title: str) 
         lstrip_blocks=True,
     )
     environment.filters["local_time"] = local_time
+    environment.filters["local_day"] = local_day
     environment.globals["service_title"] = title
     app[PAGES] = environment
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
 
 from services.booking.bootstrap import create_app
 from services.booking.demo import seed
 from services.booking.settings import BookingSettings
 from shared.db import Database
+from shared.devdb import create_database, drop_database
 from tests.support import app_client, settings_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,16 +44,61 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-@pytest.fixture(scope="module")
-async def booking_site(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """The booking service with the demo county, listening on a loopback port."""
-    data_dir = tmp_path_factory.mktemp("booking-site")
-    settings = settings_for(
-        BookingSettings,
-        database_url=f"sqlite+aiosqlite:///{data_dir}/b.db",
-        broker=broker,
-        data_dir=data_dir,
+SERIOUS = ("serious", "critical")
+_AXE = Axe()
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core finds nothing serious or critical on the page as it now stands."""
+    results = await _AXE.run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
+    assert not serious, f"{page.url}:\n" + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in serious
     )
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where the browser tests leave screenshots of the main pages, for people to look at."""
+    folder = Path(os.environ.get("SIGNPOST_SCREENSHOTS", "var/screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def site_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """Each module's pages run once over SQLite and once over PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('site-db')}/b.db"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = await create_database(server, "signpost_browser")
+    try:
+        yield url
+    finally:
+        await drop_database(server, url)
+
+
+@pytest.fixture(scope="module")
+def booking_settings(
+    broker: str, site_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> BookingSettings:
+    return settings_for(
+        BookingSettings,
+        database_url=site_database,
+        broker=broker,
+        data_dir=tmp_path_factory.mktemp("booking-site"),
+        CALENDAR_IMPORT_SECONDS="0.5",
+    )
+
+
+@pytest.fixture(scope="module")
+async def booking_site(booking_settings: BookingSettings) -> AsyncIterator[str]:
+    """The booking service with the demo county, listening on a loopback port."""
+    settings = booking_settings
     async with app_client(create_app, settings) as client:
         db = Database(settings.database_url)
         try:

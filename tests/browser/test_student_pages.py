@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from services.booking.demo import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible
 
 STUDENT = "student@demo.signpost.example"
 
@@ -35,12 +37,16 @@ async def sign_in(page: Page, site: str, password: str = DEMO_PASSWORD) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def test_a_student_books_an_interview_and_cancels_it(phone: Page, booking_site: str) -> None:
+async def test_a_student_books_an_interview_and_cancels_it(
+    phone: Page, booking_site: str, screenshots: Path
+) -> None:
     await sign_in(phone, booking_site)
     await expect(phone.get_by_role("heading", name="Your careers appointments")).to_be_visible()
     await expect(phone.get_by_text("You have no careers appointments booked.")).to_be_visible()
 
     await phone.get_by_role("link", name="Careers interview").click()
+    await assert_accessible(phone)
+    await phone.screenshot(path=str(screenshots / "student-book.png"))
     first_time = phone.get_by_role("button", name=re.compile(r"^Book ")).first
     chosen = (await first_time.get_attribute("aria-label") or "").removeprefix("Book ")
     assert re.fullmatch(r"\w+day \d{1,2} \w+, \d{2}:\d{2}", chosen), chosen
@@ -49,6 +55,8 @@ async def test_a_student_books_an_interview_and_cancels_it(phone: Page, booking_
     await expect(phone.get_by_role("status")).to_contain_text("Your appointment is booked")
     upcoming = phone.get_by_role("list", name="Upcoming appointments")
     await expect(upcoming).to_contain_text(chosen)
+    await assert_accessible(phone)
+    await phone.screenshot(path=str(screenshots / "student-my.png"))
 
     await phone.get_by_role("button", name=f"Cancel the appointment on {chosen}").click()
     await expect(phone.get_by_role("status")).to_contain_text("Your appointment is cancelled")
@@ -65,6 +73,7 @@ async def test_a_wrong_password_is_explained_and_keeps_the_email(
 
 async def test_the_pages_work_from_the_keyboard(phone: Page, booking_site: str) -> None:
     await phone.goto(f"{booking_site}/sign-in")
+    await assert_accessible(phone)
     await phone.keyboard.press("Tab")
     await expect(phone.get_by_role("link", name="Skip to main content")).to_be_focused()
     await phone.keyboard.press("Tab")

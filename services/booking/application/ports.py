@@ -65,6 +65,21 @@ class DropInSession:
     slot_minutes: int
 
 
+class StudentLabel(NamedTuple):
+    """How staff pages name a student: initials in lists, the full name on the record."""
+
+    id: str
+    school_id: str
+    year_group: int
+    display_name: str | None
+    reference: str | None
+
+    @property
+    def initials(self) -> str:
+        parts = (self.display_name or "").split()
+        return "".join(part[0].upper() for part in parts) or "?"
+
+
 class StoredQueue(NamedTuple):
     """A session's queue, and the stored entry id of each student still in it."""
 

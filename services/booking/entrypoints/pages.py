@@ -1,60 +1,98 @@
-"""Pages for students on a phone: sign in, see my appointments, book one, cancel one.
+"""Pages every role shares: sign in, sign out, and each role's own home.
 
-Plain HTML forms over the same application functions as the JSON API, so the rules (who may
-book what, notice, cut-offs, no double booking) are the same whichever way a student comes.
+Each role's pages live in their own module (`pages_student`, `pages_pa`,
+`pages_coordinator`) over the same application functions as the JSON API.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
-from multidict import MultiDictProxy
-from pydantic import BaseModel, ValidationError
 
-from services.booking.application.availability import find_slots
-from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
-from services.booking.application.lifecycle import CancelAppointment, cancel_appointment
-from services.booking.domain.errors import BookingError
-from services.booking.domain.model import Role as DomainRole
-from services.booking.domain.model import SessionType
-from services.booking.entrypoints.appointments_api import my_appointments
-from services.booking.entrypoints.context import BookingContext, booking
+from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
 from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
-from shared.http.body import Instant
-from shared.http.pages import render
+from shared.http.pages import LONDON, render
 
 routes = web.RouteTableDef()
 
-BOOKABLE_BY_STUDENTS = {
-    SessionType.INTERVIEW: "Careers interview",
-    SessionType.DROPIN: "Drop-in slot",
-    SessionType.GROUP: "Group session",
+HOMES = {
+    Role.STUDENT: "/my",
+    Role.ADVISER: "/pa",
+    Role.COORDINATOR: "/coordinator",
+    Role.EBP: "/staff",
+    Role.ADMIN: "/staff",
 }
-SHOW_DAYS = 28
+ROLE_NAMES = {
+    Role.STUDENT: "Student",
+    Role.ADVISER: "Personal Adviser",
+    Role.COORDINATOR: "Careers coordinator",
+    Role.EBP: "Education Business Partnership",
+    Role.ADMIN: "Administrator",
+}
 
 
-class _SlotForm(BaseModel):
-    session_type: SessionType
-    starts_at: Instant
-
-
-def _student(request: web.Request) -> Principal | None:
+def signed_in(request: web.Request, *roles: Role) -> Principal:
+    """The signed-in person if their role may use this page; otherwise off to sign in, or
+    to their own home."""
     principal = current_principal(request)
-    return principal if principal is not None and principal.role is Role.STUDENT else None
+    if principal is None:
+        raise web.HTTPSeeOther("/sign-in")
+    if principal.role not in roles:
+        raise web.HTTPSeeOther(HOMES[principal.role])
+    return principal
 
 
-def _to_sign_in() -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/sign-in")
+@dataclass(frozen=True)
+class Period:
+    """A day or a Monday-to-Sunday week of local (Europe/London) dates, for staff pages."""
+
+    view: str
+    first: date
+    days: int
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), LONDON)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.first + timedelta(days=self.days), time(0), LONDON)
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range(self.days)]
+
+    def link(self, step: int) -> str:
+        moved = self.first + timedelta(days=step * self.days)
+        return f"?view={self.view}&day={moved.isoformat()}"
+
+
+def period_of(query: Mapping[str, str], now: datetime) -> Period:
+    """`?view=day|week&day=YYYY-MM-DD`; today (in London) when absent or not a date."""
+    try:
+        day = date.fromisoformat(query.get("day", ""))
+    except ValueError:
+        day = now.astimezone(LONDON).date()
+    if query.get("view") == "week":
+        return Period("week", day - timedelta(days=day.weekday()), 7)
+    return Period("day", day, 1)
 
 
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/my" if _student(request) else "/sign-in")
+    principal = current_principal(request)
+    raise web.HTTPSeeOther(HOMES[principal.role] if principal else "/sign-in")
+
+
+@routes.get("/staff")
+async def staff_home(request: web.Request) -> web.Response:
+    principal = signed_in(request, Role.EBP, Role.ADMIN)
+    return render(request, "staff_home.html", {"role": ROLE_NAMES[principal.role]})
 
 
 @routes.get("/sign-in")
@@ -79,17 +117,11 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         except InvalidCredentials:
             error = "The email address or password is wrong."
         else:
-            if signed.role is not Role.STUDENT:
-                error = "These pages are for students. Staff use the Signpost staff tools."
-            else:
-                response = web.HTTPSeeOther("/my")
-                set_session_cookie(
-                    response,
-                    signed.token,
-                    max_age=signed.expires_in,
-                    secure=ctx.settings.cookie_secure,
-                )
-                raise response
+            response = web.HTTPSeeOther(HOMES[signed.role])
+            set_session_cookie(
+                response, signed.token, max_age=signed.expires_in, secure=ctx.settings.cookie_secure
+            )
+            raise response
     return render(request, "sign_in.html", {"email": email, "error": error}, status=400)
 
 
@@ -101,172 +133,3 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/sign-in")
     clear_session_cookie(response)
     raise response
-
-
-@routes.get("/my")
-async def my_page(request: web.Request) -> web.Response:
-    principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
-    return await _render_my(request, principal, notice=request.query.get("notice"))
-
-
-async def _render_my(
-    request: web.Request,
-    principal: Principal,
-    *,
-    notice: str | None = None,
-    error: str | None = None,
-    status: int = 200,
-) -> web.Response:
-    ctx = booking(request)
-    now = ctx.clock()
-    mine = await my_appointments(ctx, principal)
-    upcoming = [a for a in mine if a.status == "confirmed" and a.ends_at > now]
-    past = [a for a in mine if a not in upcoming][-5:]
-    return render(
-        request,
-        "my.html",
-        {
-            "upcoming": upcoming,
-            "past": past,
-            "notice": NOTICES.get(notice or ""),
-            "error": error,
-            "kinds": BOOKABLE_BY_STUDENTS,
-        },
-        status=status,
-    )
-
-
-NOTICES = {
-    "booked": "Your appointment is booked. We will remind you before it.",
-    "cancelled": "Your appointment is cancelled.",
-}
-
-
-@routes.get("/book")
-async def book_page(request: web.Request) -> web.Response:
-    principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
-    try:
-        session_type = SessionType(request.query.get("session_type", "interview"))
-    except ValueError:
-        session_type = SessionType.INTERVIEW
-    if session_type not in BOOKABLE_BY_STUDENTS:
-        session_type = SessionType.INTERVIEW
-    return await _render_book(request, principal, session_type)
-
-
-async def _render_book(
-    request: web.Request,
-    principal: Principal,
-    session_type: SessionType,
-    *,
-    error: str | None = None,
-    status: int = 200,
-) -> web.Response:
-    ctx = booking(request)
-    now = ctx.clock()
-    school_id = next(iter(sorted(principal.school_ids)), None)
-    days: dict[str, list[datetime]] = defaultdict(list)
-    school_name = ""
-    zone = "Europe/London"
-    if school_id is not None:
-        async with ctx.reads() as reads:
-            school = await reads.schools.get(school_id)
-            student = await reads.students.get(principal.user_id)
-            if school is not None:
-                school_name = school.name
-                zone = str(school.calendar.zone)
-                slots = await find_slots(
-                    reads,
-                    school,
-                    session_type,
-                    now,
-                    now + timedelta(days=SHOW_DAYS),
-                    now,
-                    student=student,
-                    staff=False,
-                )
-                for slot in slots:
-                    days[slot.start.astimezone(school.calendar.zone).date().isoformat()].append(
-                        slot.start
-                    )
-    return render(
-        request,
-        "book.html",
-        {
-            "days": dict(days),
-            "session_type": session_type,
-            "kinds": BOOKABLE_BY_STUDENTS,
-            "school_name": school_name,
-            "zone": zone,
-            "error": error,
-        },
-        status=status,
-    )
-
-
-@routes.post("/book")
-async def book(request: web.Request) -> web.StreamResponse:
-    principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
-    chosen = _slot_form(await request.post())
-    if chosen is None:
-        return await _render_book(
-            request,
-            principal,
-            SessionType.INTERVIEW,
-            error="Choose a time from the list.",
-            status=400,
-        )
-    ctx = booking(request)
-    school_id = next(iter(sorted(principal.school_ids)), "")
-    cmd = BookSlot(
-        school_id=school_id,
-        session_type=chosen.session_type,
-        starts_at=chosen.starts_at,
-        student_id=principal.user_id,
-        booked_by=DomainRole.STUDENT,
-    )
-    try:
-        await book_slot(cmd, ctx.unit_of_work(), ctx.clock())
-    except BookingError as exc:
-        return await _render_book(
-            request, principal, chosen.session_type, error=exc.message, status=409
-        )
-    raise web.HTTPSeeOther("/my?notice=booked")
-
-
-def _slot_form(form: MultiDictProxy[Any]) -> _SlotForm | None:
-    try:
-        return _SlotForm.model_validate(
-            {"session_type": form.get("session_type"), "starts_at": form.get("starts_at")}
-        )
-    except ValidationError:
-        return None
-
-
-@routes.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: web.Request) -> web.StreamResponse:
-    principal = _student(request)
-    if principal is None:
-        raise _to_sign_in()
-    ctx = booking(request)
-    appointment_id = request.match_info["appointment_id"]
-    if not await _owns(ctx, principal, appointment_id):
-        raise web.HTTPNotFound()
-    cmd = CancelAppointment(appointment_id, DomainRole.STUDENT, "cancelled by the student")
-    try:
-        await cancel_appointment(cmd, ctx.unit_of_work(), ctx.clock(), ctx.offer_ttl)
-    except BookingError as exc:
-        return await _render_my(request, principal, error=exc.message, status=409)
-    raise web.HTTPSeeOther("/my?notice=cancelled")
-
-
-async def _owns(ctx: BookingContext, principal: Principal, appointment_id: str) -> bool:
-    async with ctx.reads() as reads:
-        found = await reads.appointments.get(appointment_id)
-    return found is not None and found.student_id == principal.user_id

@@ -90,6 +90,21 @@ class AppointmentRepository:
         )
         return [appointment_from_row(row) for row in rows]
 
+    async def of_adviser(
+        self, adviser_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        """The adviser's appointments starting in [start, end) at any school, earliest first."""
+        rows = await self._session.execute(
+            sa.select(appointments)
+            .where(
+                appointments.c.adviser_id == adviser_id,
+                appointments.c.starts_at >= start,
+                appointments.c.starts_at < end,
+            )
+            .order_by(appointments.c.starts_at)
+        )
+        return [appointment_from_row(row) for row in rows]
+
     async def add(self, appointment: Appointment, seat: Seat, now: datetime) -> None:
         referral = appointment.referral
         connection = await self._session.connection()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.adapters.orm import school_periods, schools, students
+from services.booking.application.ports import StudentLabel
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
 from services.booking.domain.calendar import LocalPeriod, SchoolCalendar
@@ -51,6 +53,41 @@ class StudentRepository:
             )
             for r in rows
         ]
+
+    async def labels(self, student_ids: Collection[str]) -> dict[str, StudentLabel]:
+        """Names, year groups and school references of the students `student_ids`."""
+        if not student_ids:
+            return {}
+        rows = await self._session.execute(
+            sa.select(*_LABEL).where(students.c.id.in_(sorted(set(student_ids))))
+        )
+        return {row.id: StudentLabel(*row) for row in rows}
+
+    async def search(self, school_id: str, text: str, limit: int = 20) -> list[StudentLabel]:
+        """The school's students whose name or school reference contains `text`."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._session.execute(
+            sa.select(*_LABEL)
+            .where(
+                students.c.school_id == school_id,
+                sa.or_(
+                    students.c.display_name.ilike(pattern, escape="\\"),
+                    students.c.reference.ilike(pattern, escape="\\"),
+                ),
+            )
+            .order_by(students.c.display_name, students.c.id)
+            .limit(limit)
+        )
+        return [StudentLabel(*row) for row in rows]
+
+
+_LABEL = (
+    students.c.id,
+    students.c.school_id,
+    students.c.year_group,
+    students.c.display_name,
+    students.c.reference,
+)
 
 
 async def load_school(session: AsyncSession, school_id: str) -> SchoolRecord | None:

@@ -180,10 +180,11 @@ def best_places(
     waiting[np.asarray(round_.pool, dtype=np.int64)] = True
     waiting &= ~placed
     who, seat = market.option_student, market.option_seat
-    key = school[who] * len(market.seats) + seat
-    first_waiting = np.full(len(school_code) * len(market.seats), n, dtype=np.int64)
-    np.minimum.at(first_waiting, key[waiting[who]], position[who[waiting[who]]])
-    allowed = np.flatnonzero(placed[who] & (position[who] < first_waiting[key]))
+    # Each (school, seat) pair some option has, numbered: not every school against every seat.
+    pairs, pair = np.unique(school[who] * len(market.seats) + seat, return_inverse=True)
+    first_waiting = np.full(len(pairs), n, dtype=np.int64)
+    np.minimum.at(first_waiting, pair[waiting[who]], position[who[waiting[who]]])
+    allowed = np.flatnonzero(placed[who] & (position[who] < first_waiting[pair]))
     holders = np.flatnonzero(placed)
     node = np.zeros(n, dtype=np.int64)
     node[holders] = 2 + np.arange(len(holders))

@@ -180,10 +180,11 @@ def best_places(
     waiting[np.asarray(round_.pool, dtype=np.int64)] = True
     waiting &= ~placed
     who, seat = market.option_student, market.option_seat
-    key = school[who] * len(market.seats) + seat
-    first_waiting = np.full(len(school_code) * len(market.seats), n, dtype=np.int64)
-    np.minimum.at(first_waiting, key[waiting[who]], position[who[waiting[who]]])
-    allowed = np.flatnonzero(placed[who] & (position[who] < first_waiting[key]))
+    # Each (school, seat) pair some option has, numbered: not every school against every seat.
+    pairs, pair = np.unique(school[who] * len(market.seats) + seat, return_inverse=True)
+    first_waiting = np.full(len(pairs), n, dtype=np.int64)
+    np.minimum.at(first_waiting, pair[waiting[who]], position[who[waiting[who]]])
+    allowed = np.flatnonzero(placed[who] & (position[who] < first_waiting[pair]))
     holders = np.flatnonzero(placed)
     node = np.zeros(n, dtype=np.int64)
     node[holders] = 2 + np.arange(len(holders))
@@ -255,26 +256,32 @@ class Allocation:
 
     def settle(self, round_: OpenRound, order: Sequence[int]) -> None:
         """Repeat steps 3 and 4 until neither moves anyone."""
-        position = {i: p for p, i in enumerate(order)}
-        while self._serve_by_priority(round_.market, order, position) | self._fill_free(
-            round_.market, order
+        market = round_.market
+        position = [len(order)] * len(market.students)
+        for p, i in enumerate(order):
+            position[i] = p
+        code: dict[str, int] = {}
+        school = [code.setdefault(s.school_id, len(code)) for s in market.students]
+        while self._serve_by_priority(market, order, position, school) | self._fill_free(
+            market, order
         ):
             pass
 
     def _serve_by_priority(
-        self, market: Market, order: Sequence[int], position: Mapping[int, int]
+        self, market: Market, order: Sequence[int], position: list[int], school: list[int]
     ) -> bool:
-        """Step 3: unplaced students displace lower-priority schoolmates from better places."""
+        """Step 3: unplaced students displace lower-priority schoolmates from better places.
+
+        ``position[i]`` is student ``i``'s place in ``order``; ``school[i]`` numbers their school.
+        """
         moved = False
         for i in order:
             if i in self.seat_of:
                 continue
-            school = market.students[i].school_id
+            mine, my_school = position[i], school[i]
             for rank, seat in market.ranked_options(i):
                 rivals = [
-                    t
-                    for t in self.holders[seat]
-                    if position[t] > position[i] and market.students[t].school_id == school
+                    t for t in self.holders[seat] if position[t] > mine and school[t] == my_school
                 ]
                 if rivals:
                     self.step_out(max(rivals, key=position.__getitem__))
@@ -288,7 +295,7 @@ class Allocation:
         moved = False
         for i in order:
             current = self.seat_of.get(i)
-            if current is None:
+            if current is None or current[0] == 1:
                 continue
             for rank, seat in market.ranked_options(i):
                 if rank >= current[0]:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.booking.adapters.busy_calendar import busy_intervals
 from services.booking.adapters.calendar_fetch import CalendarFetcher
+from services.booking.adapters.device_tokens import HmacDeviceTokens
 from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.repositories.accounts import AccountStore
 from services.booking.adapters.uow import BookingUnitOfWork
@@ -85,6 +86,7 @@ def create_app(settings: BookingSettings) -> web.Application:
                 AccountStore(db),
                 issuer,
                 PasswordHasher(),
+                HmacDeviceTokens.from_signing_key(settings.private_key_pem()),
                 session_ttl=timedelta(seconds=settings.session_ttl_seconds),
                 clock=utc_now,
                 monotonic=time.monotonic,

@@ -220,6 +220,15 @@ class AccountStore(Protocol):
         ...
 
 
+class DeviceTokens(Protocol):
+    """Signed device cookies: proof that this browser signed in to an account before."""
+
+    def issue(self, email: str) -> str: ...
+    def device_of(self, token: str, email: str) -> str | None:
+        """The device's id if `token` was issued for `email`, otherwise None."""
+        ...
+
+
 class SlotReads(Protocol):
     """What the slot search reads."""
 

@@ -181,3 +181,23 @@ def _needs_fresh_cookie(request: web.Request, principal: Principal) -> bool:
     remaining = principal.expires_at - booking(request).clock()
     lifetime = timedelta(seconds=booking(request).settings.token_ttl_seconds)
     return remaining < lifetime / 2
+
+
+DEVICE_COOKIE = "signpost_device"
+DEVICE_COOKIE_DAYS = 365
+
+
+def remember_device(
+    response: web.StreamResponse, device_token: str, *, path: str, secure: bool
+) -> None:
+    """The device cookie that lets this browser through the sign-in slow-down with the right
+    password: HttpOnly, and sent only to the sign-in at `path`."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        path=path,
+    )

@@ -21,6 +21,7 @@ from services.booking.application.lifecycle import CancelAppointment, cancel_app
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
+from services.booking.entrypoints.access import DEVICE_COOKIE, remember_device
 from services.booking.entrypoints.appointments_api import my_appointments
 from services.booking.entrypoints.context import BookingContext, booking
 from shared.auth.principal import Principal, Role
@@ -73,9 +74,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         error = "Enter your email address and password."
     else:
         try:
-            signed = await ctx.identity.sign_in(email, password, client=request.remote)
-        except TooManyAttempts:
-            error = "Too many wrong passwords. Wait 15 minutes, then try again."
+            signed = await ctx.identity.sign_in(
+                email, password, client=request.remote, device=request.cookies.get(DEVICE_COOKIE)
+            )
+        except TooManyAttempts as exc:
+            seconds = int(exc.retry_after.total_seconds()) + 1
+            error = f"Too many failed sign-ins from here. Wait {seconds} seconds, then try again."
         except InvalidCredentials:
             error = "The email address or password is wrong."
         else:
@@ -87,6 +91,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
                     response,
                     signed.token,
                     max_age=signed.expires_in,
+                    secure=ctx.settings.cookie_secure,
+                )
+                remember_device(
+                    response,
+                    signed.device_token,
+                    path="/sign-in",
                     secure=ctx.settings.cookie_secure,
                 )
                 raise response

@@ -35,7 +35,7 @@ from shared.auth.passwords import PasswordHasher
 from shared.auth.tokens import TokenIssuer
 from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
-from shared.http.app import DATABASE, MESSAGING, create_service_app
+from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
 from shared.http.pages import install_pages
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,10 +80,11 @@ def create_app(settings: BookingSettings) -> web.Application:
         db = app[DATABASE]
         relay = app[MESSAGING].relay
         cache = ReferenceCache(time.monotonic)
+        consume_revocations(app)
         app[BOOKING] = BookingContext(
             settings=settings,
             identity=Identity(
-                AccountStore(db),
+                AccountStore(db, on_commit=relay.wake),
                 issuer,
                 PasswordHasher(),
                 HmacDeviceTokens.from_signing_key(settings.private_key_pem()),

@@ -16,7 +16,7 @@ from shared.events.booking import (
     AppointmentConfirmed,
     AppointmentRescheduled,
 )
-from shared.http.app import DATABASE, MESSAGING, create_service_app
+from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,6 +34,7 @@ def create_app(settings: NotificationsSettings) -> web.Application:
                 AppointmentCancelled.event_type: planner,
             },
         )
+        consume_revocations(app)
 
     return create_service_app(
         settings, spec=api.spec, routes=[api.routes], migrations=MIGRATIONS, wire=wire

@@ -1,5 +1,5 @@
 """Importing this module registers every payload schema the system knows."""
 
-from shared.events import booking, directory, placements
+from shared.events import booking, directory, identity, placements
 
-__all__ = ["booking", "directory", "placements"]
+__all__ = ["booking", "directory", "identity", "placements"]

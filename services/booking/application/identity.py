@@ -12,7 +12,7 @@ from services.booking.application.ports import AccountStore, DeviceTokens
 from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import TokenIssuer
+from shared.auth.tokens import TokenIssuer, accepted_until
 
 # A real hash of a random password, verified when the email is unknown so that a wrong
 # email and a wrong password take the same time.
@@ -139,7 +139,10 @@ class Identity:
 
     async def sign_out(self, session_id: str) -> None:
         self._active_sessions.pop(session_id, None)
-        await self._accounts.revoke(session_id, self._clock())
+        now = self._clock()
+        await self._accounts.revoke(
+            session_id, now, tokens_until=accepted_until(now, self._issuer.ttl)
+        )
 
     async def session_active(self, session_id: str) -> bool:
         """Whether the session behind a token is still open (not signed out, not expired).

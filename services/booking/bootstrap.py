@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.booking.adapters.busy_calendar import busy_intervals
 from services.booking.adapters.calendar_fetch import CalendarFetcher
+from services.booking.adapters.device_tokens import HmacDeviceTokens
 from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.repositories.accounts import AccountStore
 from services.booking.adapters.uow import BookingUnitOfWork
@@ -39,7 +40,7 @@ from shared.auth.passwords import PasswordHasher
 from shared.auth.tokens import TokenIssuer
 from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
-from shared.http.app import DATABASE, MESSAGING, create_service_app
+from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
 from shared.http.pages import install_pages
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -88,12 +89,14 @@ def create_app(settings: BookingSettings) -> web.Application:
         db = app[DATABASE]
         relay = app[MESSAGING].relay
         cache = ReferenceCache(time.monotonic)
+        consume_revocations(app)
         app[BOOKING] = BookingContext(
             settings=settings,
             identity=Identity(
-                AccountStore(db),
+                AccountStore(db, on_commit=relay.wake),
                 issuer,
                 PasswordHasher(),
+                HmacDeviceTokens.from_signing_key(settings.private_key_pem()),
                 session_ttl=timedelta(seconds=settings.session_ttl_seconds),
                 clock=utc_now,
                 monotonic=time.monotonic,

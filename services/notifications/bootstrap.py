@@ -44,7 +44,7 @@ from shared.events.placements import (
     EmployerAllocationsPublished,
     EmployerUpserted,
 )
-from shared.http.app import DATABASE, MESSAGING, create_service_app
+from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
 from shared.messaging.consumer import Handler
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -141,6 +141,7 @@ def create_app(settings: NotificationsSettings) -> web.Application:
         )
         for name, (topics, handlers) in consumers(utc_now, quiet, job.wake).items():
             messaging.add_consumer(name, topics=topics, handlers=handlers)
+        consume_revocations(app)
 
     app = create_service_app(
         settings, spec=api.spec, routes=[api.routes], migrations=MIGRATIONS, wire=wire

@@ -12,7 +12,7 @@ from services.placements.entrypoints import api
 from services.placements.entrypoints.context import PLACEMENTS, PlacementsContext
 from services.placements.settings import PlacementsSettings
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
-from shared.http.app import DATABASE, MESSAGING, create_service_app
+from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
 from shared.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +23,7 @@ def create_app(settings: PlacementsSettings) -> web.Application:
     def wire(app: web.Application) -> None:
         db = app[DATABASE]
         messaging = app[MESSAGING]
+        consume_revocations(app)
         messaging.add_consumer(
             "placements.directory", topics=["directory.events"], handlers=directory.HANDLERS
         )

@@ -16,6 +16,7 @@ from shared.auth.principal import Principal, Role
 
 ALGORITHM = "EdDSA"
 AUDIENCE = "signpost"
+LEEWAY_SECONDS = 10
 
 
 class TokenError(Exception):
@@ -56,8 +57,15 @@ class TokenIssuer:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
 
+def accepted_until(issued_by: datetime, ttl: timedelta) -> datetime:
+    """When the last token issued by `issued_by` stops being accepted anywhere."""
+    return issued_by + ttl + timedelta(seconds=LEEWAY_SECONDS)
+
+
 class TokenVerifier:
-    def __init__(self, public_key_pem: str, *, issuer: str, leeway_seconds: int = 10) -> None:
+    def __init__(
+        self, public_key_pem: str, *, issuer: str, leeway_seconds: int = LEEWAY_SECONDS
+    ) -> None:
         self._key = public_key_pem
         self._issuer = issuer
         self._leeway = leeway_seconds

@@ -1,5 +1,5 @@
 """Importing this module registers every payload schema the system knows."""
 
-from shared.events import booking, directory, notifications, placements
+from shared.events import booking, directory, identity, notifications, placements
 
-__all__ = ["booking", "directory", "notifications", "placements"]
+__all__ = ["booking", "directory", "identity", "notifications", "placements"]

@@ -8,8 +8,9 @@ close on shutdown after in-flight requests finish.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,8 +18,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.auth.revocations import RevokedSessions
 from shared.auth.tokens import TokenVerifier
 from shared.db import Database
+from shared.events.envelope import topic_for
+from shared.events.identity import SessionRevoked
 from shared.http.body import json_response
 from shared.http.middleware import (
     ErrorTranslator,
@@ -42,6 +46,7 @@ SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 MESSAGING = web.AppKey("messaging", Messaging)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
+REVOKED = web.AppKey("revoked", RevokedSessions)
 SPEC = web.AppKey("spec", ApiSpec)
 
 Wiring = Callable[[web.Application], None]
@@ -62,17 +67,21 @@ def create_service_app(
     """Build a service's aiohttp application.
 
     `wire(app)` is called once the database and messaging objects exist (before anything
-    connects) so the service can register consumers and put its own context on the app.
+    connects) so the service can register consumers (among them the revocations' handler,
+    `app[REVOKED].record`) and put its own context on the app.
     `translate_error` turns the service's domain errors into problem documents. `jobs` run
     on a schedule beside the messaging retention purge, and finish before the database closes.
     """
     verifier = TokenVerifier(settings.public_key_pem(), issuer=settings.token_issuer)
+    # Engines connect lazily: nothing opens here.
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    revoked = RevokedSessions(db, clock=lambda: datetime.now(UTC), monotonic=time.monotonic)
     app = web.Application(
         middlewares=[
             request_context,
             metrics_middleware(settings.service),
             problems_middleware(translate_error),
-            authentication(verifier, public_origin=settings.public_url),
+            authentication(verifier, public_origin=settings.public_url, revoked=revoked),
             *middlewares,
         ],
         client_max_size=1 << 20,
@@ -80,8 +89,7 @@ def create_service_app(
     app[SETTINGS] = settings
     app[VERIFIER] = verifier
     app[SPEC] = spec
-    # Engines connect lazily: nothing opens here.
-    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    app[REVOKED] = revoked
     messaging = Messaging(settings, db)
     app[DATABASE] = db
     app[MESSAGING] = messaging
@@ -106,6 +114,16 @@ def create_service_app(
     for table in routes:
         app.router.add_routes(table)
     return app
+
+
+def consume_revocations(app: web.Application) -> None:
+    """Register this service's consumer of `identity.session.revoked` (a group of its own, so
+    each service keeps every revocation in its own `revoked_sessions`)."""
+    app[MESSAGING].add_consumer(
+        f"{app[SETTINGS].service}.revocations",
+        topics=[topic_for(SessionRevoked.event_type)],
+        handlers={SessionRevoked.event_type: app[REVOKED].record},
+    )
 
 
 def purge_job(settings: Settings) -> Job:

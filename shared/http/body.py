@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -30,12 +31,24 @@ MAX_BODY_BYTES = 1 << 20
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+"""`_INVISIBLE`'s refusal as a JSON Schema pattern, for the OpenAPI document."""
+
+
+def _plain_text_schema(schema: dict[str, Any]) -> None:
+    """Say in the schema that text fields refuse what `_check_text` refuses."""
+    for prop in schema.get("properties", {}).values():
+        for sub in [prop, prop.get("items", {}), *prop.get("anyOf", [])]:
+            if sub.get("type") == "string" and not {"pattern", "format", "enum"} & set(sub):
+                sub["pattern"] = PLAIN_TEXT
+
+
 class Strict(BaseModel):
     """Base for request bodies and queries: a field the API does not know is an error, not
     something silently dropped (a misspelt field would otherwise change nothing), and no text
     field may hold control or bidirectional-override characters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_plain_text_schema)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -109,9 +122,15 @@ async def _read_body(request: web.Request) -> bytes:
     return raw
 
 
+def _number(text: str) -> float | int:
+    """A JSON number with no fraction is an integer, as JSON Schema counts it (2.0 is 2)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def _parse(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_float=_number)
     except UnicodeDecodeError as exc:
         raise bad_request("The request body is not UTF-8 text.") from exc
     except json.JSONDecodeError as exc:
@@ -125,12 +144,13 @@ def _parse(raw: bytes) -> Any:
 
 async def read_model(request: web.Request, model: type[M]) -> M:
     """The body validated strictly as `model`: JSON types must match the schema (`true` is
-    not a number, `"3"` is not an integer); dates and times come as ISO 8601 strings."""
-    raw = await _read_body(request)
-    if not isinstance(_parse(raw), dict):
+    not a number, `"3"` is not an integer, `3.0` is); dates and times come as ISO 8601
+    strings."""
+    parsed = _parse(await _read_body(request))
+    if not isinstance(parsed, dict):
         raise bad_request("The request body must be a JSON object.")
     try:
-        return model.model_validate_json(raw, strict=True)
+        return model.model_validate_json(json.dumps(parsed), strict=True)
     except ValidationError as exc:
         raise validation_problem(exc) from exc
 
@@ -144,7 +164,7 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 def json_response(body: Any, *, status: int = 200) -> web.Response:
     if isinstance(body, BaseModel):
-        text = body.model_dump_json()
+        text = body.model_dump_json(by_alias=True)
     else:
         text = json.dumps(body, default=_default)
     return web.Response(status=status, text=text, content_type="application/json")
@@ -168,8 +188,39 @@ def _within_service_years(value: Any) -> Any:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
-"""A timezone-aware instant in a range the calendars can work with (refuses year 9999)."""
+_DAY = "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+_OFFSET_TIME = (
+    r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
 
-Day = Annotated[date, AfterValidator(_within_service_years)]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_within_service_years),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_DAY}T{_OFFSET_TIME}$",
+            "description": "An RFC 3339 date-time with its offset, in the years 2000 to 2099.",
+        },
+        mode="validation",
+    ),
+]
+"""A timezone-aware instant in a range the calendars can work with (refuses year 9999).
+
+As read, its schema is a pattern rather than `format: date-time`, since a format cannot say
+the years; it leaves out the 29th to the 31st, which the parser takes too. As served, it is
+`format: date-time`."""
+
+Day = Annotated[
+    date,
+    AfterValidator(_within_service_years),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_DAY}$",
+            "description": "A date (YYYY-MM-DD) in the years 2000 to 2099.",
+        },
+        mode="validation",
+    ),
+]
 """A calendar date in the same range."""

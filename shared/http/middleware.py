@@ -12,6 +12,7 @@ from aiohttp.typedefs import Middleware
 from yarl import URL
 
 from shared.auth.principal import Principal
+from shared.auth.revocations import RevokedSessions
 from shared.auth.tokens import TokenError, TokenVerifier
 from shared.context import correlation_scope, new_id
 from shared.db import is_transient
@@ -28,6 +29,7 @@ CORRELATION_ID_HEADER = "X-Correlation-ID"
 SESSION_COOKIE = "signpost_session"
 PRINCIPAL = web.RequestKey("principal", Principal)
 TOKEN_ERROR = web.RequestKey("token_error", str)
+SESSION_ENDED = "this session has ended; sign in again"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
@@ -136,8 +138,15 @@ def metrics_middleware(service: str) -> Middleware:
     return metrics
 
 
-def authentication(verifier: TokenVerifier, *, public_origin: str | None = None) -> Middleware:
+def authentication(
+    verifier: TokenVerifier,
+    *,
+    public_origin: str | None = None,
+    revoked: RevokedSessions | None = None,
+) -> Middleware:
     """Attach the caller's Principal (or None) to the request; routes decide what they need.
+
+    A token whose session is in `revoked` counts as no token, with the reason kept for 401s.
 
     `public_origin` is the scheme, host and port people reach the service at, when that is
     not what it sees itself (behind a proxy that ends TLS); a cookie-authenticated change must
@@ -167,8 +176,12 @@ def authentication(verifier: TokenVerifier, *, public_origin: str | None = None)
             except TokenError as exc:
                 request[TOKEN_ERROR] = str(exc)
             else:
-                request[PRINCIPAL] = principal
-                structlog.contextvars.bind_contextvars(user_id=principal.user_id)
+                sid = principal.session_id
+                if sid and revoked is not None and await revoked.is_revoked(sid):
+                    request[TOKEN_ERROR] = SESSION_ENDED
+                else:
+                    request[PRINCIPAL] = principal
+                    structlog.contextvars.bind_contextvars(user_id=principal.user_id)
         return await handler(request)
 
     return authenticate

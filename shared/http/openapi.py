@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,35 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+REF = "#/components/schemas/{model}"
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"
+
+
+def _local_times(schema: Any) -> Any:
+    """A time of day is served without an offset ("08:30:00"), which JSON Schema's `time`
+    format refuses: describe it by a pattern instead."""
+    if isinstance(schema, dict):
+        if schema.get("format") == "time":
+            schema = {k: v for k, v in schema.items() if k != "format"} | {"pattern": LOCAL_TIME}
+        return {k: _local_times(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_local_times(v) for v in schema]
+    return schema
+
+
+def _renamed(schema: Any, renamed: dict[str, str]) -> Any:
+    """`schema` with its references to the `renamed` components pointing at their new names."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        name = ref.removeprefix(REF.format(model=""))
+        if ref and name in renamed:
+            return {**schema, "$ref": REF.format(model=renamed[name])}
+        return {k: _renamed(v, renamed) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_renamed(v, renamed) for v in schema]
+    return schema
+
+
 class ApiSpec:
     def __init__(self, title: str, version: str, description: str = "") -> None:
         self.title = title
@@ -55,8 +85,14 @@ class ApiSpec:
         responses: Mapping[int, type[BaseModel] | str] | None = None,
         tags: tuple[str, ...] = (),
         public: bool = False,
+        also_served_as: tuple[str, ...] = (),
     ) -> Callable[[F], F]:
-        """Describe one operation; `path` is as aiohttp routes it (see `split_path`)."""
+        """Describe one operation; `path` is as aiohttp routes it (see `split_path`).
+
+        Besides the declared responses, the problems the shared request handling serves are
+        documented: 422 for any parameter or body, 413 and 415 for a body, 404 for an id in
+        the path. `also_served_as` names other media types of the success response (text).
+        """
         op: dict[str, Any] = {"summary": summary, "tags": list(tags), "responses": {}}
         path, patterns = split_path(path)
         params = [
@@ -75,11 +111,22 @@ class ApiSpec:
         if request is not None:
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": self._ref(request)}},
+                "content": {"application/json": {"schema": self._ref(request, "validation")}},
             }
         for status, body in (responses or {200: "OK"}).items():
             op["responses"][str(status)] = self._response(status, body)
-        for status in (400, 401, 403) if not public else (400,):
+        success = min(op["responses"], key=lambda status: status[0] != "2")
+        for media in also_served_as:
+            content = op["responses"][success].setdefault("content", {})
+            content[media] = {"schema": {"type": "string"}}
+        served = [400] if public else [400, 401, 403]
+        if params or request is not None:
+            served.append(422)
+        if request is not None:
+            served += [413, 415]
+        if patterns:
+            served.append(404)
+        for status in served:
             op["responses"].setdefault(str(status), self._response(status, "Problem"))
         if not public:
             op["security"] = [{"bearer": []}, {"cookie": []}]
@@ -104,18 +151,44 @@ class ApiSpec:
             return {"description": body}
         return {
             "description": body.__name__,
-            "content": {"application/json": {"schema": self._ref(body)}},
+            "content": {"application/json": {"schema": self._ref(body, "serialization")}},
         }
 
-    def _schema(self, model: type[BaseModel]) -> dict[str, Any]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in schema.pop("$defs", {}).items():
-            self._schemas[name] = sub
-        return schema
+    def _schema(
+        self, model: type[BaseModel], mode: JsonSchemaMode = "validation"
+    ) -> dict[str, Any]:
+        """The model's schema as it is read (`validation`) or as it is served, by alias.
 
-    def _ref(self, model: type[BaseModel]) -> dict[str, str]:
-        self._schemas[model.__name__] = self._schema(model)
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
+        A model whose two schemas differ (a type documented one way when read and another
+        when served) keeps the name it was first described under for that schema, and the
+        other is named with `-Input` or `-Output`, as pydantic does.
+        """
+        schema = model.model_json_schema(ref_template=REF, mode=mode, by_alias=True)
+        defs = {name: _local_times(sub) for name, sub in schema.pop("$defs", {}).items()}
+        schema = _local_times(schema)
+        suffix = "-Input" if mode == "validation" else "-Output"
+        renamed: dict[str, str] = {}
+        while True:  # renaming one may change another that refers to it
+            clashes = {
+                name: name + suffix
+                for name, sub in defs.items()
+                if self._schemas.get(name, _renamed(sub, renamed)) != _renamed(sub, renamed)
+            }
+            if clashes == renamed:
+                break
+            renamed = clashes
+        for name, sub in defs.items():
+            self._schemas[renamed.get(name, name)] = _renamed(sub, renamed)
+        described: dict[str, Any] = _renamed(schema, renamed)
+        return described
+
+    def _ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, str]:
+        schema = self._schema(model, mode)
+        name = model.__name__
+        if self._schemas.get(name, schema) != schema:
+            name += "-Input" if mode == "validation" else "-Output"
+        self._schemas[name] = schema
+        return {"$ref": REF.format(model=name)}
 
     def document(self) -> dict[str, Any]:
         return {

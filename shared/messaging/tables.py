@@ -71,6 +71,15 @@ inbox = sa.Table(
     sa.Index("ix_inbox_processed_at", "processed_at"),
 )
 
+# Sessions ended early, from `identity.session.revoked`: kept until their tokens expire.
+revoked_sessions = sa.Table(
+    "revoked_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_revoked_sessions_expires_at", "expires_at"),
+)
+
 
 def create_messaging_tables(op: Any) -> None:
     """Called from a service's first migration (`op` is alembic.op): the tables as of 0001."""

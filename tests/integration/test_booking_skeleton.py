@@ -177,7 +177,9 @@ async def test_signing_out_ends_the_session_for_that_token(broker: str, tmp_path
         assert (await after.json())["detail"] == "this session has ended; sign in again"
 
 
-async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_path: Path) -> None:
+async def test_repeated_wrong_passwords_slow_this_address_down_but_not_the_known_device(
+    broker: str, tmp_path: Path
+) -> None:
     async with booking_service(tmp_path, broker, demo=True) as client:
         email = "student@demo.signpost.example"
         for _ in range(5):
@@ -185,19 +187,38 @@ async def test_repeated_wrong_passwords_make_the_account_wait(broker: str, tmp_p
                 "/api/v1/auth/login", json={"email": email, "password": "guess"}
             )
             assert wrong.status == 401
-        locked = await client.post(
+        slowed = await client.post(
             "/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD}
         )
-        assert locked.status == 429
-        problem = await locked.json()
-        assert problem["detail"].startswith("Too many wrong passwords: try again in")
-        assert 0 < problem["retry_after_seconds"] <= 15 * 60
-        assert int(locked.headers["Retry-After"]) == problem["retry_after_seconds"] + 1
+        assert slowed.status == 429
+        problem = await slowed.json()
+        assert problem["detail"].startswith("Too many failed sign-ins from here: try again in")
+        assert 0 < problem["retry_after_seconds"] <= 2
+        assert int(slowed.headers["Retry-After"]) == problem["retry_after_seconds"] + 1
         other = await client.post(
             "/api/v1/auth/login",
             json={"email": "coordinator@demo.signpost.example", "password": DEMO_PASSWORD},
         )
         assert other.status == 200, "another account from the same address still signs in"
+        assert other.cookies["signpost_device"]["path"] == "/api/v1/auth/login"
+
+
+async def test_a_device_that_signed_in_before_gets_through_with_the_right_password(
+    broker: str, tmp_path: Path
+) -> None:
+    async with booking_service(tmp_path, broker, demo=True) as client:
+        email = "student@demo.signpost.example"
+        right = {"email": email, "password": DEMO_PASSWORD}
+        known = await client.post("/api/v1/auth/login", json=right)
+        assert known.status == 200
+        device = known.cookies["signpost_device"].value
+        client.session.cookie_jar.clear()
+        for _ in range(6):
+            await client.post("/api/v1/auth/login", json={"email": email, "password": "guess"})
+        assert (await client.post("/api/v1/auth/login", json=right)).status == 429
+        client.session.cookie_jar.update_cookies({"signpost_device": device})
+        again = await client.post("/api/v1/auth/login", json=right)
+        assert again.status == 200
 
 
 async def test_a_page_session_in_use_gets_a_fresh_cookie_past_half_its_life(

@@ -3,7 +3,8 @@
 What goes, and why:
 
 - the student row (name, reference, date of birth, priority flags, disadvantage), their
-  contacts (phone, email, consents), their sign-in account and its sessions, their waitlist
+  contacts (phone, email, consents), their sign-in account and its sessions (each open one
+  announced as `identity.session.revoked`, so no service honours its tokens), their waitlist
   entries and offers and their places in drop-in queues;
 - upcoming appointments are cancelled first, as staff would cancel them, so the adviser's
   time is offered to the waitlist and notifications withdraw the reminders;
@@ -30,7 +31,9 @@ from services.booking.application.lifecycle import cancel_in
 from services.booking.application.ports import ErasureUnit
 from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
+from shared.auth.tokens import accepted_until
 from shared.events.directory import StudentErased
+from shared.events.identity import SessionRevoked
 
 ERASURE_REASON = "The student's record was erased."
 
@@ -50,10 +53,16 @@ class Erasure:
 
 
 async def erase_student(
-    cmd: EraseStudent, uow: ErasureUnit, now: datetime, offer_ttl: timedelta
+    cmd: EraseStudent,
+    uow: ErasureUnit,
+    now: datetime,
+    offer_ttl: timedelta,
+    *,
+    token_ttl: timedelta,
 ) -> Erasure:
     """Erase the student as described in the module's docstring, inside the caller's unit of
-    work, and commit."""
+    work, and commit; every service is told to refuse the tokens of the account's open
+    sessions (`token_ttl` long at most)."""
     student_id = cmd.student_id
     student = await uow.erasures.locked_student(student_id)
     if student is None:
@@ -65,6 +74,9 @@ async def erase_student(
     ]
     for appointment in upcoming:
         await cancel_in(uow, appointment, cmd.by_role, ERASURE_REASON, now, offer_ttl)
+    for session_id in await uow.erasures.open_sessions(student_id, now):
+        revoked = SessionRevoked(session_id=session_id, expires_at=accepted_until(now, token_ttl))
+        await uow.emit(revoked, key=session_id)
     pseudonym = f"erased-{uuid.uuid4().hex[:29]}"  # as long as an id may be (36)
     kept = await uow.erasures.forget(student_id, pseudonym, student)
     await uow.erasures.redact_events(student_id, keep_types={StudentErased.event_type})

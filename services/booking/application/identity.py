@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.booking.application.ports import AccountStore
+from services.booking.application.ports import AccountStore, DeviceTokens
 from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Principal, Role
-from shared.auth.tokens import TokenIssuer
+from shared.auth.tokens import TokenIssuer, accepted_until
 
 # A real hash of a random password, verified when the email is unknown so that a wrong
 # email and a wrong password take the same time.
@@ -23,7 +23,7 @@ SESSION_CHECK_SECONDS = 5.0
 
 
 class TooManyAttempts(Exception):
-    """Too many wrong passwords for this account or from this address: wait first."""
+    """Too many wrong passwords for this account from here, or made-up emails: wait first."""
 
     def __init__(self, retry_after: timedelta) -> None:
         super().__init__("too many sign-in attempts")
@@ -41,6 +41,7 @@ class SignedIn:
     account_id: str
     role: Role
     session_id: str
+    device_token: str
 
 
 class Identity:
@@ -52,6 +53,7 @@ class Identity:
         accounts: AccountStore,
         issuer: TokenIssuer,
         hasher: PasswordHasher,
+        devices: DeviceTokens,
         *,
         session_ttl: timedelta,
         clock: Callable[[], datetime],
@@ -62,36 +64,46 @@ class Identity:
         self._monotonic = monotonic
         self._issuer = issuer
         self._hasher = hasher
+        self._devices = devices
         self._session_ttl = session_ttl
         self._dummy_hash = hasher.hash(_DUMMY_HASH_PASSWORD)
         self._active_sessions: dict[str, float] = {}
-        # Per account: a handful of tries. Per address: many more, because a whole school's
-        # pupils usually reach us from one address and must not lock each other out.
-        self._account_throttle = SignInThrottle(max_failures=5)
-        self._address_throttle = SignInThrottle(max_failures=100)
+        self._throttle = SignInThrottle()
 
-    async def sign_in(self, email: str, password: str, *, client: str | None = None) -> SignedIn:
-        """Check the password and open a session; `client` is the caller's network address."""
+    async def sign_in(
+        self,
+        email: str,
+        password: str,
+        *,
+        client: str | None = None,
+        device: str | None = None,
+    ) -> SignedIn:
+        """Check the password and open a session; `client` is the caller's network address
+        and `device` the device cookie it showed, if any."""
         email = email.strip().lower()
+        address = client or "unknown"
         now = self._clock()
-        waits = [
-            wait
-            for throttle, key in self._throttles(email, client)
-            if (wait := throttle.retry_after([key], now)) is not None
-        ]
-        if waits:
-            raise TooManyAttempts(max(waits))
+        device_id = self._devices.device_of(device, email) if device else None
+        origin = f"device:{device_id}" if device_id else f"address:{address}"
+        if (wait := self._throttle.retry_after(email, origin, now)) is not None:
+            raise TooManyAttempts(wait)
         row = await self._accounts.by_email(email)
         if row is None or not row.active or row.password_hash is None:
+            if (wait := self._throttle.unknown_retry_after(address, now)) is not None:
+                raise TooManyAttempts(wait)
             await asyncio.to_thread(self._hasher.verify, self._dummy_hash, password)
-            self._failed(email, client, now)
+            self._throttle.unknown_account(address, now)
             raise InvalidCredentials
         # Argon2 takes a good tenth of a second by design: off the event loop, so that a
         # class signing in at once does not stall everyone's bookings.
         if not await asyncio.to_thread(self._hasher.verify, row.password_hash, password):
-            self._failed(email, client, now)
+            self._throttle.wrong_password(email, origin, now)
+            # Past the address's ceiling a wrong password answers as a made-up email does,
+            # so the ceiling does not tell real accounts from invented ones.
+            if (wait := self._throttle.unknown_retry_after(address, now)) is not None:
+                raise TooManyAttempts(wait)
             raise InvalidCredentials
-        self._account_throttle.succeeded(email)
+        self._throttle.succeeded(email, origin)
         session_id = str(uuid.uuid4())
         rehashed = None
         if self._hasher.needs_rehash(row.password_hash):
@@ -109,17 +121,9 @@ class Identity:
             session_id=session_id,
             now=now,
         )
-        return SignedIn(token, int(self._issuer.ttl.total_seconds()), row.id, role, session_id)
-
-    def _throttles(self, email: str, client: str | None) -> list[tuple[SignInThrottle, str]]:
-        pairs = [(self._account_throttle, email)]
-        if client:
-            pairs.append((self._address_throttle, client))
-        return pairs
-
-    def _failed(self, email: str, client: str | None, now: datetime) -> None:
-        for throttle, key in self._throttles(email, client):
-            throttle.failed([key], now)
+        device_token = device if device_id and device else self._devices.issue(email)
+        ttl = int(self._issuer.ttl.total_seconds())
+        return SignedIn(token, ttl, row.id, role, session_id, device_token)
 
     def reissue(self, principal: Principal) -> tuple[str, int]:
         """A fresh token for a session still in use (the caller checked it is active)."""
@@ -135,7 +139,10 @@ class Identity:
 
     async def sign_out(self, session_id: str) -> None:
         self._active_sessions.pop(session_id, None)
-        await self._accounts.revoke(session_id, self._clock())
+        now = self._clock()
+        await self._accounts.revoke(
+            session_id, now, tokens_until=accepted_until(now, self._issuer.ttl)
+        )
 
     async def session_active(self, session_id: str) -> bool:
         """Whether the session behind a token is still open (not signed out, not expired).

@@ -214,6 +214,9 @@ class Erasures(Protocol):
         ...
 
     async def redact_events(self, key: str, keep_types: Collection[str]) -> None: ...
+    async def open_sessions(self, student_id: str, now: datetime) -> list[str]:
+        """The ids of the sessions still open on the student's account."""
+        ...
 
 
 class AccountStore(Protocol):
@@ -229,9 +232,21 @@ class AccountStore(Protocol):
         *,
         rehashed: str | None = None,
     ) -> None: ...
-    async def revoke(self, session_id: str, at: datetime) -> None: ...
+    async def revoke(self, session_id: str, at: datetime, *, tokens_until: datetime) -> None:
+        """End the session, and have every service refuse its tokens until `tokens_until`."""
+        ...
+
     async def open_until(self, session_id: str) -> datetime | None:
         """When the session ends; None if there is none or it was revoked."""
+        ...
+
+
+class DeviceTokens(Protocol):
+    """Signed device cookies: proof that this browser signed in to an account before."""
+
+    def issue(self, email: str) -> str: ...
+    def device_of(self, token: str, email: str) -> str | None:
+        """The device's id if `token` was issued for `email`, otherwise None."""
         ...
 
 

@@ -23,7 +23,13 @@ from services.booking.domain.model import Role as DomainRole
 from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
 from shared.auth.web import current_principal, set_session_cookie
-from shared.http.middleware import PRINCIPAL, SESSION_COOKIE, TOKEN_ERROR, Handler
+from shared.http.middleware import (
+    PRINCIPAL,
+    SESSION_COOKIE,
+    SESSION_ENDED,
+    TOKEN_ERROR,
+    Handler,
+)
 from shared.http.problems import Problem, forbidden, not_found
 
 STAFF_WHO_BOOK = (Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
@@ -140,7 +146,8 @@ def session_guard() -> Middleware:
     """Treat a token whose session was signed out (or has ended) as no sign-in at all, and
     keep a page session that is still in use signed in past one token's short life.
 
-    Only booking holds the sessions table; the other services rely on the token's short life.
+    Only booking holds the sessions table; every service (booking too) also refuses the
+    sessions in its revocation list (`shared.auth.revocations`).
     """
 
     @web.middleware
@@ -152,7 +159,7 @@ def session_guard() -> Middleware:
             and not await booking(request).identity.session_active(principal.session_id)
         ):
             del request[PRINCIPAL]
-            request[TOKEN_ERROR] = "this session has ended; sign in again"
+            request[TOKEN_ERROR] = SESSION_ENDED
             return await handler(request)
         if principal is None or not _needs_fresh_cookie(request, principal):
             return await handler(request)
@@ -181,3 +188,23 @@ def _needs_fresh_cookie(request: web.Request, principal: Principal) -> bool:
     remaining = principal.expires_at - booking(request).clock()
     lifetime = timedelta(seconds=booking(request).settings.token_ttl_seconds)
     return remaining < lifetime / 2
+
+
+DEVICE_COOKIE = "signpost_device"
+DEVICE_COOKIE_DAYS = 365
+
+
+def remember_device(
+    response: web.StreamResponse, device_token: str, *, path: str, secure: bool
+) -> None:
+    """The device cookie that lets this browser through the sign-in slow-down with the right
+    password: HttpOnly, and sent only to the sign-in at `path`."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        path=path,
+    )

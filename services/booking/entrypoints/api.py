@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
+from services.booking.entrypoints.access import DEVICE_COOKIE, remember_device
 from services.booking.entrypoints.appointments_api import AppointmentResponse, my_appointments
 from services.booking.entrypoints.context import booking
 from services.booking.entrypoints.spec import spec
@@ -36,7 +37,7 @@ class TokenResponse(BaseModel):
     "/api/v1/auth/login",
     summary="Sign in with email and password",
     request=LoginRequest,
-    responses={200: TokenResponse, 401: "Problem"},
+    responses={200: TokenResponse, 401: "Problem", 429: "Problem"},
     tags=("identity",),
     public=True,
 )
@@ -44,13 +45,18 @@ async def login(request: web.Request) -> web.Response:
     body = await read_model(request, LoginRequest)
     ctx = booking(request)
     try:
-        signed = await ctx.identity.sign_in(body.email, body.password, client=request.remote)
+        signed = await ctx.identity.sign_in(
+            body.email,
+            body.password,
+            client=request.remote,
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
     except TooManyAttempts as exc:
-        minutes = max(1, round(exc.retry_after.total_seconds() / 60))
+        seconds = int(exc.retry_after.total_seconds()) + 1
         raise Problem(
             429,
             "Too many attempts",
-            f"Too many wrong passwords: try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            f"Too many failed sign-ins from here: try again in {seconds} seconds.",
             type_="too-many-attempts",
             headers={"Retry-After": str(int(exc.retry_after.total_seconds()) + 1)},
             retry_after_seconds=int(exc.retry_after.total_seconds()),
@@ -64,6 +70,9 @@ async def login(request: web.Request) -> web.Response:
     )
     set_session_cookie(
         response, signed.token, max_age=signed.expires_in, secure=ctx.settings.cookie_secure
+    )
+    remember_device(
+        response, signed.device_token, path="/api/v1/auth/login", secure=ctx.settings.cookie_secure
     )
     return response
 

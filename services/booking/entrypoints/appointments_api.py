@@ -89,7 +89,7 @@ def slot_response(slot: Slot, staff: bool) -> SlotResponse:
     "/api/v1/slots",
     summary="Bookable slots at a school for the caller",
     query=SlotQuery,
-    responses={200: SlotList, 403: "Problem", 422: "Problem"},
+    responses={200: SlotList, 403: "Problem", 404: "Problem", 422: "Problem"},
     tags=("appointments",),
 )
 async def list_slots(request: web.Request) -> web.Response:
@@ -215,7 +215,12 @@ async def refused(
     "/api/v1/appointments",
     summary="Book a slot (students for themselves; staff for a student, as a referral)",
     request=AppointmentRequest,
-    responses={201: AppointmentResponse, 409: "Taken or overlapping", 422: "Invalid"},
+    responses={
+        201: AppointmentResponse,
+        404: "No such school or student",
+        409: "Taken or overlapping",
+        422: "Invalid",
+    },
     tags=("appointments",),
 )
 async def create_appointment(request: web.Request) -> web.Response:

@@ -86,6 +86,7 @@ async def erase(student_id: str, settings: BookingSettings) -> Erasure:
             uow,
             utc_now(),
             timedelta(seconds=settings.waitlist_offer_seconds),
+            token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         )
 
 

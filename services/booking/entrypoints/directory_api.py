@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -194,7 +194,11 @@ async def delete_student(request: web.Request) -> web.Response:
         if school_id is None or not can_see_school(principal, school_id):
             raise not_found("student")
         erased = await erase_student(
-            EraseStudent(student_id, domain_role(principal)), uow, ctx.clock(), ctx.offer_ttl
+            EraseStudent(student_id, domain_role(principal)),
+            uow,
+            ctx.clock(),
+            ctx.offer_ttl,
+            token_ttl=timedelta(seconds=ctx.settings.token_ttl_seconds),
         )
     log.info(
         "directory.student_erased",

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from aiohttp import web
 
 from services.booking.application.identity import InvalidCredentials, TooManyAttempts
+from services.booking.entrypoints.access import DEVICE_COOKIE, remember_device
 from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
 from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
@@ -111,15 +112,21 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         error = "Enter your email address and password."
     else:
         try:
-            signed = await ctx.identity.sign_in(email, password, client=request.remote)
-        except TooManyAttempts:
-            error = "Too many wrong passwords. Wait 15 minutes, then try again."
+            signed = await ctx.identity.sign_in(
+                email, password, client=request.remote, device=request.cookies.get(DEVICE_COOKIE)
+            )
+        except TooManyAttempts as exc:
+            seconds = int(exc.retry_after.total_seconds()) + 1
+            error = f"Too many failed sign-ins from here. Wait {seconds} seconds, then try again."
         except InvalidCredentials:
             error = "The email address or password is wrong."
         else:
             response = web.HTTPSeeOther(HOMES[signed.role])
             set_session_cookie(
                 response, signed.token, max_age=signed.expires_in, secure=ctx.settings.cookie_secure
+            )
+            remember_device(
+                response, signed.device_token, path="/sign-in", secure=ctx.settings.cookie_secure
             )
             raise response
     return render(request, "sign_in.html", {"email": email, "error": error}, status=400)

@@ -49,6 +49,7 @@ class ReportResponse(BaseModel):
     query=ReportQuery,
     responses={200: ReportResponse, 403: "Problem", 404: "Problem"},
     tags=("reports",),
+    also_served_as=("text/csv",),
 )
 async def report(request: web.Request) -> web.StreamResponse:
     principal = require(request, Role.COORDINATOR, Role.ADMIN)

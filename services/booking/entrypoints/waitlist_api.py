@@ -67,7 +67,7 @@ class WaitlistResponse(BaseModel):
     "/api/v1/waitlist",
     summary="Join the waitlist for a school and session type",
     request=WaitlistRequest,
-    responses={201: WaitlistResponse, 409: "Problem", 422: "Problem"},
+    responses={201: WaitlistResponse, 404: "Problem", 409: "Problem", 422: "Problem"},
     tags=("waitlist",),
 )
 async def join(request: web.Request) -> web.Response:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from services.placements.adapters.repository import RoundRecord
 from services.placements.application.errors import Invalid
@@ -25,9 +26,19 @@ from shared.http.problems import forbidden
 routes = ApiRoutes(spec)
 
 
+# As documented: weeks of this century, 01 to 52 (a year's week 53 is valid when it exists).
+IsoWeek = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^20[0-9]{2}-W(0[1-9]|[1-4][0-9]|5[0-2])$"},
+        mode="validation",
+    ),
+]
+
+
 class RoundSchool(Strict):
     school_id: str = Field(min_length=1, max_length=36)
-    weeks: list[str] = Field(min_length=1, max_length=6)
+    weeks: list[IsoWeek] = Field(min_length=1, max_length=6)
 
     @model_validator(mode="after")
     def _weeks(self) -> RoundSchool:

@@ -24,10 +24,15 @@ from shared.http.openapi import ApiRoutes
 routes = ApiRoutes(spec)
 
 
+# No spaces or control characters (spelt out: regular-expression engines differ on `\s`).
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+EMAIL = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
+
+
 class SelfFoundRequest(Strict):
     student_id: str | None = Field(default=None, max_length=36, description="Staff only.")
     employer_name: str = Field(min_length=1, max_length=200)
-    contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    contact_email: str = Field(pattern=EMAIL, max_length=320)
     postcode: str = Field(min_length=2, max_length=10)
     sector: str = Field(pattern=SLUG)
     week: str = Field(pattern=ISO_WEEK_PATTERN)

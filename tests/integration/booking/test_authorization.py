@@ -3,16 +3,21 @@ coordinators their school, admins everything; the rest is 403, or 404 where exis
 
 Where a caller is allowed, the request is built to stop at a business rule (an off-grid time,
 a missing reason) so the table checks who gets past authorization without changing state.
+Every route in booking's route table must have a row: a new route without one fails.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from services.booking.bootstrap import ROUTES
 from shared.auth.principal import Role
+from shared.http.openapi import split_path
 from tests.integration.booking.world import (
     PA_1,
     PA_3,
@@ -193,8 +198,63 @@ def matrix(appointment_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
             {"from": day.isoformat(), "to": day.isoformat()},
             expect(403, coordinator=200, admin=200),
         ),
+        # A PA's own calendars: theirs alone, so every other role is refused.
+        ("POST", "/api/v1/advisers/me/feed/rotation", None, advisers_only(200)),
+        ("GET", "/api/v1/advisers/me/feed", None, advisers_only(200)),
+        ("DELETE", "/api/v1/advisers/me/feed", None, advisers_only(204)),
+        ("PUT", "/api/v1/advisers/me/calendar-import", {"url": "not a url"}, advisers_only(422)),
+        ("GET", "/api/v1/advisers/me/calendar-import", None, advisers_only(404)),
+        ("DELETE", "/api/v1/advisers/me/calendar-import", None, advisers_only(404)),
+        # Erasing a student: coordinators and admins only; an id that is not there is 404.
+        (
+            "DELETE",
+            "/api/v1/students/no-such-student",
+            None,
+            expect(403, coordinator=404, coordinator_b=404, admin=404),
+        ),
+        # Signing in needs no sign-in, and a wrong password is refused whoever asks.
+        (
+            "POST",
+            "/api/v1/auth/login",
+            {"email": "nobody@school.example", "password": "guess"},
+            expect(401),
+        ),
         ("POST", "/api/v1/auth/logout", None, expect(204)),
     ]
+
+
+def advisers_only(status: int) -> dict[str, int]:
+    return expect(403, adviser=status, adviser_b=status)
+
+
+def api_routes() -> set[tuple[str, str]]:
+    """Every (method, path template) of booking's JSON API, from its route table."""
+    return {
+        (route.method, route.path)
+        for table in ROUTES
+        for route in table
+        if isinstance(route, web.RouteDef) and route.path.startswith("/api/")
+    }
+
+
+def template_of(method: str, path: str) -> tuple[str, str] | None:
+    """The route template a concrete request goes to, as aiohttp would match it."""
+    for route_method, template in api_routes():
+        name_free, patterns = split_path(template)
+        regex = re.escape(name_free)
+        for name, pattern in patterns.items():
+            regex = regex.replace(re.escape("{" + name + "}"), f"(?:{pattern or '[^/]+'})")
+        if route_method == method and re.fullmatch(regex, path):
+            return route_method, template
+    return None
+
+
+def test_every_route_in_the_table_has_its_expectations_in_the_matrix() -> None:
+    covered = {template_of(method, path) for method, path, _, _ in matrix("an-appointment")}
+    missing = sorted(api_routes() - covered)
+    assert not missing, f"routes with no row in the authorization matrix: {missing}"
+    for _, _, _, expected in matrix("an-appointment"):
+        assert set(expected) == set(ROLES)
 
 
 def _year() -> str:
@@ -209,9 +269,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 async def test_every_route_answers_every_role_as_the_rules_say(
-    sqlite_url: str, broker: str, tmp_path: Path
+    database_url: str, broker: str, tmp_path: Path
 ) -> None:
-    async with world(sqlite_url, broker, tmp_path) as w:
+    async with world(database_url, broker, tmp_path) as w:
         booked = await w.book(w.student(0), london(first_free_morning(), 9))
         appointment_id = (await booked.json())["id"]
         await w.live_dropin()

@@ -65,7 +65,9 @@ async def test_successive_changes_to_a_school_and_a_student_have_rising_revision
 
         async with task_unit_of_work(db) as uow:
             erase = EraseStudent(SAM, Role.ADMIN)
-            await erase_student(erase, uow, datetime.now(UTC), timedelta(hours=4))
+            await erase_student(
+                erase, uow, datetime.now(UTC), timedelta(hours=4), token_ttl=timedelta(minutes=15)
+            )
         # The erasure supersedes the upserts no relay has published yet (they are dropped
         # from the outbox with the student's details) and goes out one revision on.
         assert await announced(db, SAM) == [("directory.student.erased", 4)]

@@ -71,7 +71,9 @@ async def test_erasing_a_student_drops_their_unsent_events_and_blanks_the_sent_o
             }
         async with task_unit_of_work(db) as uow:
             erase = EraseStudent(sam, Role.ADMIN)
-            await erase_student(erase, uow, datetime.now(UTC), timedelta(hours=4))
+            await erase_student(
+                erase, uow, datetime.now(UTC), timedelta(hours=4), token_ttl=timedelta(minutes=15)
+            )
         async with db.read_session() as s:
             after = (
                 await s.execute(sa.select(outbox).where(outbox.c.key == sam).order_by(outbox.c.seq))

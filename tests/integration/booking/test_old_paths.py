@@ -42,7 +42,9 @@ async def test_erasing_a_student_cancels_their_upcoming_appointment(
         booked = await book_slot(cmd, task_unit_of_work(db), now)
         async with task_unit_of_work(db) as uow:
             erase = EraseStudent(student_id(0), Role.ADMIN)
-            erased = await erase_student(erase, uow, now, timedelta(hours=4))
+            erased = await erase_student(
+                erase, uow, now, timedelta(hours=4), token_ttl=timedelta(minutes=15)
+            )
         assert erased.cancelled_appointments == 1
         async with db.read_session() as s:
             status, revision = (

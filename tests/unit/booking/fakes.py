@@ -327,7 +327,8 @@ class FakeAgreements:
 
 
 class FakeErasures:
-    """The students on file; `forget` re-points their appointments and drops the student."""
+    """The students on file and their open sessions' ids; `forget` re-points their
+    appointments and drops the student."""
 
     def __init__(self, reference: FakeDirectory, appointments: FakeAppointments) -> None:
         self._reference = reference
@@ -335,6 +336,7 @@ class FakeErasures:
         self.on_file: dict[str, StudentOnFile] = {}
         self.forgotten: list[str] = []
         self.redacted: dict[str, frozenset[str]] = {}
+        self.sessions: dict[str, list[str]] = {}
 
     async def locked_student(self, student_id: str) -> StudentOnFile | None:
         return self.on_file.get(student_id)
@@ -351,6 +353,9 @@ class FakeErasures:
 
     async def redact_events(self, key: str, keep_types: Collection[str]) -> None:
         self.redacted[key] = frozenset(keep_types)
+
+    async def open_sessions(self, student_id: str, now: datetime) -> list[str]:
+        return self.sessions.get(student_id, [])
 
 
 class FakeAccountStore:
@@ -375,7 +380,7 @@ class FakeAccountStore:
     ) -> None:
         self.sessions[session_id] = expires_at
 
-    async def revoke(self, session_id: str, at: datetime) -> None:
+    async def revoke(self, session_id: str, at: datetime, *, tokens_until: datetime) -> None:
         if session_id in self.sessions:
             self.sessions[session_id] = None
 

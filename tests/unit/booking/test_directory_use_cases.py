@@ -24,6 +24,7 @@ from services.booking.domain.model import AppointmentStatus, Role
 from shared.csvimport import CsvImportError, parse_csv
 from shared.events.booking import AppointmentCancelled
 from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
+from shared.events.identity import SessionRevoked
 from tests.unit.booking.example_school import SCHOOL_ID, london
 from tests.unit.booking.fakes import FakeUnitOfWork
 from tests.unit.booking.test_use_cases import NOW, booked, fake_uow
@@ -132,7 +133,11 @@ async def test_erasing_a_student_cancels_what_is_upcoming_and_keeps_the_past_ano
     upcoming = await booked(uow, "student-1")
     uow.erasures.on_file["student-1"] = StudentOnFile(SCHOOL_ID, 11, revision=3)
     erased = await erase_student(
-        EraseStudent("student-1", Role.COORDINATOR), uow, NOW, timedelta(hours=4)
+        EraseStudent("student-1", Role.COORDINATOR),
+        uow,
+        NOW,
+        timedelta(hours=4),
+        token_ttl=timedelta(minutes=15),
     )
     assert (erased.cancelled_appointments, erased.kept_anonymously) == (1, 1)
     kept = uow.appointments.rows[upcoming.id]
@@ -149,8 +154,30 @@ async def test_erasing_a_student_cancels_what_is_upcoming_and_keeps_the_past_ano
 async def test_erasing_a_student_not_on_file_changes_nothing() -> None:
     uow = fake_uow()
     with pytest.raises(UnknownStudent):
-        await erase_student(EraseStudent("student-9", Role.ADMIN), uow, NOW, timedelta(hours=4))
+        await erase_student(
+            EraseStudent("student-9", Role.ADMIN),
+            uow,
+            NOW,
+            timedelta(hours=4),
+            token_ttl=timedelta(minutes=15),
+        )
     assert (uow.commits, uow.events, uow.erasures.forgotten) == (0, [], [])
+
+
+async def test_erasing_a_student_revokes_their_open_sessions_in_every_service() -> None:
+    uow = fake_uow()
+    uow.erasures.on_file["student-1"] = StudentOnFile(SCHOOL_ID, 11, revision=3)
+    uow.erasures.sessions["student-1"] = ["session-1", "session-2"]
+    await erase_student(
+        EraseStudent("student-1", Role.ADMIN),
+        uow,
+        NOW,
+        timedelta(hours=4),
+        token_ttl=timedelta(minutes=15),
+    )
+    revoked = [e for e in uow.events if isinstance(e, SessionRevoked)]
+    assert [e.session_id for e in revoked] == ["session-1", "session-2"]
+    assert {e.expires_at for e in revoked} == {NOW + timedelta(minutes=15, seconds=10)}
 
 
 async def test_an_appointment_already_past_is_not_cancelled_by_an_erasure() -> None:
@@ -159,7 +186,11 @@ async def test_an_appointment_already_past_is_not_cancelled_by_an_erasure() -> N
     later = london(2025, 3, 4, 9)
     uow.erasures.on_file["student-1"] = StudentOnFile(SCHOOL_ID, 11, revision=1)
     erased = await erase_student(
-        EraseStudent("student-1", Role.ADMIN), uow, later, timedelta(hours=4)
+        EraseStudent("student-1", Role.ADMIN),
+        uow,
+        later,
+        timedelta(hours=4),
+        token_ttl=timedelta(minutes=15),
     )
     assert (erased.cancelled_appointments, erased.kept_anonymously) == (0, 1)
     assert uow.appointments.rows[past.id].status is AppointmentStatus.CONFIRMED

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.booking.adapters.device_tokens import HmacDeviceTokens
 from services.booking.application.identity import (
     Identity,
     InvalidCredentials,
@@ -53,49 +54,90 @@ def identity(clocks: Clocks, store: FakeAccountStore, *emails: str) -> Identity:
         store,
         ISSUER,
         HASHER,
+        HmacDeviceTokens(b"test device key"),
         session_ttl=timedelta(hours=8),
         clock=lambda: clocks.now,
         monotonic=lambda: clocks.seconds,
     )
 
 
-async def test_five_wrong_passwords_lock_the_account_even_against_the_right_one() -> None:
+async def test_wrong_passwords_slow_the_pair_down_twice_as_long_each_time_and_never_lock() -> None:
     clocks, store = Clocks(), FakeAccountStore()
     signing = identity(clocks, store, PUPIL)
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
             await signing.sign_in(PUPIL, "wrong", client=SCHOOL_ADDRESS)
-        clocks.advance(timedelta(minutes=1))
-    with pytest.raises(TooManyAttempts) as locked:
-        await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
-    assert locked.value.retry_after == timedelta(minutes=10)
+    waits = []
+    for _ in range(9):
+        with pytest.raises(TooManyAttempts) as slowed:
+            await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+        waits.append(slowed.value.retry_after)
+        clocks.advance(slowed.value.retry_after)
+        with pytest.raises(InvalidCredentials):
+            await signing.sign_in(PUPIL, "wrong", client=SCHOOL_ADDRESS)
+    assert waits == [timedelta(seconds=s) for s in (2, 4, 8, 16, 32, 64, 128, 256, 300)]
     assert store.sessions == {}
-
-    clocks.advance(timedelta(minutes=10))
+    with pytest.raises(TooManyAttempts) as slowed:
+        await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    clocks.advance(slowed.value.retry_after)
     signed_in = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
     assert store.sessions == {signed_in.session_id: clocks.now + timedelta(hours=8)}
 
 
-async def test_pupils_sharing_the_schools_address_do_not_lock_each_other_out() -> None:
+async def test_one_pupil_behind_the_schools_address_cannot_lock_out_the_schools_accounts() -> None:
     clocks, store = Clocks(), FakeAccountStore()
-    emails = [f"pupil{n}@school.example" for n in range(4)]
+    emails = [f"pupil{n}@school.example" for n in range(20)]
     signing = identity(clocks, store, *emails)
-    for email in emails[:-1]:
-        for _ in range(3):
+    for email in emails[1:]:
+        for _ in range(5):
             with pytest.raises(InvalidCredentials):
                 await signing.sign_in(email, "wrong", client=SCHOOL_ADDRESS)
-    signed_in = await signing.sign_in(emails[-1], "right", client=SCHOOL_ADDRESS)
-    assert signed_in.account_id == "student-3"
+    for n in range(25):  # made-up emails too, just under the ceiling
+        with pytest.raises(InvalidCredentials):
+            await signing.sign_in(f"made-up-{n}@school.example", "guess", client=SCHOOL_ADDRESS)
+    signed_in = await signing.sign_in(emails[0], "right", client=SCHOOL_ADDRESS)
+    assert signed_in.account_id == "student-0"
 
 
-async def test_an_unknown_email_counts_as_a_failure_like_a_wrong_password() -> None:
+async def test_five_wrong_passwords_from_anywhere_leave_the_owners_known_device_in() -> None:
     clocks, store = Clocks(), FakeAccountStore()
-    signing = identity(clocks, store)
+    signing = identity(clocks, store, PUPIL)
+    device = (await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)).device_token
+    for address in (SCHOOL_ADDRESS, "198.51.100.7"):
+        for _ in range(10):
+            with pytest.raises((InvalidCredentials, TooManyAttempts)):
+                await signing.sign_in(PUPIL, "wrong", client=address)
+    again = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS, device=device)
+    assert again.device_token == device
+    with pytest.raises(TooManyAttempts):
+        await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)  # no cookie: slowed
+
+
+async def test_a_device_cookie_counts_only_for_the_account_that_signed_in_with_it() -> None:
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL, "other@school.example")
+    device = (await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)).device_token
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            await signing.sign_in("nobody@school.example", "guess")
+            await signing.sign_in("other@school.example", "wrong", client=SCHOOL_ADDRESS)
     with pytest.raises(TooManyAttempts):
-        await signing.sign_in("nobody@school.example", "guess")
+        await signing.sign_in("other@school.example", "right", client=SCHOOL_ADDRESS, device=device)
+
+
+async def test_made_up_emails_from_one_address_hit_the_ceiling_but_real_accounts_sign_in() -> None:
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL)
+    for n in range(30):
+        with pytest.raises(InvalidCredentials):
+            await signing.sign_in(f"nobody{n}@school.example", "guess", client=SCHOOL_ADDRESS)
+    with pytest.raises(TooManyAttempts) as ceiling:
+        await signing.sign_in("nobody-else@school.example", "guess", client=SCHOOL_ADDRESS)
+    assert ceiling.value.retry_after == timedelta(minutes=15)
+    with pytest.raises(TooManyAttempts):  # a wrong password looks the same past the ceiling
+        await signing.sign_in(PUPIL, "wrong", client=SCHOOL_ADDRESS)
+    with pytest.raises(InvalidCredentials):
+        await signing.sign_in("nobody-else@school.example", "guess", client="198.51.100.7")
+    assert (await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)).account_id == "student-0"
 
 
 async def test_an_active_session_is_remembered_for_five_seconds_and_sign_out_forgets_it() -> None:

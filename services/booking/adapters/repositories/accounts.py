@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -10,11 +11,15 @@ from services.booking.adapters.orm import accounts, sessions
 from services.booking.application.ports import Account
 from shared.auth.principal import Role
 from shared.db import Database
+from shared.events.envelope import Envelope
+from shared.events.identity import SessionRevoked
+from shared.messaging.outbox import record
 
 
 class AccountStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_commit: Callable[[], None] | None = None) -> None:
         self._db = db
+        self._on_commit = on_commit
 
     async def by_email(self, email: str) -> Account | None:
         async with self._db.read_session() as s:
@@ -56,13 +61,23 @@ class AccountStore:
                     .values(password_hash=rehashed)
                 )
 
-    async def revoke(self, session_id: str, at: datetime) -> None:
+    async def revoke(self, session_id: str, at: datetime, *, tokens_until: datetime) -> None:
+        """End the session and, in the same transaction, tell every service through the
+        outbox to refuse its tokens until `tokens_until`."""
         async with self._db.session() as s:
-            await s.execute(
+            ended = await s.execute(
                 sessions.update()
                 .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=at)
             )
+            if not ended.rowcount:  # type: ignore[attr-defined]
+                return
+            revoked = SessionRevoked(session_id=session_id, expires_at=tokens_until)
+            await record(
+                s, Envelope.wrap(revoked, key=session_id, producer="booking", occurred_at=at)
+            )
+        if self._on_commit is not None:
+            self._on_commit()
 
     async def open_until(self, session_id: str) -> datetime | None:
         """When the session ends, or None if there is no such session or it was revoked:

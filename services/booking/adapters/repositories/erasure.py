@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -80,6 +81,19 @@ class ErasureRepository:
         )
         await s.execute(sa.delete(students).where(students.c.id == student_id))
         return kept
+
+    async def open_sessions(self, student_id: str, now: datetime) -> list[str]:
+        found = await self._session.execute(
+            sa.select(sessions.c.id)
+            .join(accounts, accounts.c.id == sessions.c.account_id)
+            .where(
+                accounts.c.person_id == student_id,
+                accounts.c.role == Role.STUDENT.value,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+        )
+        return list(found.scalars())
 
     async def redact_events(self, key: str, keep_types: Collection[str]) -> None:
         """Drop the outbox's unpublished events under `key` and empty the published ones'

@@ -1,0 +1,116 @@
+"""Schemathesis with every check over each service's OpenAPI, as each role: the document tells
+the truth about what the service accepts and answers (exceptions, with their reasons, are in
+`schemathesis.toml` beside this file)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from services.booking.bootstrap import create_app as booking_app
+from services.booking.demo import DEMO_LOGINS, seed
+from services.booking.settings import BookingSettings
+from services.notifications.bootstrap import create_app as notifications_app
+from services.notifications.settings import NotificationsSettings
+from services.placements.bootstrap import create_app as placements_app
+from services.placements.settings import PlacementsSettings
+from shared.db import Database
+from shared.devdb import create_database, drop_database
+from shared.settings import Settings
+from tests.support import app_client, settings_for
+
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+SCHEMATHESIS = Path(sys.executable).with_name("st")
+EXAMPLES = 8  # per operation and role: the whole file stays within a few minutes
+SERVICES: dict[str, tuple[Callable[[Any], web.Application], type[Settings]]] = {
+    "booking": (booking_app, BookingSettings),
+    "placements": (placements_app, PlacementsSettings),
+    "notifications": (notifications_app, NotificationsSettings),
+}
+
+
+@asynccontextmanager
+async def database(
+    kind: str, tmp_path: Path, name: str, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / name}.db"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = await create_database(server, "signpost_test")
+    try:
+        yield url
+    finally:
+        await drop_database(server, url)
+
+
+async def schemathesis(base_url: str, token: str, workdir: Path) -> tuple[int, str]:
+    """Run Schemathesis against the service; it keeps its cache under `workdir`."""
+    process = await asyncio.create_subprocess_exec(
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{base_url}/api/openapi.json",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,fuzzing",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--header",
+        f"Authorization: Bearer {token}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=workdir,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(errors="replace")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_every_operation_keeps_to_its_openapi_for_every_role(
+    service: str, kind: str, broker: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    async with AsyncExitStack() as stack:
+        clients: dict[str, TestClient[web.Request, web.Application]] = {}
+        for name in {"booking", service}:
+            factory, settings_type = SERVICES[name]
+            url = await stack.enter_async_context(database(kind, tmp_path, name, request))
+            settings = settings_for(
+                settings_type, database_url=url, broker=broker, data_dir=tmp_path
+            )
+            clients[name] = await stack.enter_async_context(app_client(factory, settings))
+            if name == "booking":
+                db = Database(url)
+                try:
+                    await seed(db, students_total=50, advisers_total=2)
+                finally:
+                    await db.dispose()
+        base_url = str(clients[service].make_url("")).rstrip("/")
+        failed = []
+        for login in DEMO_LOGINS:
+            clients["booking"].session.cookie_jar.clear()
+            signed = await clients["booking"].post(
+                "/api/v1/auth/login", json={"email": login.email, "password": login.password}
+            )
+            assert signed.status == 200, login.email
+            token = (await signed.json())["access_token"]
+            code, report = await schemathesis(base_url, token, tmp_path)
+            if code != 0:
+                failed.append(f"--- as {login.role.value}\n{report}")
+        assert not failed, "\n".join(failed)

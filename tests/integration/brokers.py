@@ -12,11 +12,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from importlib.resources import files
 from pathlib import Path
 
-from shared.devbroker import BrokerError, free_port, port_open
+from shared.devbroker import BrokerError, free_port, wait_until_listening
 
 
 class NoidaBroker:
@@ -50,15 +49,12 @@ class NoidaBroker:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BrokerError(f"noida-db exited with status {self._process.returncode}")
-            if port_open(self.host, self.port):
-                return self.bootstrap_servers
-            time.sleep(0.05)
-        self.stop()
-        raise BrokerError(f"noida-db did not listen on {self.bootstrap_servers} in {timeout}s")
+        try:
+            wait_until_listening(self._process, self.host, self.port, timeout, "noida-db")
+        except BrokerError:
+            self.stop()
+            raise
+        return self.bootstrap_servers
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

@@ -79,6 +79,13 @@ class Settings:
     # Where people reach the service (scheme, host, port), when a proxy in front of it ends
     # TLS or changes the host: cookie-authenticated changes must come from this origin.
     public_url: str | None = env("{SERVICE}_PUBLIC_URL", "PUBLIC_URL", default=None)
+    # Where people reach each service's pages, for links across the site: in production one
+    # origin in front of all three (PUBLIC_URL); by default each on this host at its own port.
+    booking_public_url: str | None = env("BOOKING_PUBLIC_URL", "PUBLIC_URL", default=None)
+    placements_public_url: str | None = env("PLACEMENTS_PUBLIC_URL", "PUBLIC_URL", default=None)
+    notifications_public_url: str | None = env(
+        "NOTIFICATIONS_PUBLIC_URL", "PUBLIC_URL", default=None
+    )
     port: int = env("{SERVICE}_HTTP_PORT", "HTTP_PORT", default=None, parse=int)
     database_url: str = env("{SERVICE}_DATABASE_URL", "DATABASE_URL", default=None, secret=True)
     # Connections each process keeps open to PostgreSQL (and as many more at a peak). Fewer
@@ -149,6 +156,17 @@ class Settings:
             url = f"sqlite+aiosqlite:///{self.data_dir}/{self.service}.db"
             object.__setattr__(self, "database_url", url)
 
+    def site_url(self, service: str) -> str:
+        """The public URL of `service`'s pages: its `{SERVICE}_PUBLIC_URL`, else `PUBLIC_URL`,
+        else this host at the service's default port (this service at its own port)."""
+        configured: str | None = getattr(self, f"{service}_public_url")
+        if configured:
+            return configured.rstrip("/")
+        if service == self.service and self.public_url:
+            return self.public_url.rstrip("/")
+        port = self.port if service == self.service else DEFAULT_PORTS[service]
+        return f"http://{self.host}:{port}"
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -163,11 +181,16 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"SIGNPOST_ENV must be one of {', '.join(ENVIRONMENTS)}")
-        if self.public_url is not None and not _is_http_url(self.public_url):
-            raise ConfigError(
-                f"{self.service.upper()}_PUBLIC_URL must be an http(s) address such as "
-                "https://signpost.example.org"
-            )
+        for name, url in (
+            (f"{self.service.upper()}_PUBLIC_URL", self.public_url),
+            ("BOOKING_PUBLIC_URL", self.booking_public_url),
+            ("PLACEMENTS_PUBLIC_URL", self.placements_public_url),
+            ("NOTIFICATIONS_PUBLIC_URL", self.notifications_public_url),
+        ):
+            if url is not None and not _is_http_url(url):
+                raise ConfigError(
+                    f"{name} must be an http(s) address such as https://signpost.example.org"
+                )
         if not 1 <= self.database_pool_size <= 100:
             raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
         if not 1 <= self.kafka_topic_partitions <= 1000:

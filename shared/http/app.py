@@ -32,6 +32,7 @@ from shared.http.middleware import (
     request_context,
 )
 from shared.http.openapi import ApiSpec
+from shared.http.site import SITE, Site
 from shared.logging import configure_logging, get_logger
 from shared.messaging.kafka import TopicSetupError
 from shared.messaging.maintenance import purge_logged
@@ -89,6 +90,11 @@ def create_service_app(
     app[SETTINGS] = settings
     app[VERIFIER] = verifier
     app[SPEC] = spec
+    app[SITE] = Site(
+        booking=settings.site_url("booking"),
+        placements=settings.site_url("placements"),
+        notifications=settings.site_url("notifications"),
+    )
     app[REVOKED] = revoked
     messaging = Messaging(settings, db)
     app[DATABASE] = db

@@ -141,7 +141,6 @@ async def test_a_pa_on_a_phone_reads_their_week(
     [
         (PA, "Your day:"),
         (COORDINATOR, "Careers at Ashcombe Academy"),
-        ("ebp@demo.signpost.example", "Signed in: Education Business Partnership"),
         ("admin@demo.signpost.example", "Signed in: Administrator"),
     ],
 )

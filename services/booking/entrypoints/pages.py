@@ -18,16 +18,10 @@ from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
 from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
 from shared.http.pages import LONDON, render
+from shared.http.site import page_principal, site
 
 routes = web.RouteTableDef()
 
-HOMES = {
-    Role.STUDENT: "/my",
-    Role.ADVISER: "/pa",
-    Role.COORDINATOR: "/coordinator",
-    Role.EBP: "/staff",
-    Role.ADMIN: "/staff",
-}
 ROLE_NAMES = {
     Role.STUDENT: "Student",
     Role.ADVISER: "Personal Adviser",
@@ -39,13 +33,8 @@ ROLE_NAMES = {
 
 def signed_in(request: web.Request, *roles: Role) -> Principal:
     """The signed-in person if their role may use this page; otherwise off to sign in, or
-    to their own home."""
-    principal = current_principal(request)
-    if principal is None:
-        raise web.HTTPSeeOther("/sign-in")
-    if principal.role not in roles:
-        raise web.HTTPSeeOther(HOMES[principal.role])
-    return principal
+    to their own home (which may be another service's page)."""
+    return page_principal(request, *roles)
 
 
 @dataclass(frozen=True)
@@ -87,12 +76,12 @@ def period_of(query: Mapping[str, str], now: datetime) -> Period:
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    raise web.HTTPSeeOther(HOMES[principal.role] if principal else "/sign-in")
+    raise web.HTTPSeeOther(site(request).home(principal.role) if principal else "/sign-in")
 
 
-@routes.get("/staff")
-async def staff_home(request: web.Request) -> web.Response:
-    principal = signed_in(request, Role.EBP, Role.ADMIN)
+@routes.get("/admin")
+async def admin_home(request: web.Request) -> web.Response:
+    principal = signed_in(request, Role.ADMIN)
     return render(request, "staff_home.html", {"role": ROLE_NAMES[principal.role]})
 
 
@@ -121,7 +110,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         except InvalidCredentials:
             error = "The email address or password is wrong."
         else:
-            response = web.HTTPSeeOther(HOMES[signed.role])
+            response = web.HTTPSeeOther(site(request).home(signed.role))
             set_session_cookie(
                 response, signed.token, max_age=signed.expires_in, secure=ctx.settings.cookie_secure
             )

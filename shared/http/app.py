@@ -91,6 +91,7 @@ def create_service_app(
     app[VERIFIER] = verifier
     app[SPEC] = spec
     app[SITE] = Site(
+        here=settings.service,
         booking=settings.site_url("booking"),
         placements=settings.site_url("placements"),
         notifications=settings.site_url("notifications"),

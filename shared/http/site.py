@@ -24,13 +24,18 @@ from shared.auth.web import current_principal
 
 @dataclass(frozen=True)
 class Site:
-    """The public URL (scheme, host, port, no trailing slash) of each service's pages."""
+    """The public URL (scheme, host, port, no trailing slash) of each service's pages, as
+    seen from the service `here`: links to its own pages stay relative paths, so they hold
+    whatever host and port the service is reached on."""
 
+    here: str
     booking: str
     placements: str
     notifications: str
 
     def url(self, service: str, path: str) -> str:
+        if service == self.here:
+            return path
         base: str = getattr(self, service)
         return base.rstrip("/") + path
 

@@ -29,11 +29,9 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import (
     CommitFailedError,
@@ -52,8 +50,8 @@ from shared.events import Envelope, Event, EventPayload, UndecodableEvent, decod
 from shared.events.envelope import registry
 from shared.logging import get_logger
 from shared.messaging.dead_letters import DeadLetterSink
+from shared.messaging.inbox import holds, remember
 from shared.messaging.outbox import wrote_to_outbox
-from shared.messaging.tables import inbox
 from shared.metrics import CONSUMER_LAG, CONSUMER_PAUSED, CONSUMER_RESTARTS, EVENTS_CONSUMED
 
 log = get_logger(__name__)
@@ -366,23 +364,11 @@ class EventConsumer(Generic[U]):
     ) -> Outcome:
         try:
             async with self._db.session() as session:
-                seen = await session.scalar(
-                    sa.select(sa.literal(1)).where(
-                        inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
-                    )
-                )
-                if seen:
+                if await holds(session, self.name, envelope):
                     return Outcome.DUPLICATE
                 await handler(Event(envelope, payload), self._unit_of_work(session))
                 wrote = wrote_to_outbox(session)  # what the unit of work emitted
-                await session.execute(
-                    inbox.insert().values(
-                        consumer=self.name,
-                        event_id=str(envelope.id),
-                        event_type=envelope.type,
-                        processed_at=datetime.now(UTC),
-                    )
-                )
+                await remember(session, self.name, envelope)
         except IntegrityError:
             if await self._already_processed(envelope):
                 return Outcome.DUPLICATE  # another replica processed it at the same time
@@ -393,12 +379,7 @@ class EventConsumer(Generic[U]):
 
     async def _already_processed(self, envelope: Envelope) -> bool:
         async with self._db.read_session() as session:
-            found = await session.scalar(
-                sa.select(sa.literal(1)).where(
-                    inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
-                )
-            )
-        return bool(found)
+            return await holds(session, self.name, envelope)
 
     async def _dead_letter(
         self,

@@ -44,9 +44,11 @@ from services.notifications.adapters import message_store
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
 from services.notifications.adapters.message_store import NewMessage
 from services.notifications.adapters.orm import contact_owners, messages
-from services.notifications.application.contacts import replace_contacts
+from services.notifications.adapters.uow import NotificationsStorage
+from services.notifications.application.contact_book import replace_contacts
 from services.notifications.application.dispatch import Dispatcher
-from services.notifications.bootstrap import MIGRATIONS, create_app
+from services.notifications.application.ports import RouteDetails
+from services.notifications.bootstrap import MIGRATIONS, create_app, utc_now
 from services.notifications.devtools.fake_twilio import FakeTwilio
 from services.notifications.settings import NotificationsSettings
 from shared.db import Database
@@ -102,22 +104,21 @@ async def due_at_once(db: Database, count: int, due: datetime) -> None:
     """`count` students with a phone, and one SMS due to each at `due`."""
     async with db.session() as s:
         for n in range(count):
-            route = {
-                "role": "student",
-                "phone": f"+4477001{n:05d}",
-                "email": None,
-                "sms_consent": True,
-                "email_consent": False,
-                "preferred": "sms",
-            }
+            route = RouteDetails(
+                role="student",
+                phone=f"+4477001{n:05d}",
+                email=None,
+                sms_consent=True,
+                email_consent=False,
+                preferred=("sms",),
+            )
             await replace_contacts(
-                s,
+                NotificationsStorage(db, clock=lambda: due).within(s),
                 owner_id=f"b-{n:05d}",
                 kind="student",
                 school_id="s",
                 revision=0,
                 routes=[route],
-                now=due,
             )
         await message_store.write(
             s,
@@ -155,7 +156,10 @@ async def replica(url: str, provider: str, rate: float) -> None:
     )
     email = SmtpEmail(host="127.0.0.1", port=9, sender="bench@signpost.example")
     # A claim of about half a second's sending keeps the replicas' last batches short.
-    dispatcher = Dispatcher(db, sms=sms, email=email, batch=max(1, int(rate / 2)))
+    storage = NotificationsStorage(db, clock=utc_now)
+    dispatcher = Dispatcher(
+        storage, sms=sms, email=email, clock=utc_now, batch=max(1, int(rate / 2))
+    )
     async with db.read_session() as s:
         await s.execute(sa.select(1))  # connected before the clock starts
     print("ready", flush=True)

@@ -55,7 +55,7 @@ def _instant(raw: str) -> datetime:
 
 
 @asynccontextmanager
-async def _consumers(service: str, only: str | None) -> AsyncIterator[list[EventConsumer]]:
+async def _consumers(service: str, only: str | None) -> AsyncIterator[list[EventConsumer[Any]]]:
     """The service's consumers as its composition root wires them, without starting it."""
     entry = entries()[service]
     app = entry.create_app(entry.settings_type.from_env())

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.events import Envelope, EventPayload
 from shared.messaging.outbox import OUTBOX_WRITTEN, record, wrote_to_outbox
+
+_AFTER_COMMIT = "signpost.after_commit"
 
 
 class UnitOfWork:
@@ -18,6 +21,13 @@ class UnitOfWork:
 
     Events emitted with `emit` go to the outbox in the same transaction; after a commit that
     wrote events, `on_commit` wakes the relay so they are published promptly.
+
+    `within(session)` instead joins a transaction that its caller opened and commits: the
+    event consumer's, whose inbox row must commit with the handler's work. Such a unit is
+    not entered and not committed; what it emits still reaches the outbox, and the consumer
+    wakes the relay after its commit.
+
+    A service's unit of work adds its repositories by defining `_open_repositories_over`.
     """
 
     session: AsyncSession
@@ -28,10 +38,22 @@ class UnitOfWork:
         self._db = db
         self._producer = producer
         self._on_commit = on_commit
+        self._joined = False
+
+    def within(self, session: AsyncSession) -> Self:
+        """This unit over `session`, in a transaction the caller commits."""
+        self.session = session
+        self._joined = True
+        self._open_repositories_over(session)
+        return self
+
+    def _open_repositories_over(self, session: AsyncSession) -> None:
+        """Open the service's repositories over `session` (none here)."""
 
     async def __aenter__(self) -> Self:
         self.session = self._db.sessions()
         await self.session.begin()
+        self._open_repositories_over(self.session)
         return self
 
     async def __aexit__(
@@ -51,7 +73,24 @@ class UnitOfWork:
         await record(self.session, envelope)
         return envelope
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when this transaction commits (whoever commits it); asking again
+        for the same callback in the same transaction calls it once."""
+        sync = self.session.sync_session
+        waiting: dict[Callable[[], None], Any] = sync.info.setdefault(_AFTER_COMMIT, {})
+        if callback in waiting:
+            return
+
+        def committed(_session: Any) -> None:
+            waiting.pop(callback, None)
+            callback()
+
+        waiting[callback] = committed
+        sa.event.listen(sync, "after_commit", committed, once=True)
+
     async def commit(self) -> None:
+        if self._joined:
+            raise RuntimeError("this unit of work is in its caller's transaction: it commits")
         await self.session.commit()
         if wrote_to_outbox(self.session) and self._on_commit is not None:
             self._on_commit()

@@ -9,14 +9,16 @@ from pathlib import Path
 from aiohttp import web
 
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
-from services.notifications.application.appointments import ReminderPlanner
-from services.notifications.application.contacts import ContactBook
+from services.notifications.adapters.uow import NotificationsStorage
+from services.notifications.application.contact_book import ContactBook
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.application.planning import (
     BookingMessages,
     PlacementMessages,
     Planner,
 )
+from services.notifications.application.ports import NotificationsEvents
+from services.notifications.application.reminder_planner import ReminderPlanner
 from services.notifications.domain.reminders import ReminderPolicy
 from services.notifications.entrypoints import api, dev_outbox, messages_api, webhooks
 from services.notifications.entrypoints.context import NOTIFICATIONS, NotificationsContext
@@ -56,12 +58,15 @@ def utc_now() -> datetime:
 
 
 def consumers(
-    clock: Callable[[], datetime], quiet: ReminderPolicy, wake: Callable[[], None]
-) -> dict[str, tuple[list[str], dict[str, Handler]]]:
-    """Each consumer's topics and handlers (the tests feed events through the same map)."""
-    planner = Planner(clock, quiet, wake)
+    quiet: ReminderPolicy, wake: Callable[[], None]
+) -> dict[str, tuple[list[str], dict[str, Handler[NotificationsEvents]]]]:
+    """Each consumer's topics and handlers (the tests feed events through the same map).
+
+    Every handler is called as `handler(event, uow)` with the unit of work in the consumer's
+    transaction (`NotificationsStorage.within`), whose clock says what time it is."""
+    planner = Planner(quiet, wake)
     appointments, booking = ReminderPlanner(planner), BookingMessages(planner)
-    book, placements = ContactBook(clock), PlacementMessages(planner)
+    book, placements = ContactBook(), PlacementMessages(planner)
     return {
         "notifications.appointments": (
             ["booking.events"],
@@ -121,26 +126,28 @@ def create_app(settings: NotificationsSettings) -> web.Application:
 
     def wire(app: web.Application) -> None:
         db, messaging = app[DATABASE], app[MESSAGING]
+        storage = NotificationsStorage(db, clock=utc_now, on_commit=messaging.relay.wake)
         dispatcher = Dispatcher(
-            db,
+            storage,
             sms=sms,
             email=email,
             clock=utc_now,
             batch=settings.dispatch_batch,
             lease=timedelta(seconds=settings.dispatch_lease_seconds),
-            on_commit=messaging.relay.wake,
         )
         job = DispatchJob(dispatcher, settings.dispatch_seconds)
         jobs.append(job)
         app[NOTIFICATIONS] = NotificationsContext(
             db=db,
+            storage=storage,
             settings=settings,
             dispatcher=dispatcher,
             clock=utc_now,
-            wake_relay=messaging.relay.wake,
         )
-        for name, (topics, handlers) in consumers(utc_now, quiet, job.wake).items():
-            messaging.add_consumer(name, topics=topics, handlers=handlers)
+        for name, (topics, handlers) in consumers(quiet, job.wake).items():
+            messaging.add_consumer(
+                name, topics=topics, handlers=handlers, unit_of_work=storage.within
+            )
         consume_revocations(app)
 
     app = create_service_app(

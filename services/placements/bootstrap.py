@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.placements.adapters.directory_copies import DirectoryUnitOfWork
 from services.placements.application import directory
 from services.placements.application.runs import MatchingRunner, execute_run
 from services.placements.entrypoints import api
@@ -25,7 +26,10 @@ def create_app(settings: PlacementsSettings) -> web.Application:
         messaging = app[MESSAGING]
         consume_revocations(app)
         messaging.add_consumer(
-            "placements.directory", topics=["directory.events"], handlers=directory.HANDLERS
+            "placements.directory",
+            topics=["directory.events"],
+            handlers=directory.HANDLERS,
+            unit_of_work=lambda session: DirectoryUnitOfWork(db, producer=PRODUCER).within(session),
         )
 
         def unit_of_work() -> UnitOfWork:

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, upsert
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
 from shared.events.identity import SessionRevoked
 from shared.messaging.tables import revoked_sessions
+from shared.uow import UnitOfWork
 
 
 class RevokedSessions:
@@ -48,8 +48,9 @@ class RevokedSessions:
         ends = self._denied.get(session_id)
         return ends is not None and ends > self._clock()
 
-    async def record(self, session: AsyncSession, _env: Envelope, event: SessionRevoked) -> None:
+    async def record(self, revoked: Event[SessionRevoked], uow: UnitOfWork) -> None:
         """The consumer's handler: keep the revocation until its tokens expire."""
+        event, session = revoked.payload, uow.session
         await upsert(
             session,
             revoked_sessions,

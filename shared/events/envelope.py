@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -121,6 +122,18 @@ class Envelope(BaseModel):
             return model.model_validate(self.data, extra="ignore")
         except ValidationError as exc:
             raise UndecodableEvent(f"{self.type} v{self.version}: {_first_error(exc)}") from exc
+
+
+P = TypeVar("P", bound=EventPayload)
+
+
+@dataclass(frozen=True)
+class Event(Generic[P]):
+    """What a consumer hands an event handler: the envelope (id, time, key, correlation) and
+    its validated payload."""
+
+    envelope: Envelope
+    payload: P
 
 
 def decode(raw: bytes | None) -> tuple[Envelope, EventPayload | None]:

@@ -40,6 +40,7 @@ from shared.messaging.runtime import Messaging
 from shared.migrations import upgrade
 from shared.scheduling import Job, scheduled
 from shared.settings import Settings
+from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -126,10 +127,12 @@ def create_service_app(
 def consume_revocations(app: web.Application) -> None:
     """Register this service's consumer of `identity.session.revoked` (a group of its own, so
     each service keeps every revocation in its own `revoked_sessions`)."""
+    db, service = app[DATABASE], app[SETTINGS].service
     app[MESSAGING].add_consumer(
-        f"{app[SETTINGS].service}.revocations",
+        f"{service}.revocations",
         topics=[topic_for(SessionRevoked.event_type)],
         handlers={SessionRevoked.event_type: app[REVOKED].record},
+        unit_of_work=lambda session: UnitOfWork(db, producer=service).within(session),
     )
 
 

@@ -12,6 +12,11 @@ Failures are told apart: a database outage is waited out however long it lasts; 
 serialization failure or locked SQLite file is run again with jitter, outside the handler's
 failure budget; anything else (an outside system's timeout too) is the handler's error.
 
+Each handler is called as `handler(event, uow)`: the typed `Event` (envelope and payload)
+and the service's unit of work, built by the factory the service registered the consumer
+with over the consumer's own session (`UnitOfWork.within`), so the handler's writes, the
+events it emits and the inbox row commit together or not at all.
+
 A rebalance does not tear the loop down: on revocation the record in hand finishes, the rest
 of the batch for revoked partitions is left for their new owner, and what was processed is
 committed. A record of a newer schema version than this build knows pauses its partition
@@ -24,11 +29,9 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import (
     CommitFailedError,
@@ -43,17 +46,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import correlation_scope
 from shared.db import Database, is_contention, is_database_outage
-from shared.events import Envelope, EventPayload, UndecodableEvent, decode
+from shared.events import Envelope, Event, EventPayload, UndecodableEvent, decode
 from shared.events.envelope import registry
 from shared.logging import get_logger
 from shared.messaging.dead_letters import DeadLetterSink
+from shared.messaging.inbox import holds, remember
 from shared.messaging.outbox import wrote_to_outbox
-from shared.messaging.tables import inbox
 from shared.metrics import CONSUMER_LAG, CONSUMER_PAUSED, CONSUMER_RESTARTS, EVENTS_CONSUMED
 
 log = get_logger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+U = TypeVar("U")
+
+Handler = Callable[[Event[Any], U], Awaitable[None]]
+"""An event handler: the event, and the service's unit of work in the consumer's transaction."""
+
+UnitOfWorkFactory = Callable[[AsyncSession], U]
+"""Builds a service's unit of work over the session of the consumer's transaction."""
 
 # A commit refused because the group moved on: the partition's new owner replays from the
 # last committed offset and the inbox absorbs what was already applied.
@@ -74,13 +83,14 @@ class Outcome(StrEnum):
     NEWER_VERSION = "newer_version"
 
 
-class EventConsumer:
+class EventConsumer(Generic[U]):
     def __init__(
         self,
         *,
         name: str,
         topics: Sequence[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler[U]],
+        unit_of_work: UnitOfWorkFactory[U],
         db: Database,
         bootstrap_servers: str,
         session_timeout_ms: int = 10000,
@@ -99,6 +109,7 @@ class EventConsumer:
         self.dead_letter_topic = self._dead_letters.topic
         self.topics = list(topics)
         self._handlers = dict(handlers)
+        self._unit_of_work = unit_of_work
         self._db = db
         self.bootstrap_servers = bootstrap_servers
         self._session_timeout_ms = session_timeout_ms
@@ -280,7 +291,7 @@ class EventConsumer:
         record: ConsumerRecord[bytes, bytes],
         envelope: Envelope,
         payload: EventPayload,
-        handler: Handler,
+        handler: Handler[U],
     ) -> Outcome:
         delay = self._backoff
         attempt = outage = contention = 0
@@ -348,26 +359,16 @@ class EventConsumer:
             return True
         return False  # the database answers: an outside system failed the handler
 
-    async def _apply(self, envelope: Envelope, payload: EventPayload, handler: Handler) -> Outcome:
+    async def _apply(
+        self, envelope: Envelope, payload: EventPayload, handler: Handler[U]
+    ) -> Outcome:
         try:
             async with self._db.session() as session:
-                seen = await session.scalar(
-                    sa.select(sa.literal(1)).where(
-                        inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
-                    )
-                )
-                if seen:
+                if await holds(session, self.name, envelope):
                     return Outcome.DUPLICATE
-                await handler(session, envelope, payload)
-                wrote = wrote_to_outbox(session)
-                await session.execute(
-                    inbox.insert().values(
-                        consumer=self.name,
-                        event_id=str(envelope.id),
-                        event_type=envelope.type,
-                        processed_at=datetime.now(UTC),
-                    )
-                )
+                await handler(Event(envelope, payload), self._unit_of_work(session))
+                wrote = wrote_to_outbox(session)  # what the unit of work emitted
+                await remember(session, self.name, envelope)
         except IntegrityError:
             if await self._already_processed(envelope):
                 return Outcome.DUPLICATE  # another replica processed it at the same time
@@ -378,12 +379,7 @@ class EventConsumer:
 
     async def _already_processed(self, envelope: Envelope) -> bool:
         async with self._db.read_session() as session:
-            found = await session.scalar(
-                sa.select(sa.literal(1)).where(
-                    inbox.c.consumer == self.name, inbox.c.event_id == str(envelope.id)
-                )
-            )
-        return bool(found)
+            return await holds(session, self.name, envelope)
 
     async def _dead_letter(
         self,
@@ -399,7 +395,7 @@ class EventConsumer:
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """aiokafka awaits these before and after the group changes hands."""
 
-    def __init__(self, owner: EventConsumer) -> None:
+    def __init__(self, owner: EventConsumer[Any]) -> None:
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:

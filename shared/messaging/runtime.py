@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from shared.db import Database
 from shared.logging import get_logger
 from shared.messaging.claims import RetryPolicy
-from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.consumer import EventConsumer, Handler, UnitOfWorkFactory
 from shared.messaging.kafka import KafkaPublisher, TopicSetupError, ensure_topics, event_topics
 from shared.messaging.outbox import OutboxRelay
 from shared.settings import Settings
 
 log = get_logger(__name__)
+
+U = TypeVar("U")
 
 
 class Messaging:
@@ -24,7 +27,7 @@ class Messaging:
         self._publisher: KafkaPublisher | None = None
         self._connect_lock = asyncio.Lock()
         self._topics_ready = False
-        self.consumers: list[EventConsumer] = []
+        self.consumers: list[EventConsumer[Any]] = []
         self.relay = OutboxRelay(
             db,
             self._fresh_publisher,
@@ -36,12 +39,19 @@ class Messaging:
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_consumer(
-        self, name: str, topics: Sequence[str], handlers: Mapping[str, Handler]
-    ) -> EventConsumer:
+        self,
+        name: str,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler[U]],
+        unit_of_work: UnitOfWorkFactory[U],
+    ) -> EventConsumer[U]:
+        """A consumer whose handlers each get the event and `unit_of_work(session)`: the
+        service's unit of work in the consumer's transaction (see `UnitOfWork.within`)."""
         consumer = EventConsumer(
             name=name,
             topics=topics,
             handlers=handlers,
+            unit_of_work=unit_of_work,
             db=self._db,
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
@@ -80,7 +90,7 @@ class Messaging:
         error = None if task.cancelled() else task.exception()
         log.error("messaging.task_ended", task=task.get_name(), error=repr(error))
 
-    async def _run_consumer(self, consumer: EventConsumer) -> None:
+    async def _run_consumer(self, consumer: EventConsumer[Any]) -> None:
         while not self._stop.is_set():
             try:
                 await self._ensure_topics()

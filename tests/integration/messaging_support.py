@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.events import EventPayload
 from shared.messaging.tables import metadata as messaging_metadata
+from shared.uow import UnitOfWork
 
 effects_metadata = sa.MetaData()
 effects = sa.Table(
@@ -21,6 +23,12 @@ effects = sa.Table(
     sa.Column("event_id", sa.String(36), nullable=False),
     sa.Column("n", sa.Integer, nullable=False),
 )
+
+
+def plain_units(db: Database) -> Callable[[AsyncSession], UnitOfWork]:
+    """The consumer's factory for a unit of work with no repositories: the tests' handlers
+    write their effects through its `session`."""
+    return lambda session: UnitOfWork(db, producer="test").within(session)
 
 
 def fresh_event_type() -> type[EventPayload]:

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.settings import NotificationsSettings
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.envelope import registry, topic_for
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import KafkaPublisher, TopicSetupError, ensure_topics
@@ -31,6 +30,7 @@ from tests.integration.messaging_support import (
     effects,
     fresh_event_type,
     messaging_database,
+    plain_units,
     read_topic,
 )
 from tests.support import settings_for
@@ -90,7 +90,12 @@ async def test_every_registered_event_type_has_its_topic_created(
     kafka: Kafka, outbox_db: Database, tmp_path: Path
 ) -> None:
     messaging = Messaging(_settings(kafka, tmp_path), outbox_db)
-    consumer = messaging.add_consumer(f"contract-{uuid.uuid4().hex[:8]}", ["booking.events"], {})
+    consumer = messaging.add_consumer(
+        f"contract-{uuid.uuid4().hex[:8]}",
+        ["booking.events"],
+        {},
+        unit_of_work=plain_units(outbox_db),
+    )
     await messaging.start()
     await messaging.stop()
     wanted = {topic_for(event_type) for event_type, _ in registry.types()}
@@ -106,7 +111,12 @@ async def test_a_topic_the_broker_refuses_stops_start_up_naming_it_and_the_reaso
     # here).
     settings = _settings(noida, tmp_path, KAFKA_REPLICATION_FACTOR="3")
     messaging = Messaging(settings, outbox_db)
-    consumer = messaging.add_consumer(f"contract-{uuid.uuid4().hex[:8]}", ["booking.events"], {})
+    consumer = messaging.add_consumer(
+        f"contract-{uuid.uuid4().hex[:8]}",
+        ["booking.events"],
+        {},
+        unit_of_work=plain_units(outbox_db),
+    )
     with pytest.raises(TopicSetupError) as refused:
         await messaging.start()
     message = str(refused.value)
@@ -142,6 +152,7 @@ async def test_outbox_to_consumer_applies_every_event_once_in_key_order(
         name=f"{topic}.contract",
         topics=[topic],
         handlers={said.event_type: _record_effect},
+        unit_of_work=plain_units(outbox_db),
         db=outbox_db,
         bootstrap_servers=kafka.bootstrap,
         session_timeout_ms=6000,
@@ -188,8 +199,10 @@ async def test_outbox_to_consumer_applies_every_event_once_in_key_order(
         assert applied == sorted(applied), f"events of {keys[key_index]} applied out of order"
 
 
-async def _record_effect(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
-    await session.execute(effects.insert().values(event_id=str(envelope.id), n=payload.n))
+async def _record_effect(event: Event[Any], uow: UnitOfWork) -> None:
+    await uow.session.execute(
+        effects.insert().values(event_id=str(event.envelope.id), n=event.payload.n)
+    )
 
 
 async def _effect_count(db: Database, expected: int) -> bool:

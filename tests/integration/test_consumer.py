@@ -9,41 +9,47 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.devdb import asyncpg_dsn, create_database, drop_database
-from shared.events import Envelope, EventPayload
+from shared.events import Envelope, Event, EventPayload
 from shared.messaging.consumer import EventConsumer, Handler, Outcome
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
+from shared.messaging.tables import outbox
+from shared.uow import UnitOfWork
 from tests.conftest import eventually
 from tests.integration.messaging_support import (
     effects,
     fresh_event_type,
     messaging_database,
+    plain_units,
     read_topic,
 )
 
 
-async def record_effect(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
-    if payload.n == 13:
+async def record_effect(event: Event[Any], uow: UnitOfWork) -> None:
+    if event.payload.n == 13:
         raise RuntimeError("this handler cannot process 13")
-    await session.execute(effects.insert().values(event_id=str(envelope.id), n=payload.n))
+    await uow.session.execute(
+        effects.insert().values(event_id=str(event.envelope.id), n=event.payload.n)
+    )
 
 
 @asynccontextmanager
 async def running_consumer(
-    db: Database, broker: str, topic: str, handlers: Mapping[str, Handler]
-) -> AsyncIterator[EventConsumer]:
+    db: Database, broker: str, topic: str, handlers: Mapping[str, Handler[UnitOfWork]]
+) -> AsyncIterator[EventConsumer[UnitOfWork]]:
     consumer = EventConsumer(
         name=f"{topic}.test-consumer",
         topics=[topic],
         handlers=handlers,
+        unit_of_work=plain_units(db),
         db=db,
         bootstrap_servers=broker,
         session_timeout_ms=6000,
@@ -180,10 +186,10 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
     said = fresh_event_type()
     failures = iter([True, True, True, True, True, True, False])
 
-    async def flaky(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+    async def flaky(event: Event[Any], uow: UnitOfWork) -> None:
         if next(failures):
             raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
-        await record_effect(session, envelope, payload)
+        await record_effect(event, uow)
 
     record = as_record(Envelope.wrap(said(n=31), key="k", producer="test").to_bytes())
     async with messaging_database(database_url) as db:
@@ -191,6 +197,7 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
             name="outage-test",
             topics=["t"],
             handlers={said.event_type: flaky},
+            unit_of_work=plain_units(db),
             db=db,
             bootstrap_servers="127.0.0.1:1",
             max_attempts=2,
@@ -200,13 +207,55 @@ async def test_a_database_outage_is_waited_out_not_dead_lettered(database_url: s
         assert await effects_for(db, 31) == 1
 
 
+async def test_what_a_handler_emits_through_its_unit_of_work_commits_with_the_inbox_row(
+    database_url: str,
+) -> None:
+    said = fresh_event_type()
+    woken: list[str] = []
+    attempts = 0
+
+    async def forward(event: Event[Any], uow: UnitOfWork) -> None:
+        nonlocal attempts
+        attempts += 1
+        await uow.emit(said(n=100 + attempts), key="k")
+        if attempts == 1:
+            raise RuntimeError("fails after emitting, the first time")
+        await record_effect(event, uow)
+        uow.after_commit(lambda: woken.append("handler"))
+
+    record = as_record(Envelope.wrap(said(n=35), key="k", producer="test").to_bytes())
+    async with messaging_database(database_url) as db:
+        consumer = EventConsumer(
+            name="emit-test",
+            topics=["t"],
+            handlers={said.event_type: forward},
+            unit_of_work=plain_units(db),
+            db=db,
+            bootstrap_servers="127.0.0.1:1",
+            max_attempts=3,
+            backoff_seconds=0.001,
+            after_commit=lambda: woken.append("relay"),
+        )
+        assert await consumer.process(record) is Outcome.PROCESSED
+        assert sorted(woken) == ["handler", "relay"], "the relay is nudged after the commit"
+        assert await consumer.process(record) is Outcome.DUPLICATE
+        assert await effects_for(db, 35) == 1
+        async with db.read_session() as s:
+            emitted = (await s.execute(sa.select(outbox.c.body))).scalars().all()
+            with pytest.raises(RuntimeError):  # the consumer commits, not the handler
+                await plain_units(db)(s).commit()
+    assert [json.loads(body)["data"]["n"] for body in emitted] == [102], (
+        "what the failed attempt emitted was rolled back with it"
+    )
+
+
 async def test_an_outside_systems_timeout_is_dead_lettered_after_its_attempts_not_waited_out(
     database_url: str, broker: str
 ) -> None:
     said = fresh_event_type()
     calls = 0
 
-    async def send_sms(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+    async def send_sms(event: Event[Any], uow: UnitOfWork) -> None:
         nonlocal calls
         calls += 1
         raise TimeoutError("the SMS gateway did not answer")
@@ -217,6 +266,7 @@ async def test_an_outside_systems_timeout_is_dead_lettered_after_its_attempts_no
             name=f"timeout-test-{said.event_type}",
             topics=["t"],
             handlers={said.event_type: send_sms},
+            unit_of_work=plain_units(db),
             db=db,
             bootstrap_servers=broker,
             max_attempts=3,
@@ -243,10 +293,10 @@ async def test_a_deadlock_is_retried_without_spending_the_handlers_attempts(
     said = fresh_event_type()
     deadlocks = iter([True] * 6 + [False])
 
-    async def clashing(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
+    async def clashing(event: Event[Any], uow: UnitOfWork) -> None:
         if next(deadlocks):
             raise DBAPIError("INSERT", {}, _Deadlock("deadlock detected"))
-        await record_effect(session, envelope, payload)
+        await record_effect(event, uow)
 
     record = as_record(Envelope.wrap(said(n=33), key="k", producer="test").to_bytes())
     async with messaging_database(database_url) as db:
@@ -254,6 +304,7 @@ async def test_a_deadlock_is_retried_without_spending_the_handlers_attempts(
             name="deadlock-test",
             topics=["t"],
             handlers={said.event_type: clashing},
+            unit_of_work=plain_units(db),
             db=db,
             bootstrap_servers="127.0.0.1:1",
             max_attempts=2,
@@ -348,6 +399,7 @@ async def test_a_database_that_refuses_every_connection_is_waited_for_not_blamed
         name="missing-database-test",
         topics=["t"],
         handlers={said.event_type: record_effect},
+        unit_of_work=plain_units(db),
         db=db,
         bootstrap_servers="127.0.0.1:1",
         max_attempts=2,

@@ -7,17 +7,26 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.messaging.consumer import EventConsumer, Handler
 from shared.messaging.kafka import KafkaPublisher, ensure_topics
 from shared.messaging.tables import inbox
+from shared.uow import UnitOfWork
 from tests.conftest import eventually
-from tests.integration.messaging_support import effects, fresh_event_type, messaging_database
+from tests.integration.messaging_support import (
+    effects,
+    fresh_event_type,
+    messaging_database,
+    plain_units,
+)
 
 EVENTS = 300
+# The stream arrives in three parts: before the second member joins, once it has its
+# partitions, and after the first has left; so each change of hands happens mid-stream
+# whatever the speed of the machine.
+PARTS = (range(0, 100), range(100, 200), range(200, EVENTS))
 
 
 async def applied_once(db: Database) -> int:
@@ -34,47 +43,56 @@ async def test_a_consumer_joining_and_another_leaving_mid_stream_lose_and_double
     await ensure_topics(broker, [topic, f"{name}.dlq"], partitions=4)
     applied: Counter[str] = Counter()
 
-    def slowish(member: str) -> Handler:
-        async def handler(session: AsyncSession, envelope: Envelope, payload: Any) -> None:
-            await asyncio.sleep(0.02)  # a handler that takes a while, so the group moves mid-batch
-            await session.execute(effects.insert().values(event_id=str(envelope.id), n=payload.n))
+    def applying(member: str) -> Handler[UnitOfWork]:
+        async def handler(event: Event[Any], uow: UnitOfWork) -> None:
+            await uow.session.execute(
+                effects.insert().values(event_id=str(event.envelope.id), n=event.payload.n)
+            )
             applied[member] += 1
 
         return handler
 
-    def member(label: str, db: Database) -> EventConsumer:
+    def member(label: str, db: Database) -> EventConsumer[UnitOfWork]:
         return EventConsumer(
             name=name,
             topics=[topic],
-            handlers={said.event_type: slowish(label)},
+            handlers={said.event_type: applying(label)},
+            unit_of_work=plain_units(db),
             db=db,
             bootstrap_servers=broker,
             session_timeout_ms=3000,
             backoff_seconds=0.01,
         )
 
-    publisher = await KafkaPublisher.connect(broker, client_id="rebalance-test")
-    try:
-        for n in range(EVENTS):
-            event = Envelope.wrap(said(n=n), key=f"key-{n % 16}", producer="test")
-            await publisher.publish(topic, event.key, event.to_bytes())
-        await publisher.close()
-    except BaseException:
-        await publisher.close()
-        raise
+    async def publish(numbers: range) -> None:
+        publisher = await KafkaPublisher.connect(broker, client_id="rebalance-test")
+        try:
+            for n in numbers:
+                event = Envelope.wrap(said(n=n), key=f"key-{n % 16}", producer="test")
+                await publisher.publish(topic, event.key, event.to_bytes())
+        finally:
+            await publisher.close()
+
+    def has_partitions(consumer: EventConsumer[UnitOfWork]) -> bool:
+        kafka = consumer._kafka
+        return kafka is not None and bool(kafka.assignment())
 
     async with messaging_database(database_url) as db:
         first, second = member("first", db), member("second", db)
         stop_first, stop_second = asyncio.Event(), asyncio.Event()
+        await publish(PARTS[0])
         running_first = asyncio.create_task(first.run(stop_first))
         await eventually(lambda: applied["first"] >= 20, timeout=30)
         running_second = asyncio.create_task(second.run(stop_second))
         try:
+            await eventually(lambda: has_partitions(second), timeout=30)
+            await publish(PARTS[1])
             await eventually(lambda: applied["second"] >= 10, timeout=30)
             assert await applied_once(db) < EVENTS, "the second joined after the stream ended"
             stop_first.set()
             await running_first
             assert await applied_once(db) < EVENTS, "the first left after the stream ended"
+            await publish(PARTS[2])
 
             async def all_applied() -> bool:
                 return await applied_once(db) == EVENTS

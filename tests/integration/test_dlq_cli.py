@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cli import main
 from services.placements.adapters.orm import students
 from services.placements.application import directory
+from services.placements.application.directory import DirectoryUnit
 from services.placements.bootstrap import create_app
 from services.placements.settings import PlacementsSettings
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.events.directory import StudentUpserted
 from shared.messaging.dead_letters import read_dead_letters
 from shared.messaging.kafka import KafkaPublisher
@@ -85,12 +85,12 @@ def test_a_dead_letter_is_listed_and_replayed_once_its_handler_is_fixed(
 
     fixed = directory.HANDLERS[StudentUpserted.event_type]
 
-    async def broken(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+    async def broken(event: Event[Any], uow: DirectoryUnit) -> None:
         # Fails for this test's student only: the shared broker's earlier directory events,
         # which a new consumer group reads from the start, are handled as usual and quickly.
-        if event.student_id == student_id:
+        if event.payload.student_id == student_id:
             raise RuntimeError("a bug in this build")
-        await fixed(session, envelope, event)
+        await fixed(event, uow)
 
     directory.HANDLERS[StudentUpserted.event_type] = broken
     try:

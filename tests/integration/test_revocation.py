@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.booking.bootstrap import create_app as booking_app
 from services.booking.demo import DEMO_PASSWORD, seed
@@ -26,11 +27,12 @@ from services.placements.settings import PlacementsSettings
 from shared.auth.revocations import RevokedSessions
 from shared.db import Database
 from shared.devdb import create_database, drop_database
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, Event
 from shared.events.identity import SessionRevoked
 from shared.messaging.tables import revoked_sessions
 from shared.migrations import upgrade
 from shared.settings import Settings
+from shared.uow import UnitOfWork
 from tests.conftest import eventually
 from tests.support import app_client, bearer, settings_for
 
@@ -169,6 +171,10 @@ async def test_a_replica_that_missed_the_event_refuses_the_session_after_one_bou
             return RevokedSessions(db, clock=lambda: now[0], monotonic=lambda: seconds[0])
 
         applied, missed = replica(), replica()
+
+        def unit(session: AsyncSession) -> UnitOfWork:
+            return UnitOfWork(db, producer="test").within(session)
+
         assert not await missed.is_revoked("s-1")
         reads = len(statements)
         for _ in range(100):
@@ -177,7 +183,9 @@ async def test_a_replica_that_missed_the_event_refuses_the_session_after_one_bou
 
         event = SessionRevoked(session_id="s-1", expires_at=now[0] + timedelta(minutes=15))
         async with db.session() as s:
-            await applied.record(s, Envelope.wrap(event, key="s-1", producer="booking"), event)
+            await applied.record(
+                Event(Envelope.wrap(event, key="s-1", producer="booking"), event), unit(s)
+            )
         assert await applied.is_revoked("s-1")
         seconds[0] += 1.0
         assert await missed.is_revoked("s-1")
@@ -188,7 +196,9 @@ async def test_a_replica_that_missed_the_event_refuses_the_session_after_one_bou
         assert not await missed.is_revoked("s-1"), "kept only until its tokens expire"
         later = SessionRevoked(session_id="s-2", expires_at=now[0] + timedelta(minutes=15))
         async with db.session() as s:
-            await applied.record(s, Envelope.wrap(later, key="s-2", producer="booking"), later)
+            await applied.record(
+                Event(Envelope.wrap(later, key="s-2", producer="booking"), later), unit(s)
+            )
         async with db.read_session() as s:
             kept = set((await s.execute(sa.select(revoked_sessions.c.session_id))).scalars())
         assert kept == {"s-2"}, "expired revocations are purged"

@@ -4,7 +4,6 @@ and the same repositories over a read-only session, for the pages and queries.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Self
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +15,7 @@ from services.booking.adapters.repositories.calendars import (
     CalendarImportRepository,
     FeedRepository,
 )
+from services.booking.adapters.repositories.contact_alerts import ContactAlertRepository
 from services.booking.adapters.repositories.directory import DirectoryRepository
 from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.erasure import ErasureRepository
@@ -45,6 +45,7 @@ class BookingRepositories:
     erasures: ErasureRepository
     feeds: FeedRepository
     calendar_imports: CalendarImportRepository
+    contact_alerts: ContactAlertRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
         reference = ReferenceReads(session, self._cache)
@@ -60,6 +61,7 @@ class BookingRepositories:
         self.erasures = ErasureRepository(session)
         self.feeds = FeedRepository(session)
         self.calendar_imports = CalendarImportRepository(session)
+        self.contact_alerts = ContactAlertRepository(session)
 
 
 class BookingReads(BookingRepositories):
@@ -71,7 +73,8 @@ class BookingReads(BookingRepositories):
 
 
 class BookingUnitOfWork(BookingRepositories, UnitOfWork):
-    """Each entry opens a new session and the repositories over it."""
+    """Each entry opens a new session and the repositories over it; `within(session)` opens
+    them over the event consumer's session instead."""
 
     def __init__(
         self,
@@ -83,11 +86,6 @@ class BookingUnitOfWork(BookingRepositories, UnitOfWork):
     ) -> None:
         super().__init__(db, producer=producer, on_commit=on_commit)
         self._cache = cache
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self._open_repositories_over(self.session)
-        return self
 
     def reference_changed(self) -> None:
         self._cache.invalidate()

@@ -128,6 +128,20 @@ class Appointments(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class ContactAlert:
+    """A contact route notifications could not deliver to, as it last reported it."""
+
+    owner_id: str
+    owner_kind: str
+    role: str
+    route: int
+    channel: str
+    reason: str
+    school_id: str | None
+    reported_at: datetime
+
+
 class Placements(Protocol):
     async def context_for(self, request: PlacementRequest) -> PlacementContext: ...
 
@@ -319,6 +333,19 @@ class DirectoryUnit(ReferenceWrites, Protocol):
 class AgreementUnit(ReferenceWrites, Protocol):
     @property
     def agreements(self) -> Agreements: ...
+
+
+class ContactAlerts(Protocol):
+    async def keep(self, alert: ContactAlert) -> None: ...
+    async def forget_owner(self, owner_id: str) -> None: ...
+    async def of_school(self, school_id: str) -> list[ContactAlert]: ...
+
+
+class ContactAlertUnit(Protocol):
+    """The consumer's unit of work for notifications' reports (committed by the consumer)."""
+
+    @property
+    def contact_alerts(self) -> ContactAlerts: ...
 
 
 class ReportReads(Protocol):

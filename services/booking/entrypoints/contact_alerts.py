@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.booking.adapters.orm import contact_alerts
+from services.booking.application.contact_alerts import forget_student, record_alert
 from services.booking.entrypoints.context import BOOKING
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require, require_school
-from shared.db import upsert
-from shared.events import Envelope
 from shared.events.directory import StudentErased
 from shared.events.notifications import ContactUndeliverable
 from shared.http.app import MESSAGING
@@ -29,32 +25,6 @@ from shared.http.body import Strict, json_response, read_query
 from shared.http.openapi import ApiRoutes
 
 routes = ApiRoutes(spec)
-
-
-async def record_alert(
-    session: AsyncSession, envelope: Envelope, event: ContactUndeliverable
-) -> None:
-    await upsert(
-        session,
-        contact_alerts,
-        {
-            "owner_id": event.owner_id,
-            "route": event.route,
-            "channel": str(event.channel),
-            "owner_kind": event.owner_kind,
-            "school_id": event.school_id,
-            "role": event.role,
-            "reason": str(event.reason),
-            "reported_at": envelope.occurred_at,
-        },
-        key=("owner_id", "route", "channel"),
-    )
-
-
-async def forget_student(session: AsyncSession, _envelope: Envelope, event: StudentErased) -> None:
-    await session.execute(
-        contact_alerts.delete().where(contact_alerts.c.owner_id == event.student_id)
-    )
 
 
 class AlertQuery(Strict):
@@ -86,21 +56,18 @@ async def list_alerts(request: web.Request) -> web.Response:
     principal = require(request, Role.COORDINATOR, Role.ADVISER, Role.ADMIN)
     query = read_query(request, AlertQuery)
     require_school(principal, query.school_id)
-    async with request.app[BOOKING].db.read_session() as s:
-        rows = (
-            await s.execute(
-                sa.select(contact_alerts)
-                .where(contact_alerts.c.school_id == query.school_id)
-                .order_by(contact_alerts.c.reported_at.desc())
-            )
-        ).all()
+    async with request.app[BOOKING].reads() as reads:
+        alerts = await reads.contact_alerts.of_school(query.school_id)
     return json_response(
-        ContactAlertList(items=[ContactAlert.model_validate(r._asdict()) for r in rows])
+        ContactAlertList(
+            items=[ContactAlert.model_validate(alert, from_attributes=True) for alert in alerts]
+        )
     )
 
 
 def install(app: web.Application) -> None:
     """Consume notifications' reports and serve the list (called by the composition root)."""
+    booking = app[BOOKING]
     app[MESSAGING].add_consumer(
         "booking.contact_alerts",
         topics=["notifications.events", "directory.events"],
@@ -108,5 +75,6 @@ def install(app: web.Application) -> None:
             ContactUndeliverable.event_type: record_alert,
             StudentErased.event_type: forget_student,
         },
+        unit_of_work=lambda session: booking.unit_of_work().within(session),
     )
     app.router.add_routes(routes)

@@ -4,13 +4,15 @@
 LOCKED` on PostgreSQL, so two replicas never take the same row; on SQLite every write
 transaction already holds the database (`BEGIN IMMEDIATE`) and the same conditional UPDATE
 does the job. The claim is committed before any provider is called.
+
+`MessageRepository` is the port the application uses (`application.ports.Messages`); the
+functions below it are its statements, over any session.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,22 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.adapters.orm import contact_owners, contacts, messages, sms_opt_outs
+from services.notifications.application.ports import Claimed, NewMessage, SentMessage
 
+__all__ = ["Claimed", "MessageRepository", "NewMessage", "claim_due", "finish", "write"]
 
-@dataclass(frozen=True)
-class NewMessage:
-    source: str
-    kind: str
-    owner_id: str
-    route: int
-    channel: str
-    variant: str
-    due_at: datetime
-    expires_at: datetime
-    context: dict[str, Any]
-    school_id: str | None = None
-    student_id: str | None = None
-    appointment_id: str | None = None
+PENDING = ("pending",)
 
 
 async def write(session: AsyncSession, items: Sequence[NewMessage], now: datetime) -> None:
@@ -85,33 +76,6 @@ async def cancel(session: AsyncSession, condition: sa.ColumnElement[bool], now: 
         .where(condition, messages.c.status == "pending")
         .values(status="cancelled", updated_at=now)
     )
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A claimed message with what sending it needs (the address is read, never stored)."""
-
-    id: str
-    claim: str
-    kind: str
-    channel: str
-    variant: str
-    context: dict[str, Any]
-    due_at: datetime
-    expires_at: datetime
-    attempts: int
-    owner_id: str | None
-    owner_kind: str | None
-    school_id: str | None
-    route: int | None
-    role: str | None
-    phone: str | None
-    email: str | None
-    sms_consent: bool
-    email_consent: bool
-    undeliverable: str | None
-    opted_out: bool
-    sms_stopped: bool
 
 
 async def claim_due(
@@ -199,8 +163,114 @@ async def finish(session: AsyncSession, item: Claimed, now: datetime, **values: 
     return bool(getattr(result, "rowcount", 0))
 
 
-async def still_stopped(session: AsyncSession, phone: str) -> bool:
-    found = await session.scalar(
-        sa.select(sms_opt_outs.c.phone).where(sms_opt_outs.c.phone == phone)
-    )
-    return found is not None
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def write(self, items: Sequence[NewMessage], now: datetime) -> None:
+        await write(self._session, items, now)
+
+    async def cancel_pending(
+        self, now: datetime, *, source: str | None = None, appointment_id: str | None = None
+    ) -> None:
+        if (source is None) == (appointment_id is None):
+            raise ValueError("cancel by source or by appointment")
+        about = (
+            messages.c.source == source
+            if source is not None
+            else messages.c.appointment_id == appointment_id
+        )
+        await cancel(self._session, about, now)
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Claimed]:
+        return await claim_due(self._session, now, limit=limit, lease=lease)
+
+    async def finish(self, item: Claimed, now: datetime, **values: Any) -> bool:
+        return await finish(self._session, item, now, **values)
+
+    async def handed_over(
+        self, item: Claimed, now: datetime, *, provider_id: str, body: str
+    ) -> bool:
+        return await finish(
+            self._session,
+            item,
+            now,
+            # A status callback may have overtaken this record: keep what it said.
+            status=sa.case(
+                (messages.c.provider_status == "delivered", "delivered"),
+                (messages.c.provider_status.in_(("undelivered", "failed")), "failed"),
+                else_="sent",
+            ),
+            provider_id=provider_id,
+            provider_status=sa.func.coalesce(messages.c.provider_status, "accepted"),
+            body=body,
+            handed_at=now,
+            error=None,
+        )
+
+    async def suppress_sms_to(self, phone: str, now: datetime) -> int:
+        routes = sa.select(contacts.c.owner_id, contacts.c.route).where(contacts.c.phone == phone)
+        result = await self._session.execute(
+            messages.update()
+            .where(
+                messages.c.channel == "sms",
+                messages.c.status.in_(PENDING),
+                sa.tuple_(messages.c.owner_id, messages.c.route).in_(routes),
+            )
+            .values(status="suppressed", error="opted-out", updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def sent(self, *, message_id: str | None, provider_id: str) -> SentMessage | None:
+        which = messages.c.id == message_id if message_id else messages.c.provider_id == provider_id
+        row = (
+            await self._session.execute(
+                sa.select(
+                    messages.c.id,
+                    messages.c.kind,
+                    messages.c.channel,
+                    messages.c.school_id,
+                    messages.c.owner_id,
+                    messages.c.route,
+                    messages.c.provider_status,
+                    messages.c.status,
+                ).where(which)
+            )
+        ).first()
+        return None if row is None else SentMessage(**row._asdict())
+
+    async def record_provider_status(
+        self, message_id: str, now: datetime, *, provider_status: str, **values: Any
+    ) -> None:
+        await self._session.execute(
+            messages.update()
+            .where(messages.c.id == message_id)
+            .values(provider_status=provider_status, updated_at=now, **values)
+        )
+
+    async def erase_student(self, student_id: str, now: datetime) -> None:
+        mine = messages.c.student_id == student_id
+        await self._session.execute(
+            messages.update()
+            .where(mine, messages.c.status.in_(PENDING))
+            .values(status="cancelled", error="erased", updated_at=now)
+        )
+        await self._session.execute(
+            messages.update()
+            .where(mine)
+            .values(
+                recipient=sa.literal("erased:") + messages.c.id,
+                owner_id=None,
+                route=None,
+                student_id=None,
+                context=None,
+                body=None,
+                updated_at=now,
+            )
+        )
+
+    async def count_pending(self) -> int:
+        pending = await self._session.scalar(
+            sa.select(sa.func.count()).where(messages.c.status == "pending")
+        )
+        return int(pending or 0)

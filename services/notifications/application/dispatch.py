@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-import sqlalchemy as sa
-
-from services.notifications.adapters import message_store
 from services.notifications.adapters.calendar import invitation
 from services.notifications.adapters.channels import (
     Attachment,
     PermanentFailure,
     TransientFailure,
 )
-from services.notifications.adapters.message_store import Claimed
-from services.notifications.adapters.orm import contacts, messages
 from services.notifications.adapters.templates import Rendered, Templates
+from services.notifications.application.ports import Claimed, Storage
 from services.notifications.domain.messages import RULES, SMS, Kind, validity_seconds
 from services.notifications.metrics import (
     DISPATCH_LAG,
@@ -35,12 +31,9 @@ from services.notifications.metrics import (
     MESSAGES_PENDING,
     MESSAGES_SENT,
 )
-from shared.db import Database
-from shared.events import Envelope
 from shared.events.directory import Channel
 from shared.events.notifications import ContactUndeliverable
 from shared.logging import get_logger
-from shared.messaging.outbox import record
 
 log = get_logger(__name__)
 
@@ -62,22 +55,24 @@ class EmailSender(Protocol):
 
 
 class Dispatcher:
+    """Each step is a unit of work of its own (`storage.unit()`), committed before the next;
+    the relay is woken by the unit that emits."""
+
     def __init__(
         self,
-        db: Database,
+        storage: Storage,
         *,
         sms: SmsSender,
         email: EmailSender,
+        clock: Clock,
         templates: Templates | None = None,
-        clock: Clock = lambda: datetime.now(UTC),
         batch: int = 100,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
         retry_after: timedelta = timedelta(seconds=30),
         concurrency: int = 20,
-        on_commit: Callable[[], None] | None = None,
     ) -> None:
-        self._db = db
+        self._storage = storage
         self._sms = sms
         self._email = email
         self._templates = templates or Templates()
@@ -87,17 +82,15 @@ class Dispatcher:
         self._max_attempts = max_attempts
         self._retry_after = retry_after
         self._slots = asyncio.Semaphore(concurrency)
-        self._on_commit = on_commit
 
     async def dispatch_due(self, now: datetime | None = None) -> int:
         """Send every message due at `now` (the clock's time by default); the number handled."""
         handled = 0
         while True:
             moment = now or self._clock()
-            async with self._db.session() as session:
-                claimed = await message_store.claim_due(
-                    session, moment, limit=self._batch, lease=self._lease
-                )
+            async with self._storage.unit() as uow:
+                claimed = await uow.messages.claim_due(moment, limit=self._batch, lease=self._lease)
+                await uow.commit()
             if not claimed:
                 break
             # A short claim is no sign of the end: another replica may hold the rest for a
@@ -118,8 +111,7 @@ class Dispatcher:
             skip = await self._reason_not_to_send(item, now)
             if skip is not None:
                 status, error = skip
-                async with self._db.session() as session:
-                    await message_store.finish(session, item, now, status=status, error=error)
+                await self._finish(item, now, status=status, error=error)
                 return
             try:
                 rendered = self._templates.render(
@@ -136,23 +128,11 @@ class Dispatcher:
                 await self._retry(item, now, type(exc).__name__)
                 return
             handed = fixed_now or self._clock()
-            async with self._db.session() as session:
-                await message_store.finish(
-                    session,
-                    item,
-                    handed,
-                    # A status callback may have overtaken this record: keep what it said.
-                    status=sa.case(
-                        (messages.c.provider_status == "delivered", "delivered"),
-                        (messages.c.provider_status.in_(("undelivered", "failed")), "failed"),
-                        else_="sent",
-                    ),
-                    provider_id=provider_id,
-                    provider_status=sa.func.coalesce(messages.c.provider_status, "accepted"),
-                    body=rendered.text,
-                    handed_at=handed,
-                    error=None,
+            async with self._storage.unit() as uow:
+                await uow.messages.handed_over(
+                    item, handed, provider_id=provider_id, body=rendered.text
                 )
+                await uow.commit()
             MESSAGES_SENT.labels(item.channel, item.kind).inc()
             DISPATCH_LAG.observe(max(0.0, (handed - item.due_at).total_seconds()))
 
@@ -169,8 +149,10 @@ class Dispatcher:
             if not (item.phone and item.sms_consent):
                 return "suppressed", "no-consent"
             # A STOP may have arrived since the claim: look again just before sending.
-            async with self._db.read_session() as session:
-                if item.sms_stopped or await message_store.still_stopped(session, item.phone):
+            if item.sms_stopped:
+                return "suppressed", "opted-out"
+            async with self._storage.reads() as reads:
+                if await reads.contacts.sms_stopped(item.phone):
                     return "suppressed", "opted-out"
         elif not (item.email and item.email_consent):
             return "suppressed", "no-consent"
@@ -197,62 +179,50 @@ class Dispatcher:
 
     async def _retry(self, item: Claimed, now: datetime, code: str) -> None:
         log.warning("message.send_failed", message_id=item.id, error=code, attempt=item.attempts)
-        async with self._db.session() as session:
-            if item.attempts >= self._max_attempts:
-                await message_store.finish(session, item, now, status="failed", error=code)
-                MESSAGES_FAILED.labels(item.channel, item.kind).inc()
-                return
-            delay = self._retry_after * (2 ** (item.attempts - 1))
-            await message_store.finish(
-                session,
-                item,
-                now,
-                status="pending",
-                due_at=now + min(delay, timedelta(hours=1)),
-                error=code,
-            )
+        if item.attempts >= self._max_attempts:
+            await self._finish(item, now, status="failed", error=code)
+            MESSAGES_FAILED.labels(item.channel, item.kind).inc()
+            return
+        delay = self._retry_after * (2 ** (item.attempts - 1))
+        await self._finish(
+            item, now, status="pending", due_at=now + min(delay, timedelta(hours=1)), error=code
+        )
+
+    async def _finish(self, item: Claimed, now: datetime, **values: object) -> None:
+        async with self._storage.unit() as uow:
+            await uow.messages.finish(item, now, **values)
+            await uow.commit()
 
     async def _undeliverable(self, item: Claimed, now: datetime, exc: PermanentFailure) -> None:
         log.info("message.undeliverable", message_id=item.id, error=exc.code)
         MESSAGES_FAILED.labels(item.channel, item.kind).inc()
-        async with self._db.session() as session:
-            if not await message_store.finish(
-                session, item, now, status="undeliverable", error=exc.code
-            ):
+        async with self._storage.unit() as uow:
+            if not await uow.messages.finish(item, now, status="undeliverable", error=exc.code):
                 return
             if item.owner_id is None or item.route is None:
+                await uow.commit()
                 return
-            column = "sms_undeliverable" if item.channel == SMS else "email_undeliverable"
-            await session.execute(
-                contacts.update()
-                .where(contacts.c.owner_id == item.owner_id, contacts.c.route == item.route)
-                .values({column: exc.reason.value})
+            await uow.contacts.mark_undeliverable(
+                item.owner_id, item.route, item.channel, exc.reason.value
             )
-            await record(
-                session,
-                Envelope.wrap(
-                    ContactUndeliverable(
-                        owner_id=item.owner_id,
-                        owner_kind=item.owner_kind or "student",
-                        school_id=item.school_id,
-                        role=item.role or "student",
-                        route=item.route,
-                        channel=Channel(item.channel),
-                        reason=exc.reason,
-                    ),
-                    key=item.owner_id,
-                    producer="notifications",
+            await uow.emit(
+                ContactUndeliverable(
+                    owner_id=item.owner_id,
+                    owner_kind=item.owner_kind or "student",
+                    school_id=item.school_id,
+                    role=item.role or "student",
+                    route=item.route,
+                    channel=Channel(item.channel),
+                    reason=exc.reason,
                 ),
+                key=item.owner_id,
             )
-        if self._on_commit is not None:
-            self._on_commit()
+            await uow.commit()
 
     async def _count_pending(self) -> None:
         try:
-            async with self._db.read_session() as session:
-                pending = await session.scalar(
-                    sa.select(sa.func.count()).where(messages.c.status == "pending")
-                )
+            async with self._storage.reads() as reads:
+                pending = await reads.messages.count_pending()
         except Exception:  # only a gauge: the next run counts again
             return
-        MESSAGES_PENDING.set(pending or 0)
+        MESSAGES_PENDING.set(pending)

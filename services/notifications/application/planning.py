@@ -1,7 +1,8 @@
 """Event handlers that turn what happened into message rows (and nothing else).
 
-Each runs inside the consumer's inbox transaction and only writes rows: who is told, by
-which channel, when, and until when it is worth saying. Sending is the dispatcher's job.
+Each runs inside the consumer's inbox transaction, as `handler(event, uow)`, and only writes
+rows through the unit of work: who is told, by which channel, when, and until when it is
+worth saying. Sending is the dispatcher's job.
 """
 
 from __future__ import annotations
@@ -13,16 +14,11 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.notifications.adapters import message_store
-from services.notifications.adapters.message_store import NewMessage
-from services.notifications.adapters.orm import contact_owners, contacts, messages
+from services.notifications.application.ports import NewMessage, NotificationsEvents
 from services.notifications.domain import messages as policy
 from services.notifications.domain.messages import Kind
 from services.notifications.domain.reminders import ReminderPolicy
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.booking import DropInTurn, NoShowChase, WaitlistOfferEnded, WaitlistOfferMade
 from shared.events.placements import (
     AllocationPublished,
@@ -30,7 +26,6 @@ from shared.events.placements import (
     EmployerAllocationsPublished,
 )
 
-Clock = Callable[[], datetime]
 LONDON = "Europe/London"
 
 
@@ -43,14 +38,13 @@ class Audience:
 class Planner:
     """Writes the rows for one message to each person an event concerns."""
 
-    def __init__(self, clock: Clock, quiet: ReminderPolicy, woken: Callable[[], None]) -> None:
-        self.clock = clock
+    def __init__(self, quiet: ReminderPolicy, woken: Callable[[], None]) -> None:
         self.quiet = quiet
         self._woken = woken
 
     async def plan(
         self,
-        session: AsyncSession,
+        uow: NotificationsEvents,
         *,
         kind: Kind,
         source: str,
@@ -65,34 +59,26 @@ class Planner:
         if due_at is None or due_at >= expires_at:
             return 0
         rule = policy.RULES[kind]
-        owner = (
-            await session.execute(
-                sa.select(contact_owners).where(contact_owners.c.owner_id == audience.owner_id)
-            )
-        ).first()
+        owner = await uow.contacts.owner(audience.owner_id)
         if owner is None or owner.opted_out:
             return 0
         roles = set(audience.roles)
         if rule.parent_copy and owner.parent_copy and "student" in roles:
             roles.add("parent")
-        routes = await session.execute(
-            sa.select(contacts)
-            .where(contacts.c.owner_id == audience.owner_id, contacts.c.role.in_(roles))
-            .order_by(contacts.c.route)
-        )
         items = []
-        for row in routes:
+        for stored in await uow.contacts.routes(audience.owner_id, roles):
+            details = stored.details
             route = policy.Route(
-                role=row.role,
-                phone=row.phone,
-                email=row.email,
-                sms_consent=row.sms_consent,
-                email_consent=row.email_consent,
-                preferred=tuple(p for p in row.preferred.split(",") if p),
-                sms_undeliverable=row.sms_undeliverable is not None,
-                email_undeliverable=row.email_undeliverable is not None,
+                role=details.role,
+                phone=details.phone,
+                email=details.email,
+                sms_consent=details.sms_consent,
+                email_consent=details.email_consent,
+                preferred=details.preferred,
+                sms_undeliverable=stored.sms_undeliverable is not None,
+                email_undeliverable=stored.email_undeliverable is not None,
             )
-            chosen = owner.channel if row.role == "student" else None
+            chosen = owner.channel if details.role == "student" else None
             channel = policy.choose_channel(rule, route, chosen)
             if channel is None:
                 continue
@@ -101,7 +87,7 @@ class Planner:
                     source=source,
                     kind=kind,
                     owner_id=audience.owner_id,
-                    route=row.route,
+                    route=stored.route,
                     channel=channel,
                     variant=policy.assign_variant(rule, f"{source}/{kind}/{audience.owner_id}"),
                     due_at=due_at,
@@ -112,27 +98,14 @@ class Planner:
                     appointment_id=appointment_id,
                 )
             )
-        now = self.clock()
-        await message_store.write(session, items, now)
+        now = uow.now()
+        await uow.messages.write(items, now)
         if items and due_at <= now:
-            self._wake_after_commit(session)
+            uow.after_commit(self._woken)  # due now: wake the dispatcher once committed
         return len(items)
 
-    def at_once(self, expires_at: datetime, zone: str) -> datetime | None:
-        return policy.at_once(self.clock(), expires_at, ZoneInfo(zone), self.quiet)
-
-    def _wake_after_commit(self, session: AsyncSession) -> None:
-        """Messages due now: wake the dispatcher once the transaction has committed."""
-        sync = session.sync_session
-        if not sa.event.contains(sync, "after_commit", self._on_commit):
-            sa.event.listen(sync, "after_commit", self._on_commit, once=True)
-
-    def _on_commit(self, _session: Any) -> None:
-        self._woken()
-
-
-async def cancel_source(session: AsyncSession, source: str, now: datetime) -> None:
-    await message_store.cancel(session, messages.c.source == source, now)
+    def at_once(self, now: datetime, expires_at: datetime, zone: str) -> datetime | None:
+        return policy.at_once(now, expires_at, ZoneInfo(zone), self.quiet)
 
 
 class BookingMessages:
@@ -141,13 +114,14 @@ class BookingMessages:
     def __init__(self, planner: Planner) -> None:
         self.p = planner
 
-    async def offer_made(self, s: AsyncSession, _e: Envelope, event: WaitlistOfferMade) -> None:
+    async def offer_made(self, made: Event[WaitlistOfferMade], uow: NotificationsEvents) -> None:
+        event = made.payload
         await self.p.plan(
-            s,
+            uow,
             kind=Kind.WAITLIST_OFFER,
             source=f"offer:{event.offer_id}",
             audience=Audience(event.student_id),
-            due_at=self.p.at_once(event.expires_at, event.time_zone),
+            due_at=self.p.at_once(uow.now(), event.expires_at, event.time_zone),
             expires_at=event.expires_at,
             context={
                 "starts_at": event.starts_at.isoformat(),
@@ -158,35 +132,38 @@ class BookingMessages:
             student_id=event.student_id,
         )
 
-    async def offer_ended(self, s: AsyncSession, _e: Envelope, event: WaitlistOfferEnded) -> None:
-        await cancel_source(s, f"offer:{event.offer_id}", self.p.clock())
+    async def offer_ended(self, ended: Event[WaitlistOfferEnded], uow: NotificationsEvents) -> None:
+        await uow.messages.cancel_pending(uow.now(), source=f"offer:{ended.payload.offer_id}")
 
-    async def dropin_turn(self, s: AsyncSession, envelope: Envelope, event: DropInTurn) -> None:
+    async def dropin_turn(self, turn: Event[DropInTurn], uow: NotificationsEvents) -> None:
+        event, envelope = turn.payload, turn.envelope
         expires = envelope.occurred_at + policy.DROPIN_TURN_VALID
         await self.p.plan(
-            s,
+            uow,
             kind=Kind.DROPIN_TURN,
             source=f"dropin:{event.session_id}:{envelope.id}",
             audience=Audience(event.student_id),
-            due_at=self.p.at_once(expires, LONDON),
+            due_at=self.p.at_once(uow.now(), expires, LONDON),
             expires_at=expires,
             context={"location": event.location},
             student_id=event.student_id,
         )
 
-    async def no_show(self, s: AsyncSession, envelope: Envelope, event: NoShowChase) -> None:
-        expires = envelope.occurred_at + policy.NO_SHOW_VALID
+    async def no_show(self, chase: Event[NoShowChase], uow: NotificationsEvents) -> None:
+        event = chase.payload
+        expires = chase.envelope.occurred_at + policy.NO_SHOW_VALID
+        due = self.p.at_once(uow.now(), expires, LONDON)
         context = {
             "starts_at": event.starts_at.isoformat(),
             "reference": event.appointment_id[:8],
         }
         source = f"no-show:{event.appointment_id}"
         await self.p.plan(
-            s,
+            uow,
             kind=Kind.NO_SHOW_CHASE,
             source=source,
             audience=Audience(event.student_id),
-            due_at=self.p.at_once(expires, LONDON),
+            due_at=due,
             expires_at=expires,
             context=context,
             student_id=event.student_id,
@@ -194,11 +171,11 @@ class BookingMessages:
         )
         if event.coordinator_id:
             await self.p.plan(
-                s,
+                uow,
                 kind=Kind.NO_SHOW_COORDINATOR,
                 source=source,
                 audience=Audience(event.coordinator_id, roles=("staff",)),
-                due_at=self.p.at_once(expires, LONDON),
+                due_at=due,
                 expires_at=expires,
                 context=context,
                 appointment_id=event.appointment_id,
@@ -212,18 +189,21 @@ class PlacementMessages:
     def __init__(self, planner: Planner) -> None:
         self.p = planner
 
-    async def published(self, s: AsyncSession, _e: Envelope, event: AllocationPublished) -> None:
+    async def published(
+        self, published: Event[AllocationPublished], uow: NotificationsEvents
+    ) -> None:
+        event, now = published.payload, uow.now()
         zone = ZoneInfo(LONDON)
         starts = datetime.combine(event.week_starts, time(9, 0), zone)
         source = f"placement:{event.round_id}:{event.student_id}:{event.placement_id}"
         context = {"week_starts": event.week_starts.isoformat(), "sector": event.sector}
         friday = policy.friday_before(event.week_starts, zone)
         for kind, due in (
-            (Kind.PLACEMENT_PUBLISHED, self.p.at_once(starts, LONDON)),
-            (Kind.PLACEMENT_STARTING, friday if friday >= self.p.clock() else None),
+            (Kind.PLACEMENT_PUBLISHED, self.p.at_once(now, starts, LONDON)),
+            (Kind.PLACEMENT_STARTING, friday if friday >= now else None),
         ):
             await self.p.plan(
-                s,
+                uow,
                 kind=kind,
                 source=source,
                 audience=Audience(event.student_id),
@@ -233,13 +213,17 @@ class PlacementMessages:
                 student_id=event.student_id,
             )
 
-    async def withdrawn(self, s: AsyncSession, _e: Envelope, event: AllocationWithdrawn) -> None:
+    async def withdrawn(
+        self, withdrawn: Event[AllocationWithdrawn], uow: NotificationsEvents
+    ) -> None:
+        event = withdrawn.payload
         source = f"placement:{event.round_id}:{event.student_id}:{event.placement_id}"
-        await cancel_source(s, source, self.p.clock())
+        await uow.messages.cancel_pending(uow.now(), source=source)
 
     async def employer_list(
-        self, s: AsyncSession, _e: Envelope, event: EmployerAllocationsPublished
+        self, listed: Event[EmployerAllocationsPublished], uow: NotificationsEvents
     ) -> None:
+        event = listed.payload
         places = [
             {"week_starts": p.week_starts.isoformat(), "students": p.students}
             for p in sorted(event.places, key=lambda p: (p.week_starts, p.placement_id))
@@ -250,11 +234,11 @@ class PlacementMessages:
             return
         expires = datetime.combine(last_week, time(9, 0), ZoneInfo(LONDON))
         await self.p.plan(
-            s,
+            uow,
             kind=Kind.EMPLOYER_LIST,
             source=f"employer-list:{event.round_id}:{event.employer_id}:{digest}",
             audience=Audience(event.employer_id, roles=("employer",)),
-            due_at=self.p.at_once(expires, LONDON),
+            due_at=self.p.at_once(uow.now(), expires, LONDON),
             expires_at=expires,
             context={"places": places},
         )

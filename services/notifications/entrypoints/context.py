@@ -8,6 +8,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.settings import NotificationsSettings
 from shared.db import Database
@@ -16,10 +17,10 @@ from shared.db import Database
 @dataclass(frozen=True)
 class NotificationsContext:
     db: Database
+    storage: NotificationsStorage
     settings: NotificationsSettings
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
-    wake_relay: Callable[[], None]
 
 
 NOTIFICATIONS = web.AppKey("notifications", NotificationsContext)

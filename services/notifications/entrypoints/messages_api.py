@@ -4,7 +4,7 @@ preferences."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -16,6 +16,13 @@ from services.notifications.adapters.orm import (
     contacts,
     message_reads,
     messages,
+)
+from services.notifications.application.ports import Preferences as Chosen
+from services.notifications.application.preferences import (
+    ChoosePreferences,
+    NoContactDetails,
+    choose_preferences,
+    preferences_of,
 )
 from services.notifications.entrypoints.api import routes
 from services.notifications.entrypoints.context import NOTIFICATIONS
@@ -138,26 +145,13 @@ class Preferences(Strict):
     opted_out: bool = Field(default=False, description="send me nothing at all")
 
 
-async def _owner(request: web.Request) -> tuple[str, dict[str, Any]]:
-    principal = require(request, Role.STUDENT)
-    async with request.app[NOTIFICATIONS].db.read_session() as s:
-        row = (
-            await s.execute(
-                sa.select(
-                    contact_owners.c.channel,
-                    contact_owners.c.parent_copy,
-                    contact_owners.c.opted_out,
-                ).where(contact_owners.c.owner_id == principal.user_id)
-            )
-        ).first()
-    if row is None:
-        raise Problem(
-            404,
-            "Not found",
-            "Your school has not given us your contact details yet; ask its careers coordinator.",
-            type_="not-found",
-        )
-    return principal.user_id, row._asdict()
+def _no_details() -> Problem:
+    return Problem(
+        404,
+        "Not found",
+        "Your school has not given us your contact details yet; ask its careers coordinator.",
+        type_="not-found",
+    )
 
 
 @routes.get(
@@ -167,8 +161,13 @@ async def _owner(request: web.Request) -> tuple[str, dict[str, Any]]:
     tags=("preferences",),
 )
 async def get_preferences(request: web.Request) -> web.Response:
-    _, row = await _owner(request)
-    return json_response(Preferences.model_validate(row))
+    principal = require(request, Role.STUDENT)
+    try:
+        async with request.app[NOTIFICATIONS].storage.reads() as reads:
+            chosen = await preferences_of(principal.user_id, reads)
+    except NoContactDetails:
+        raise _no_details() from None
+    return json_response(Preferences.model_validate(chosen, from_attributes=True))
 
 
 @routes.put(
@@ -180,12 +179,10 @@ async def get_preferences(request: web.Request) -> web.Response:
 )
 async def put_preferences(request: web.Request) -> web.Response:
     body = await read_model(request, Preferences)
-    owner_id, _ = await _owner(request)
-    ctx = request.app[NOTIFICATIONS]
-    async with ctx.db.session() as s:
-        await s.execute(
-            contact_owners.update()
-            .where(contact_owners.c.owner_id == owner_id)
-            .values(**body.model_dump(), updated_at=ctx.clock())
-        )
+    principal = require(request, Role.STUDENT)
+    choice = ChoosePreferences(principal.user_id, Chosen(**body.model_dump()))
+    try:
+        await choose_preferences(choice, request.app[NOTIFICATIONS].storage.unit())
+    except NoContactDetails:
+        raise _no_details() from None
     return json_response(body)

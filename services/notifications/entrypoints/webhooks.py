@@ -12,8 +12,15 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from services.notifications.application.contacts import keyword, opt_in_sms, opt_out_sms
-from services.notifications.application.delivery import record_status
+from services.notifications.adapters.channels import TWILIO_PERMANENT
+from services.notifications.application.delivery import StatusCallback, record_status
+from services.notifications.application.preferences import (
+    StartSms,
+    StopSms,
+    keyword,
+    start_sms,
+    stop_sms,
+)
 from services.notifications.entrypoints.api import routes
 from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.http.problems import Problem
@@ -67,17 +74,15 @@ async def status_callback(request: web.Request) -> web.Response:
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not sid or not status:
         raise Problem(400, "Bad request", "MessageSid and MessageStatus are required.")
-    ctx = request.app[NOTIFICATIONS]
-    async with ctx.db.session() as s:
-        await record_status(
-            s,
-            request.query.get("message"),
-            sid,
-            status,
-            form.get("ErrorCode") or None,
-            ctx.clock(),
-        )
-    ctx.wake_relay()
+    code = form.get("ErrorCode") or None
+    callback = StatusCallback(
+        message_id=request.query.get("message"),
+        provider_id=sid,
+        status=status,
+        error_code=code,
+        permanent=TWILIO_PERMANENT.get(int(code)) if code and code.isdigit() else None,
+    )
+    await record_status(callback, request.app[NOTIFICATIONS].storage.unit())
     return web.Response(status=204)
 
 
@@ -93,12 +98,10 @@ async def inbound(request: web.Request) -> web.Response:
     phone, word = form.get("From", ""), keyword(form.get("Body", ""))
     ctx = request.app[NOTIFICATIONS]
     if word == "stop" and phone:
-        async with ctx.db.session() as s:
-            withdrawn = await opt_out_sms(s, phone, ctx.clock())
+        withdrawn = await stop_sms(StopSms(phone), ctx.storage.unit())
         log.info("sms.opted_out", withdrawn=withdrawn)
     elif word == "start" and phone:
-        async with ctx.db.session() as s:
-            await opt_in_sms(s, phone)
+        await start_sms(StartSms(phone), ctx.storage.unit())
         log.info("sms.opted_in")
     elif word == "help":
         return _twiml(HELP_REPLY)

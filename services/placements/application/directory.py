@@ -9,103 +9,77 @@ neither brings them back here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.placements.adapters.orm import (
-    allocation_revisions,
-    allocations,
-    erased_students,
-    pins,
-    preferences,
-    run_assignments,
-    run_unplaced,
-    schools,
-    self_found_placements,
-    students,
-    withdrawals,
-)
-from services.placements.application.revisions import STUDENT
-from shared.db import upsert
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
 from shared.messaging.consumer import Handler
 
 
-def _newer_than_copy(table: sa.Table) -> Callable[[Any], sa.ColumnElement[bool]]:
-    return lambda incoming: sa.or_(incoming.revision > table.c.revision, table.c.revision == 0)
+class DirectoryCopies(Protocol):
+    async def save_school(self, values: dict[str, Any]) -> None:
+        """Store the school unless the copy holds a newer revision."""
+        ...
+
+    async def save_student(self, values: dict[str, Any]) -> None:
+        """Store the student unless the copy holds a newer revision."""
+        ...
+
+    async def is_erased(self, student_id: str) -> bool: ...
+    async def erase_student(self, student_id: str, revision: int, erased_at: datetime) -> None:
+        """Remove every record of the student and keep a tombstone of `revision`."""
+        ...
 
 
-async def school_upserted(session: AsyncSession, _env: Envelope, event: SchoolUpserted) -> None:
-    await upsert(
-        session,
-        schools,
+class DirectoryUnit(Protocol):
+    """The consumer's unit of work (the consumer commits it with its inbox row)."""
+
+    @property
+    def directory(self) -> DirectoryCopies: ...
+
+
+async def school_upserted(event: Event[SchoolUpserted], uow: DirectoryUnit) -> None:
+    school = event.payload
+    await uow.directory.save_school(
         {
-            "id": event.school_id,
-            "name": event.name,
-            "postcode_district": event.postcode_district,
-            "latitude": event.latitude,
-            "longitude": event.longitude,
-            "revision": event.revision,
-        },
-        where=_newer_than_copy(schools),
+            "id": school.school_id,
+            "name": school.name,
+            "postcode_district": school.postcode_district,
+            "latitude": school.latitude,
+            "longitude": school.longitude,
+            "revision": school.revision,
+        }
     )
 
 
-async def student_upserted(session: AsyncSession, _env: Envelope, event: StudentUpserted) -> None:
-    erased = await session.scalar(
-        sa.select(erased_students.c.id).where(erased_students.c.id == event.student_id)
-    )
-    if erased is not None:
+async def student_upserted(event: Event[StudentUpserted], uow: DirectoryUnit) -> None:
+    student = event.payload
+    if await uow.directory.is_erased(student.student_id):
         return
-    await upsert(
-        session,
-        students,
+    await uow.directory.save_student(
         {
-            "id": event.student_id,
-            "school_id": event.school_id,
-            "year_group": event.year_group,
-            "date_of_birth": event.date_of_birth,
-            "disadvantaged": event.disadvantaged,
-            "sen": event.sen,
-            "revision": event.revision,
-            "home_district": event.home_district,
-        },
-        where=_newer_than_copy(students),
+            "id": student.student_id,
+            "school_id": student.school_id,
+            "year_group": student.year_group,
+            "date_of_birth": student.date_of_birth,
+            "disadvantaged": student.disadvantaged,
+            "sen": student.sen,
+            "revision": student.revision,
+            "home_district": student.home_district,
+        }
     )
 
 
-async def student_erased(session: AsyncSession, env: Envelope, event: StudentErased) -> None:
+async def student_erased(event: Event[StudentErased], uow: DirectoryUnit) -> None:
     """Erasure removes every record placements holds about the student, published or not."""
-    for table in (
-        preferences,
-        pins,
-        self_found_placements,
-        run_assignments,
-        run_unplaced,
-        allocations,
-        withdrawals,
-    ):
-        await session.execute(sa.delete(table).where(table.c.student_id == event.student_id))
-    await session.execute(
-        sa.delete(allocation_revisions).where(
-            allocation_revisions.c.holder == STUDENT,
-            allocation_revisions.c.holder_id == event.student_id,
-        )
-    )
-    await session.execute(sa.delete(students).where(students.c.id == event.student_id))
-    await upsert(
-        session,
-        erased_students,
-        {"id": event.student_id, "revision": event.revision, "erased_at": env.occurred_at},
-        where=lambda incoming: incoming.revision > erased_students.c.revision,
+    erased = event.payload
+    await uow.directory.erase_student(
+        erased.student_id, erased.revision, event.envelope.occurred_at
     )
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[DirectoryUnit]] = {
     SchoolUpserted.event_type: school_upserted,
     StudentUpserted.event_type: student_upserted,
     StudentErased.event_type: student_erased,

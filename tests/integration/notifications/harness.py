@@ -20,6 +20,7 @@ from aiohttp import web
 
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
 from services.notifications.adapters.orm import messages
+from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.bootstrap import MIGRATIONS, consumers
 from services.notifications.devtools.fake_twilio import FakeTwilio
@@ -27,7 +28,7 @@ from services.notifications.devtools.smtp_sink import SinkHandler, start_sink
 from services.notifications.domain.reminders import ReminderPolicy
 from shared.db import Database
 from shared.devbroker import free_port
-from shared.events import Envelope, EventPayload
+from shared.events import Envelope, Event, EventPayload
 from shared.events.directory import Channel, ContactRole, ContactRoute, StudentUpserted
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
@@ -56,7 +57,8 @@ class World:
     wakes: list[int] = field(default_factory=list)
 
     def dispatcher(self, **options: Any) -> Dispatcher:
-        return Dispatcher(self.db, sms=self.sms, email=self.email, clock=self.clock, **options)
+        storage = NotificationsStorage(self.db, clock=self.clock)
+        return Dispatcher(storage, sms=self.sms, email=self.email, clock=self.clock, **options)
 
     async def dispatch(self, now: datetime | None = None, **options: Any) -> int:
         return await self.dispatcher(**options).dispatch_due(now or self.clock.now)
@@ -68,8 +70,11 @@ class World:
             envelope = Envelope.wrap(payload, key=key, producer="test").model_copy(
                 update={"occurred_at": self.clock.now}
             )
+        storage = NotificationsStorage(self.db, clock=self.clock)
         async with self.db.session() as session:
-            await self.handlers[payload.event_type](session, envelope, payload)
+            await self.handlers[payload.event_type](
+                Event(envelope, payload), storage.within(session)
+            )
         return envelope
 
     async def student(
@@ -160,7 +165,7 @@ async def world(
     clock = Clock(now or datetime(2027, 1, 12, 10, 0, tzinfo=UTC))
     wakes: list[int] = []
     handlers: dict[str, Any] = {}
-    for _topics, table in consumers(clock, ReminderPolicy(), lambda: wakes.append(1)).values():
+    for _topics, table in consumers(ReminderPolicy(), lambda: wakes.append(1)).values():
         handlers.update(table)
     async with fake_twilio_server(**twilio_options) as (fake, base_url):
         sms = TwilioSms(

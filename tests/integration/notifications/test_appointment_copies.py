@@ -9,12 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.notifications.adapters.orm import appointments, reminders
-from services.notifications.application.appointments import AppointmentChange, ReminderPlanner
+from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.planning import Planner
+from services.notifications.application.reminder_planner import (
+    AppointmentChange,
+    ReminderPlanner,
+)
 from services.notifications.bootstrap import MIGRATIONS
 from services.notifications.domain.reminders import ReminderPolicy
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.events.booking import AppointmentCancelled, AppointmentRescheduled
 from shared.migrations import upgrade
 
@@ -39,10 +43,12 @@ def moved(revision: int, starts_at: datetime) -> AppointmentRescheduled:
 
 
 async def deliver(db: Database, *events: AppointmentChange) -> None:
-    planner = ReminderPlanner(Planner(lambda: datetime.now(UTC), ReminderPolicy(), lambda: None))
+    planner = ReminderPlanner(Planner(ReminderPolicy(), lambda: None))
+    storage = NotificationsStorage(db, clock=lambda: datetime.now(UTC))
     for event in events:
         async with db.session() as s:
-            await planner(s, Envelope.wrap(event, key=APPOINTMENT, producer="booking"), event)
+            envelope = Envelope.wrap(event, key=APPOINTMENT, producer="booking")
+            await planner(Event(envelope, event), storage.within(s))
 
 
 async def state(db: Database) -> tuple[dict[str, Any], list[tuple[str, int, datetime]]]:

@@ -15,7 +15,8 @@ import pytest
 from services.notifications.adapters import message_store
 from services.notifications.adapters.orm import messages
 from services.notifications.adapters.templates import Rendered, Templates
-from services.notifications.application.contacts import opt_in_sms, opt_out_sms
+from services.notifications.adapters.uow import NotificationsStorage
+from services.notifications.application.preferences import StartSms, StopSms, start_sms, stop_sms
 from services.notifications.devtools.fake_twilio import INVALID_NUMBER
 from shared.events.booking import AppointmentCancelled, AppointmentConfirmed, AppointmentRescheduled
 from shared.events.directory import Channel
@@ -267,14 +268,14 @@ async def test_stop_withdraws_a_reminder_that_is_already_due(
         await w.dispatch(NOW)
         assert len(w.twilio.received) == 1
         [reminder] = await w.rows(messages.c.kind == "reminder_same_day")
-        async with w.db.session() as s:
-            assert await opt_out_sms(s, "+447700900123", reminder.due_at) == 1
+        at_due = NotificationsStorage(w.db, clock=lambda: reminder.due_at)
+        assert await stop_sms(StopSms("+447700900123"), at_due.unit()) == 1
         await w.dispatch(reminder.due_at)
         assert len(w.twilio.received) == 1
         [after] = await w.rows(messages.c.id == reminder.id)
         assert after.status == "suppressed" and after.error == "opted-out"
-        async with w.db.session() as s:  # START lets later texts through again
-            await opt_in_sms(s, "+447700900123")
+        # START lets later texts through again
+        await start_sms(StartSms("+447700900123"), at_due.unit())
         await w.deliver(AppointmentRescheduled(**appointment(student, NOW + timedelta(hours=4), 2)))
         await w.dispatch(reminder.due_at)
         assert "moved" in w.twilio.received[-1]["body"]

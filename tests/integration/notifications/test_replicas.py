@@ -10,8 +10,10 @@ from pathlib import Path
 from services.notifications.adapters import message_store
 from services.notifications.adapters.message_store import NewMessage
 from services.notifications.adapters.orm import messages
-from services.notifications.application.contacts import replace_contacts
+from services.notifications.adapters.uow import NotificationsStorage
+from services.notifications.application.contact_book import replace_contacts
 from services.notifications.application.dispatch import Dispatcher
+from services.notifications.application.ports import RouteDetails
 from shared.db import Database
 from tests.integration.notifications.harness import world
 
@@ -23,22 +25,21 @@ async def due_messages(db: Database, count: int) -> None:
     async with db.session() as s:
         for n in range(count):
             owner = f"student-{n:05d}"
-            route = {
-                "role": "student",
-                "phone": f"+4477001{n:05d}",
-                "email": None,
-                "sms_consent": True,
-                "email_consent": False,
-                "preferred": "sms",
-            }
+            route = RouteDetails(
+                role="student",
+                phone=f"+4477001{n:05d}",
+                email=None,
+                sms_consent=True,
+                email_consent=False,
+                preferred=("sms",),
+            )
             await replace_contacts(
-                s,
+                NotificationsStorage(db, clock=lambda: NOW).within(s),
                 owner_id=owner,
                 kind="student",
                 school_id="s",
                 revision=0,
                 routes=[route],
-                now=NOW,
             )
         await message_store.write(
             s,
@@ -69,7 +70,14 @@ async def test_two_replicas_on_postgresql_send_a_thousand_due_messages_each_exac
         replicas = [Database(postgres_url, pool_size=5) for _ in range(2)]
         try:
             dispatchers = [
-                Dispatcher(db, sms=w.sms, email=w.email, clock=w.clock, batch=50) for db in replicas
+                Dispatcher(
+                    NotificationsStorage(db, clock=w.clock),
+                    sms=w.sms,
+                    email=w.email,
+                    clock=w.clock,
+                    batch=50,
+                )
+                for db in replicas
             ]
             handled = await asyncio.gather(*(d.dispatch_due(NOW) for d in dispatchers))
         finally:

@@ -6,12 +6,14 @@ from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.placements.adapters.directory_copies import DirectoryUnitOfWork
 from services.placements.adapters.orm import erased_students, schools, students
 from services.placements.application.directory import HANDLERS
 from services.placements.bootstrap import MIGRATIONS
 from shared.db import Database
-from shared.events import Envelope, EventPayload
+from shared.events import Envelope, Event, EventPayload
 from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
 from shared.migrations import upgrade
 
@@ -38,13 +40,17 @@ def student(revision: int, year_group: int) -> StudentUpserted:
     )
 
 
+def copies(db: Database, session: AsyncSession) -> DirectoryUnitOfWork:
+    return DirectoryUnitOfWork(db, producer="placements").within(session)
+
+
 async def deliver(db: Database, *events: EventPayload) -> None:
     """Each event as the consumer hands it over: its own envelope, its own transaction."""
     for event in events:
         key = getattr(event, "school_id" if isinstance(event, SchoolUpserted) else "student_id")
         async with db.session() as s:
             envelope = Envelope.wrap(event, key=key, producer="booking")
-            await HANDLERS[event.event_type](s, envelope, event)
+            await HANDLERS[event.event_type](Event(envelope, event), copies(db, s))
 
 
 async def copy_of(db: Database, table: sa.Table, record_id: str) -> dict[str, Any] | None:

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from services.placements.adapters.directory_copies import DirectoryUnitOfWork
 from services.placements.adapters.orm import pins, preferences, students
 from services.placements.application.directory import HANDLERS
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.events.directory import StudentErased
 from tests.integration.placements.conftest import IT, SCHOOL_B, WEEK_2
 from tests.integration.placements.test_employers_cli import _round_with_preferences
@@ -34,7 +35,8 @@ async def test_erasure_removes_preferences_pins_and_the_student(database_url: st
         event = StudentErased(student_id="student-b1", school_id=SCHOOL_B)
         async with db.session() as s:
             await HANDLERS[event.event_type](
-                s, Envelope.wrap(event, key="student-b1", producer="booking"), event
+                Event(Envelope.wrap(event, key="student-b1", producer="booking"), event),
+                DirectoryUnitOfWork(db, producer="placements").within(s),
             )
         async with db.read_session() as s:
             for table in (students, preferences, pins):

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from services.booking.application.directory import ImportDirectory, import_directory
 from services.booking.application.directory_records import KINDS
 from services.booking.bootstrap import MIGRATIONS, task_unit_of_work, utc_now
+from services.placements.adapters.directory_copies import DirectoryUnitOfWork
 from services.placements.application.directory import student_upserted
 from shared.csvimport import CsvImportError, parse_csv
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Envelope, Event
 from shared.events.directory import StudentUpserted
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
@@ -63,7 +64,10 @@ async def test_a_student_is_judged_by_travel_from_their_home_district(service: S
             home_district=district,
         )
         async with service.db.session() as s:
-            await student_upserted(s, Envelope.wrap(event, key=student_id, producer="t"), event)
+            await student_upserted(
+                Event(Envelope.wrap(event, key=student_id, producer="t"), event),
+                DirectoryUnitOfWork(service.db, producer="placements").within(s),
+            )
     opened = await service.open_round(schools=[{"school_id": SCHOOL_A, "weeks": ["2027-W25"]}])
     base = f"/api/v1/rounds/{opened['id']}"
     for student_id, choice in (("student-h1", HEALTH), ("student-h2", IT)):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notifications.application.contacts import keyword
+from services.notifications.application.preferences import keyword
 from services.notifications.domain.messages import (
     EMAIL,
     RULES,

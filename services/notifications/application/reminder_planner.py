@@ -3,19 +3,14 @@ them. An older revision arriving late changes nothing."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.notifications.adapters import message_store
-from services.notifications.adapters.orm import appointments, messages, reminders
 from services.notifications.application.planning import Audience, Planner
+from services.notifications.application.ports import AppointmentCopy, NotificationsEvents
 from services.notifications.domain.messages import REMINDER_KINDS, Kind
 from services.notifications.domain.reminders import PlannedReminder, plan_reminders
-from shared.events import Envelope
+from shared.events import Event
 from shared.events.booking import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -33,68 +28,35 @@ class ReminderPlanner:
         self._planner = planner
         self._policy = planner.quiet
 
-    async def __call__(
-        self, session: AsyncSession, envelope: Envelope, event: AppointmentChange
-    ) -> None:
-        current = await session.scalar(
-            sa.select(appointments.c.revision).where(appointments.c.id == event.appointment_id)
-        )
+    async def __call__(self, change: Event[AppointmentChange], uow: NotificationsEvents) -> None:
+        event = change.payload
+        current = await uow.appointments.revision_of(event.appointment_id)
         if current is not None and current >= event.revision:
             return  # an older revision arriving late changes nothing
         status = "cancelled" if isinstance(event, AppointmentCancelled) else "confirmed"
-        values = {
-            "revision": event.revision,
-            "school_id": event.school_id,
-            "student_id": event.student_id,
-            "starts_at": event.starts_at,
-            "ends_at": event.ends_at,
-            "time_zone": event.time_zone,
-            "location": event.location,
-            "status": status,
-        }
-        if current is None:
-            await session.execute(appointments.insert().values(id=event.appointment_id, **values))
-        else:
-            await session.execute(
-                appointments.update()
-                .where(appointments.c.id == event.appointment_id)
-                .values(**values)
-            )
-        now = self._planner.clock()
-        await session.execute(
-            reminders.update()
-            .where(
-                reminders.c.appointment_id == event.appointment_id,
-                reminders.c.status == "scheduled",
-            )
-            .values(status="cancelled", updated_at=now)
+        copy = AppointmentCopy(
+            id=event.appointment_id,
+            revision=event.revision,
+            school_id=event.school_id,
+            student_id=event.student_id,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            time_zone=event.time_zone,
+            location=event.location,
+            status=status,
         )
-        # Whatever was still waiting is about the old time (or a cancelled appointment).
-        await message_store.cancel(session, messages.c.appointment_id == event.appointment_id, now)
+        await uow.appointments.save(copy, new=current is None)
+        now = uow.now()
         plan = []
         if status == "confirmed":
             plan = plan_reminders(event.starts_at, now, ZoneInfo(event.time_zone), self._policy)
-        if plan:
-            await session.execute(
-                reminders.insert(),
-                [
-                    {
-                        "id": str(uuid.uuid4()),
-                        "appointment_id": event.appointment_id,
-                        "appointment_revision": event.revision,
-                        "kind": p.kind,
-                        "due_at": p.due_at,
-                        "status": "scheduled",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for p in plan
-                ],
-            )
-        await self._messages(session, event, plan)
+        await uow.appointments.replan_reminders(event.appointment_id, event.revision, plan, now)
+        # Whatever was still waiting is about the old time (or a cancelled appointment).
+        await uow.messages.cancel_pending(now, appointment_id=event.appointment_id)
+        await self._messages(uow, event, plan)
 
     async def _messages(
-        self, session: AsyncSession, event: AppointmentChange, plan_: list[PlannedReminder]
+        self, uow: NotificationsEvents, event: AppointmentChange, plan_: list[PlannedReminder]
     ) -> None:
         context = {
             "appointment_id": event.appointment_id,
@@ -112,7 +74,7 @@ class ReminderPlanner:
 
         async def plan(kind: Kind, source: str, due_at: datetime | None) -> None:
             await self._planner.plan(
-                session,
+                uow,
                 kind=kind,
                 source=source,
                 audience=Audience(event.student_id),
@@ -126,7 +88,7 @@ class ReminderPlanner:
         await plan(
             notice,
             f"appointment:{event.appointment_id}:r{event.revision}",
-            self._planner.at_once(event.starts_at, event.time_zone),
+            self._planner.at_once(uow.now(), event.starts_at, event.time_zone),
         )
         moment = event.starts_at.isoformat()
         for reminder in plan_:

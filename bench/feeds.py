@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from icalendar import Calendar, Event
 
-from bench.booking_rush import DEFAULT_SERVER, start_service, wait_healthy
+from bench.booking_rush.service import DEFAULT_SERVER, start_service, wait_healthy
 from services.booking.adapters.feed_tokens import HmacFeedTokens
 from services.booking.adapters.orm import appointments, schools, students
 from services.booking.application.calendars import rotate_feed

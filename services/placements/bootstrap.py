@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from services.placements.adapters.directory_copies import DirectoryUnitOfWork
+from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application import directory
 from services.placements.application.runs import MatchingRunner, execute_run
 from services.placements.entrypoints import api
@@ -14,10 +18,13 @@ from services.placements.entrypoints.context import PLACEMENTS, PlacementsContex
 from services.placements.settings import PlacementsSettings
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
-from shared.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PRODUCER = "placements"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_app(settings: PlacementsSettings) -> web.Application:
@@ -32,14 +39,19 @@ def create_app(settings: PlacementsSettings) -> web.Application:
             unit_of_work=lambda session: DirectoryUnitOfWork(db, producer=PRODUCER).within(session),
         )
 
-        def unit_of_work() -> UnitOfWork:
-            return UnitOfWork(db, producer=PRODUCER, on_commit=messaging.relay.wake)
+        def unit_of_work() -> PlacementsUnitOfWork:
+            return PlacementsUnitOfWork(db, producer=PRODUCER, on_commit=messaging.relay.wake)
+
+        @asynccontextmanager
+        async def reads() -> AsyncIterator[PlacementsReads]:
+            async with db.read_session() as session:
+                yield PlacementsReads(session)
 
         async def execute(run_id: str) -> None:
-            await execute_run(db, unit_of_work, run_id)
+            await execute_run(reads, unit_of_work, run_id, utc_now)
 
         runner = MatchingRunner(execute)
-        app[PLACEMENTS] = PlacementsContext(settings, db, unit_of_work, runner)
+        app[PLACEMENTS] = PlacementsContext(settings, db, unit_of_work, runner, utc_now)
 
         async def finish_runs(_app: web.Application) -> None:
             await runner.shutdown()

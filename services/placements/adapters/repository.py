@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from services.placements.adapters.orm import (
 )
 from services.placements.adapters.postcode_districts import coordinates
 from services.placements.application.errors import Conflict
+from services.placements.application.ports import RoundRecord
 from services.placements.domain.model import (
     GeoPoint,
     MatchingProblem,
@@ -36,28 +37,6 @@ from services.placements.domain.weeks import monday_of
 
 DEFAULT_TRAVEL_LIMIT_KM = 15.0
 """For a pinned student who never stated preferences: only used to explain, not to place."""
-
-
-@dataclass(frozen=True)
-class RoundRecord:
-    id: str
-    ebp_id: str
-    name: str
-    year_group: int
-    deadline: datetime
-    created_at: datetime
-    published_run_id: str | None
-    published_at: datetime | None
-    school_weeks: Mapping[str, tuple[str, ...]]
-    clearing_default: bool = False
-    """Whether a student who has not said counts as wanting any suitable placement."""
-
-    @property
-    def weeks(self) -> list[str]:
-        return sorted({week for weeks in self.school_weeks.values() for week in weeks})
-
-    def includes_school(self, school_id: str) -> bool:
-        return school_id in self.school_weeks
 
 
 async def load_round(

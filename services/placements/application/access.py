@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.placements.adapters.repository import RoundRecord
 from services.placements.application.errors import NotFound, PlacementsError
+from services.placements.application.ports import RoundRecord
 from shared.auth.principal import Principal, Role
 
 

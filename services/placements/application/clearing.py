@@ -8,48 +8,37 @@ transaction, as a re-match publishes its own.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
-import sqlalchemy as sa
-
-from services.placements.adapters.orm import allocations, matching_runs
-from services.placements.adapters.repository import RoundRecord, load_problem, withdrawn_in
 from services.placements.application.errors import Conflict
-from services.placements.application.publication import (
-    LIVE,
-    Rematched,
-    apply_new_allocations,
-)
+from services.placements.application.ports import PlacementsUnitOfWork, RoundRecord
+from services.placements.application.publication import Rematched, apply_new_allocations
 from services.placements.domain.model import Assignment, MatchResult
 from services.placements.domain.rematch import clear_after_publication
 from services.placements.domain.weeks import monday_of
-from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ClearPublished:
+    round_: RoundRecord
+    """The round as the transaction read (and locked) it."""
 
 
 async def clear_published(
-    uow: UnitOfWork, round_: RoundRecord, *, today: date | None = None
+    cmd: ClearPublished, uow: PlacementsUnitOfWork, now: datetime
 ) -> Rematched:
-    """Give opted-in students still unplaced the suitable places free now; nobody else moves."""
-    s = uow.session
+    """Give opted-in students still unplaced the suitable places free now; nobody else moves.
+
+    `now` also dates the vetting the clearing checks.
+    """
+    round_ = cmd.round_
     if round_.published_at is None or round_.published_run_id is None:
         raise Conflict("Nothing is published in this round yet.", kind="round-not-published")
-    today = today or datetime.now(UTC).date()
-    live_rows = (
-        await s.execute(
-            sa.select(allocations).where(
-                allocations.c.round_id == round_.id, allocations.c.status.in_(LIVE)
-            )
-        )
-    ).all()
-    gone_students, gone_placements = await withdrawn_in(s, round_.id)
-    problem = await load_problem(s, round_, today)
-    run = (
-        await s.execute(
-            sa.select(matching_runs.c.seed, matching_runs.c.school_quotas).where(
-                matching_runs.c.id == round_.published_run_id
-            )
-        )
-    ).one()
+    live_rows = await uow.allocations.live(round_.id)
+    gone_students, gone_placements = await uow.withdrawals.in_round(round_.id)
+    problem = await uow.problems.load(round_, now.date())
+    basis = await uow.runs.basis(round_.published_run_id)
     in_problem = {st.id for st in problem.students}
     previous = MatchResult(
         assignments=tuple(
@@ -58,14 +47,14 @@ async def clear_published(
             if r.student_id in in_problem
         ),
         unplaced=(),
-        school_quotas=run.school_quotas or {},
-        seed=run.seed,
+        school_quotas=basis.school_quotas,
+        seed=basis.seed,
     )
     result = await asyncio.to_thread(
         clear_after_publication, problem, previous, gone_students, gone_placements
     )
     outcome = await apply_new_allocations(
-        uow, round_, live_rows, result, set(), set(), problem, datetime.now(UTC)
+        uow, round_, live_rows, result, set(), set(), problem, now
     )
     await uow.commit()
     return outcome

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,19 +28,17 @@ from pydantic import (
     model_validator,
 )
 
-from services.placements.adapters.orm import employers, placements
 from services.placements.adapters.postcode_districts import (
     centre_of,
     coordinates,
     district_of,
     normalise_postcode,
 )
+from services.placements.application.ports import PlacementsRepositories, PlacementsUnitOfWork
 from services.placements.domain.sectors import SECTORS, sector_slug
 from services.placements.domain.weeks import normalise
 from shared.csvimport import CsvImportError, ParsedRow, RowError, parse_csv
-from shared.db import upsert
 from shared.events.placements import EmployerUpserted
-from shared.uow import UnitOfWork
 
 NAMESPACE = uuid.UUID("5d0c3a4e-9a51-4f7b-8d2e-1e6f0b7c9a31")
 SLUG = r"^[a-z][a-z0-9_]{1,59}$"
@@ -260,21 +257,22 @@ def _placement_values(row: PlacementRow) -> dict[str, Any]:
     }
 
 
-async def import_employers(
-    uow: UnitOfWork, rows: Sequence[ParsedRow[PlacementRow]], *, ebp_id: str | None = None
-) -> ImportSummary:
+@dataclass(frozen=True)
+class ImportEmployers:
+    rows: Sequence[ParsedRow[PlacementRow]]
+    """Rows `read_employers_file` has checked."""
+    ebp_id: str | None = None
+
+
+async def import_employers(cmd: ImportEmployers, uow: PlacementsUnitOfWork) -> ImportSummary:
     """Write checked rows in one transaction; announce new or changed contact points.
 
     Every change to an employer raises its revision, so an announcement carries a higher one
     than the last even when changes in between (a new address) were not announced.
     """
-    s = uow.session
-    existing_employers = {
-        r.id: dict(r._mapping) for r in (await s.execute(sa.select(employers))).all()
-    }
-    existing_placements = {
-        r.id: dict(r._mapping) for r in (await s.execute(sa.select(placements))).all()
-    }
+    rows, ebp_id = cmd.rows, cmd.ebp_id
+    existing_employers = await uow.catalogue.employers_by_id()
+    existing_placements = await uow.catalogue.placements_by_id()
     counts = {"ea": 0, "eu": 0, "pa": 0, "pu": 0, "same": 0}
     done: set[str] = set()
     for parsed in rows:
@@ -283,7 +281,7 @@ async def import_employers(
             done.add(employer["id"])
             before = existing_employers.get(employer["id"])
             if before is None or any(before[k] != v for k, v in employer.items()):
-                written = await upsert(s, employers, employer, counter="revision")
+                revision = await uow.catalogue.save_employer(employer)
                 counts["ea" if before is None else "eu"] += 1
                 if before is None or any(
                     before[k] != employer[k] for k in ("contact_email", "contact_phone")
@@ -293,14 +291,14 @@ async def import_employers(
                             employer_id=employer["id"],
                             contact_email=employer["contact_email"],
                             contact_phone=employer["contact_phone"],
-                            revision=written.scalar_one(),
+                            revision=revision,
                         ),
                         key=employer["id"],
                     )
         placement = _placement_values(parsed.value)
         before_placement = existing_placements.get(placement["id"])
         if before_placement != placement:
-            await upsert(s, placements, placement)
+            await uow.catalogue.save_placement(placement)
             counts["pa" if before_placement is None else "pu"] += 1
         else:
             counts["same"] += 1
@@ -311,51 +309,37 @@ async def import_employers(
     )
 
 
-async def export_employers(uow: UnitOfWork) -> str:
+async def export_employers(reads: PlacementsRepositories) -> str:
     """Every imported placement as CSV in the import format (self-found ones are left out)."""
-    query = (
-        sa.select(
-            employers,
-            placements.c.reference.label("placement_ref"),
-            placements.c.title,
-            placements.c.sector,
-            placements.c.capacity,
-            placements.c.minimum_age,
-            placements.c.accessibility,
-        )
-        .join(placements, placements.c.employer_id == employers.c.id)
-        .where(placements.c.self_found.is_(False))
-        .order_by(employers.c.reference, placements.c.reference)
-    )
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for r in (await uow.session.execute(query)).all():
-        capacity: dict[str, int] = r.capacity
+    for r in await reads.catalogue.imported():
+        capacity: dict[str, int] = r["capacity"]
         usual = max(capacity.values(), key=list(capacity.values()).count, default=1)
         writer.writerow(
             {
-                "employer_ref": r.reference,
-                "employer_name": r.name,
-                "contact_name": r.contact_name or "",
-                "contact_email": r.contact_email or "",
-                "contact_phone": r.contact_phone or "",
-                "address": r.address or "",
-                "postcode": r.postcode or "",
-                "latitude": r.latitude,
-                "longitude": r.longitude,
-                "health_safety_expires": r.health_safety_expires.isoformat(),
-                "insurance_expires": r.insurance_expires.isoformat(),
-                "placement_ref": r.placement_ref,
-                "title": r.title,
-                "sector": r.sector,
+                "employer_ref": r["reference"],
+                "employer_name": r["name"],
+                "contact_name": r["contact_name"] or "",
+                "contact_email": r["contact_email"] or "",
+                "contact_phone": r["contact_phone"] or "",
+                "address": r["address"] or "",
+                "postcode": r["postcode"] or "",
+                "latitude": r["latitude"],
+                "longitude": r["longitude"],
+                "health_safety_expires": r["health_safety_expires"].isoformat(),
+                "insurance_expires": r["insurance_expires"].isoformat(),
+                "placement_ref": r["placement_ref"],
+                "title": r["title"],
+                "sector": r["sector"],
                 "weeks": " ".join(
                     week if places == usual else f"{week}:{places}"
                     for week, places in sorted(capacity.items())
                 ),
                 "capacity_per_week": usual,
-                "minimum_age": r.minimum_age,
-                "accessibility": " ".join(r.accessibility),
+                "minimum_age": r["minimum_age"],
+                "accessibility": " ".join(r["accessibility"]),
             }
         )
     return out.getvalue()

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.placements.adapters.orm import preferences, students
-from services.placements.adapters.repository import (
-    RoundRecord,
-    catalogue_query,
-    placement_from_row,
-    preference_from_json,
-    preference_json,
-)
 from services.placements.application.errors import Conflict, Invalid, NotFound
+from services.placements.application.ports import (
+    PlacementsRepositories,
+    PlacementsUnitOfWork,
+    RoundRecord,
+    StatedPreferences,
+)
 from services.placements.application.rounds import require_unpublished
 from services.placements.domain.model import MAX_PREFERENCES, Preference
 from services.placements.domain.scarcity import (
@@ -27,12 +21,12 @@ from services.placements.domain.scarcity import (
     places_in_weeks,
 )
 from services.placements.domain.weeks import monday_of
-from shared.db import upsert
-from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class SubmitPreferences:
+    round_: RoundRecord
+    """The round as the transaction read (and locked) it."""
     student_id: str
     choices: Sequence[Preference]
     travel_limit_km: float
@@ -41,31 +35,16 @@ class SubmitPreferences:
     """Any suitable placement if no choice is possible; None leaves it to the round's default."""
 
 
-@dataclass(frozen=True)
-class StatedPreferences:
-    student_id: str
-    school_id: str
-    choices: list[Preference]
-    travel_limit_km: float
-    access_needs: list[str]
-    submitted_at: datetime
-    clearing: bool | None = None
-
-
-async def student_school(session: AsyncSession, round_: RoundRecord, student_id: str) -> str:
+async def student_school(
+    repositories: PlacementsRepositories, round_: RoundRecord, student_id: str
+) -> str:
     """The school of a student taking part in the round."""
-    row = (
-        await session.execute(
-            sa.select(students.c.school_id, students.c.year_group).where(
-                students.c.id == student_id
-            )
-        )
-    ).first()
-    if row is None or not round_.includes_school(row.school_id):
+    found = await repositories.directory.enrolment(student_id)
+    if found is None or not round_.includes_school(found.school_id):
         raise NotFound("No such student in this round.")
-    if row.year_group != round_.year_group:
+    if found.year_group != round_.year_group:
         raise NotFound("No such student in this round.")
-    return str(row.school_id)
+    return found.school_id
 
 
 def require_open(round_: RoundRecord, now: datetime) -> None:
@@ -78,18 +57,15 @@ def require_open(round_: RoundRecord, now: datetime) -> None:
 
 
 async def submit_preferences(
-    uow: UnitOfWork, round_: RoundRecord, cmd: SubmitPreferences, *, now: datetime | None = None
+    cmd: SubmitPreferences, uow: PlacementsUnitOfWork, now: datetime
 ) -> StatedPreferences:
-    now = now or datetime.now(UTC)
-    school_id = await student_school(uow.session, round_, cmd.student_id)
+    round_ = cmd.round_
+    school_id = await student_school(uow, round_, cmd.student_id)
     require_open(round_, now)
     if len(cmd.choices) > MAX_PREFERENCES:
         raise Invalid("choices", f"Choose at most {MAX_PREFERENCES} options.")
     weeks = [monday_of(w) for w in round_.school_weeks[school_id]]
-    catalogue = [
-        placement_from_row(r)
-        for r in (await uow.session.execute(catalogue_query(round_.ebp_id))).all()
-    ]
+    catalogue = [entry.placement for entry in await uow.catalogue.entries(round_.ebp_id)]
     by_id = {p.id: p for p in catalogue}
     running = {p.id for p in catalogue if places_in_weeks(p, weeks, now.date())}
     for index, choice in enumerate(cmd.choices):
@@ -118,46 +94,16 @@ async def submit_preferences(
         now,
         cmd.clearing,
     )
-    await upsert(
-        uow.session,
-        preferences,
-        {
-            "round_id": round_.id,
-            "student_id": cmd.student_id,
-            "choices": [preference_json(c) for c in stated.choices],
-            "travel_limit_km": stated.travel_limit_km,
-            "access_needs": stated.access_needs,
-            "submitted_at": now,
-            "clearing": stated.clearing,
-        },
-        key=("round_id", "student_id"),
-    )
+    await uow.preferences.save(round_.id, stated)
     await uow.commit()
     return stated
 
 
 async def stated_preferences(
-    session: AsyncSession, round_: RoundRecord, student_id: str, school_id: str
+    reads: PlacementsRepositories, round_: RoundRecord, student_id: str, school_id: str
 ) -> StatedPreferences | None:
     """What the student (of `school_id`, as `student_school` found) stated, if anything."""
-    row = (
-        await session.execute(
-            sa.select(preferences).where(
-                preferences.c.round_id == round_.id, preferences.c.student_id == student_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return StatedPreferences(
-        student_id,
-        school_id,
-        [preference_from_json(c) for c in row.choices],
-        row.travel_limit_km,
-        list(row.access_needs),
-        row.submitted_at,
-        row.clearing,
-    )
+    return await reads.preferences.of_student(round_.id, student_id, school_id)
 
 
 @dataclass(frozen=True)
@@ -174,44 +120,33 @@ class PlacementOption:
 
 
 async def round_options(
-    session: AsyncSession, round_: RoundRecord, school_id: str, today: date
+    reads: PlacementsRepositories, round_: RoundRecord, school_id: str, today: date
 ) -> tuple[list[OptionDemand], list[PlacementOption]]:
     """Sectors and placements running in the school's weeks, with how contested each is."""
-    rows = (await session.execute(catalogue_query(round_.ebp_id))).all()
-    catalogue = [placement_from_row(r) for r in rows]
+    entries = await reads.catalogue.entries(round_.ebp_id)
+    catalogue = [entry.placement for entry in entries]
     all_weeks = [monday_of(w) for w in round_.weeks]
-    stated: Sequence[Any] = (
-        (
-            await session.execute(
-                sa.select(preferences.c.choices).where(preferences.c.round_id == round_.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
     sectors, per_placement = demand_and_supply(
-        catalogue,
-        all_weeks,
-        today,
-        ([preference_from_json(c) for c in choices] for choices in stated),
+        catalogue, all_weeks, today, await reads.preferences.choices_in(round_.id)
     )
     school_weeks = set(round_.school_weeks[school_id])
     options = []
-    for row, placement in zip(rows, catalogue, strict=True):
-        weeks = sorted(w for w, n in row.capacity.items() if n > 0 and w in school_weeks)
+    for entry in entries:
+        placement = entry.placement
+        weeks = sorted(w for w, n in entry.capacity.items() if n > 0 and w in school_weeks)
         if not weeks or not places_in_weeks(placement, [monday_of(w) for w in weeks], today):
             continue
         options.append(
             PlacementOption(
-                placement_id=row.id,
-                employer_name=row.employer_name,
-                title=row.title,
-                sector=row.sector,
-                postcode_district=row.postcode_district,
+                placement_id=placement.id,
+                employer_name=entry.employer_name,
+                title=entry.title,
+                sector=placement.sector,
+                postcode_district=entry.postcode_district,
                 weeks=weeks,
-                minimum_age=row.minimum_age,
-                accessibility=list(row.accessibility),
-                demand=per_placement[row.id],
+                minimum_age=placement.minimum_age,
+                accessibility=list(entry.accessibility),
+                demand=per_placement[placement.id],
             )
         )
     offered = {o.sector for o in options}

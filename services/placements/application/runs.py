@@ -11,24 +11,26 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, fields, is_dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.placements.adapters.orm import matching_runs, run_assignments, run_unplaced
-from services.placements.adapters.repository import RoundRecord, load_problem, load_round
 from services.placements.application.errors import Conflict, NotFound, PlacementsError
+from services.placements.application.ports import (
+    Clock,
+    PlacementsRepositories,
+    PlacementsUnitOfWork,
+    RoundRecord,
+    RunResults,
+    RunSummary,
+    UnitOfWorkFactory,
+)
 from services.placements.application.rounds import require_unpublished
 from services.placements.domain.matching import STAGES, InvalidPin, Progress, match
 from services.placements.domain.measures import RoundReport, evaluate
 from services.placements.domain.model import MatchResult
-from services.placements.domain.weeks import iso_week
-from shared.db import Database
 from shared.logging import get_logger
-from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -36,55 +38,40 @@ RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
 MEASURING = "measuring"
 ABANDONED_AFTER = timedelta(minutes=30)
 
+ReadsFactory = Callable[[], AbstractAsyncContextManager[PlacementsRepositories]]
+"""Placements' repositories over a read session, as the composition root opens them."""
 
-async def request_run(
-    uow: UnitOfWork, round_: RoundRecord, seed: int, requested_by: str
-) -> RunSummary:
+
+@dataclass(frozen=True)
+class RequestRun:
+    round_: RoundRecord
+    """The round as the transaction read (and locked) it."""
+    seed: int
+    requested_by: str
+
+
+async def request_run(cmd: RequestRun, uow: PlacementsUnitOfWork, now: datetime) -> RunSummary:
     """Record a run as running; the caller starts it once this has committed."""
+    round_ = cmd.round_
     require_unpublished(round_, "record a withdrawal to re-match")
-    await _give_up_on_abandoned_runs(uow, round_.id)
-    busy = await uow.session.scalar(
-        sa.select(matching_runs.c.id).where(
-            matching_runs.c.round_id == round_.id, matching_runs.c.status == RUNNING
-        )
-    )
+    # A run still "running" long after any run could finish was cut off by a restart.
+    await uow.runs.fail_started_before(round_.id, now - ABANDONED_AFTER, now)
+    busy = await uow.runs.running(round_.id)
     if busy is not None:
         raise Conflict(f"Run {busy} of this round is still running.", kind="run-in-progress")
     run = RunSummary(
         id=str(uuid.uuid4()),
         round_id=round_.id,
-        seed=seed,
+        seed=cmd.seed,
         status=RUNNING,
-        started_at=datetime.now(UTC),
+        started_at=now,
         finished_at=None,
         report=None,
         error=None,
     )
-    await uow.session.execute(
-        matching_runs.insert().values(
-            id=run.id,
-            round_id=run.round_id,
-            seed=run.seed,
-            status=run.status,
-            requested_by=requested_by,
-            started_at=run.started_at,
-        )
-    )
+    await uow.runs.add(run, requested_by=cmd.requested_by)
     await uow.commit()
     return run
-
-
-async def _give_up_on_abandoned_runs(uow: UnitOfWork, round_id: str) -> None:
-    """A run still "running" long after any run could finish was cut off by a restart."""
-    await uow.session.execute(
-        matching_runs.update()
-        .where(
-            matching_runs.c.round_id == round_id,
-            matching_runs.c.status == RUNNING,
-            matching_runs.c.started_at < datetime.now(UTC) - ABANDONED_AFTER,
-        )
-        .values(status=FAILED, finished_at=datetime.now(UTC), error="interrupted by a restart")
-    )
 
 
 def report_json(report: RoundReport) -> dict[str, Any]:
@@ -105,37 +92,37 @@ def _plain(value: Any) -> Any:
 
 
 async def execute_run(
-    db: Database,
-    unit_of_work: Callable[[], UnitOfWork],
+    reads: ReadsFactory,
+    unit_of_work: UnitOfWorkFactory,
     run_id: str,
+    clock: Clock,
     *,
     progress: Progress | None = None,
     vetting_date: date | None = None,
 ) -> None:
     """Match the round in a worker thread, then store the result and its measures."""
-    today = vetting_date or datetime.now(UTC).date()
+    today = vetting_date or clock().date()
     try:
-        async with db.read_session() as s:
-            run = (
-                await s.execute(sa.select(matching_runs).where(matching_runs.c.id == run_id))
-            ).one()
-            round_ = await load_round(s, run.round_id)
+        async with reads() as r:
+            run = await r.runs.by_id(run_id)
+            assert run is not None
+            round_ = await r.rounds.get(run.round_id)
             assert round_ is not None
-            problem = await load_problem(s, round_, today)
+            problem = await r.problems.load(round_, today)
         report_stage = _with_measuring_stage(progress)
         result = await asyncio.to_thread(match, problem, run.seed, report_stage)
         report_stage(MEASURING, len(STAGES), len(STAGES))
         report = await asyncio.to_thread(evaluate, problem, result)
         report_stage(MEASURING, len(STAGES) + 1, len(STAGES))
     except (PlacementsError, InvalidPin) as exc:
-        await _fail(unit_of_work, run_id, str(exc))
+        await _fail(unit_of_work, run_id, str(exc), clock)
         return
     except Exception as exc:
         log.exception("placements.run_failed", run_id=run_id, error=type(exc).__name__)
-        await _fail(unit_of_work, run_id, "The matching engine failed; see the service log.")
+        await _fail(unit_of_work, run_id, "The matching engine failed; see the service log.", clock)
         return
     school_of = {s.id: s.school_id for s in problem.students}
-    await _store(unit_of_work, run_id, result, report, school_of)
+    await _store(unit_of_work, run_id, result, report, school_of, clock)
     log.info("placements.run_completed", run_id=run_id, placed=report.placed)
 
 
@@ -150,63 +137,21 @@ def _with_measuring_stage(progress: Progress | None) -> Progress:
 
 
 async def _store(
-    unit_of_work: Callable[[], UnitOfWork],
+    unit_of_work: UnitOfWorkFactory,
     run_id: str,
     result: MatchResult,
     report: RoundReport,
     school_of: Mapping[str, str],
+    clock: Clock,
 ) -> None:
     async with unit_of_work() as uow:
-        if result.assignments:
-            await uow.session.execute(
-                run_assignments.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "student_id": a.student_id,
-                        "school_id": school_of[a.student_id],
-                        "placement_id": a.placement_id,
-                        "week": iso_week(a.week),
-                        "rank": a.rank,
-                        "pinned": a.pinned,
-                        "cleared": a.cleared,
-                    }
-                    for a in result.assignments
-                ],
-            )
-        if result.unplaced:
-            await uow.session.execute(
-                run_unplaced.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "student_id": u.student_id,
-                        "school_id": school_of[u.student_id],
-                        "reason": u.reason.value,
-                    }
-                    for u in result.unplaced
-                ],
-            )
-        await uow.session.execute(
-            matching_runs.update()
-            .where(matching_runs.c.id == run_id)
-            .values(
-                status=COMPLETED,
-                finished_at=datetime.now(UTC),
-                report=report_json(report),
-                school_quotas=dict(result.school_quotas),
-            )
-        )
+        await uow.runs.complete(run_id, result, report_json(report), school_of, clock())
         await uow.commit()
 
 
-async def _fail(unit_of_work: Callable[[], UnitOfWork], run_id: str, reason: str) -> None:
+async def _fail(unit_of_work: UnitOfWorkFactory, run_id: str, reason: str, clock: Clock) -> None:
     async with unit_of_work() as uow:
-        await uow.session.execute(
-            matching_runs.update()
-            .where(matching_runs.c.id == run_id)
-            .values(status=FAILED, finished_at=datetime.now(UTC), error=reason)
-        )
+        await uow.runs.fail(run_id, reason, clock())
         await uow.commit()
 
 
@@ -227,82 +172,28 @@ class MatchingRunner:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    id: str
-    round_id: str
-    seed: int
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    report: dict[str, Any] | None
-    error: str | None
-
-
 def require_completed(run: RunSummary) -> None:
     """Only a completed run has results to show, compare or publish."""
     if run.status != COMPLETED:
         raise Conflict(f"Run {run.id} has not completed.", kind="run-not-completed")
 
 
-def _summary(row: Any) -> RunSummary:
-    return RunSummary(
-        row.id,
-        row.round_id,
-        row.seed,
-        row.status,
-        row.started_at,
-        row.finished_at,
-        row.report,
-        row.error,
-    )
-
-
-async def get_run(session: AsyncSession, round_: RoundRecord, run_id: str) -> RunSummary:
-    row = (
-        await session.execute(
-            sa.select(matching_runs).where(
-                matching_runs.c.id == run_id, matching_runs.c.round_id == round_.id
-            )
-        )
-    ).first()
-    if row is None:
+async def get_run(reads: PlacementsRepositories, round_: RoundRecord, run_id: str) -> RunSummary:
+    run = await reads.runs.by_id(run_id)
+    if run is None or run.round_id != round_.id:
         raise NotFound("No such matching run in this round.")
-    return _summary(row)
+    return run
 
 
-async def list_runs(session: AsyncSession, round_: RoundRecord) -> list[RunSummary]:
-    rows = (
-        await session.execute(
-            sa.select(matching_runs)
-            .where(matching_runs.c.round_id == round_.id)
-            .order_by(matching_runs.c.started_at)
-        )
-    ).all()
-    return [_summary(r) for r in rows]
-
-
-@dataclass(frozen=True)
-class RunResults:
-    assignments: list[dict[str, Any]]
-    unplaced: list[dict[str, Any]]
+async def list_runs(reads: PlacementsRepositories, round_: RoundRecord) -> list[RunSummary]:
+    return await reads.runs.in_round(round_.id)
 
 
 async def run_results(
-    session: AsyncSession, run_id: str, school_ids: frozenset[str] | None
+    reads: PlacementsRepositories, run_id: str, school_ids: frozenset[str] | None
 ) -> RunResults:
     """A completed run's assignments and unplaced students, for every school or only some."""
-    placed_q = sa.select(run_assignments).where(run_assignments.c.run_id == run_id)
-    unplaced_q = sa.select(run_unplaced).where(run_unplaced.c.run_id == run_id)
-    if school_ids is not None:
-        placed_q = placed_q.where(run_assignments.c.school_id.in_(sorted(school_ids)))
-        unplaced_q = unplaced_q.where(run_unplaced.c.school_id.in_(sorted(school_ids)))
-    placed = (await session.execute(placed_q.order_by(run_assignments.c.student_id))).all()
-    unplaced = (await session.execute(unplaced_q.order_by(run_unplaced.c.student_id))).all()
-    return RunResults(
-        [{k: v for k, v in r._mapping.items() if k != "run_id"} for r in placed],
-        [{k: v for k, v in r._mapping.items() if k != "run_id"} for r in unplaced],
-    )
+    return await reads.runs.results(run_id, school_ids)
 
 
 COMPARED_MEASURES = (
@@ -330,25 +221,18 @@ class RunComparison:
 
 
 async def compare_runs(
-    session: AsyncSession, round_: RoundRecord, first_id: str, second_id: str, *, limit: int = 200
+    reads: PlacementsRepositories,
+    round_: RoundRecord,
+    first_id: str,
+    second_id: str,
+    *,
+    limit: int = 200,
 ) -> RunComparison:
     """Measures side by side, and which students would go somewhere else."""
-    runs = [await get_run(session, round_, run_id) for run_id in (first_id, second_id)]
+    runs = [await get_run(reads, round_, run_id) for run_id in (first_id, second_id)]
     for run in runs:
         require_completed(run)
-    seats = []
-    for run in runs:
-        rows = (
-            await session.execute(
-                sa.select(
-                    run_assignments.c.student_id,
-                    run_assignments.c.placement_id,
-                    run_assignments.c.week,
-                ).where(run_assignments.c.run_id == run.id)
-            )
-        ).all()
-        seats.append({r.student_id: (r.placement_id, r.week) for r in rows})
-    first, second = seats
+    first, second = [await reads.runs.seats(run.id) for run in runs]
     changes = [
         {
             "student_id": student_id,

@@ -10,41 +10,45 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.repository import load_round
+from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application.access import RoundAccess, round_access
+from services.placements.application.ports import PlacementsRepositories
 from services.placements.entrypoints.context import placements_context
 from shared.auth.principal import Principal, Role
 from shared.http.problems import Problem
-from shared.uow import UnitOfWork
 
 ME = "me"
 
 
 async def round_access_for(
-    session: AsyncSession, request: web.Request, principal: Principal, *, for_update: bool = False
+    repositories: PlacementsRepositories,
+    request: web.Request,
+    principal: Principal,
+    *,
+    for_update: bool = False,
 ) -> RoundAccess:
-    record = await load_round(session, request.match_info["round_id"], for_update=for_update)
+    round_id = request.match_info["round_id"]
+    record = await repositories.rounds.get(round_id, for_update=for_update)
     return round_access(principal, record)
 
 
 @asynccontextmanager
 async def reading_round(
     request: web.Request, principal: Principal, *, manager: bool = False
-) -> AsyncIterator[tuple[AsyncSession, RoundAccess]]:
+) -> AsyncIterator[tuple[PlacementsReads, RoundAccess]]:
     """A read transaction, and the caller's access to the path's round as it reads there."""
-    async with placements_context(request).db.read_session() as s:
-        access = await round_access_for(s, request, principal)
+    async with placements_context(request).reads() as reads:
+        access = await round_access_for(reads, request, principal)
         if manager:
             access.require_manager()
-        yield s, access
+        yield reads, access
 
 
 @asynccontextmanager
 async def changing_round(
     request: web.Request, principal: Principal, *, manager: bool = True
-) -> AsyncIterator[tuple[UnitOfWork, RoundAccess]]:
+) -> AsyncIterator[tuple[PlacementsUnitOfWork, RoundAccess]]:
     """A unit of work, and the caller's access to the path's round, read (and locked) in it.
 
     Checks on the round's state (published yet? deadline passed?) are then made on the row
@@ -52,7 +56,7 @@ async def changing_round(
     client while the round is locked.
     """
     async with placements_context(request).unit_of_work() as uow:
-        access = await round_access_for(uow.session, request, principal, for_update=True)
+        access = await round_access_for(uow, request, principal, for_update=True)
         if manager:
             access.require_manager()
         yield uow, access

@@ -12,6 +12,7 @@ from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
 )
+from services.placements.entrypoints.context import clock
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -67,7 +68,8 @@ class ConfirmResponse(BaseModel):
 async def confirm(request: web.Request) -> web.Response:
     employer_id = request.match_info["employer_id"]
     async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
-        confirmed = await publication.confirm_employer(uow, access.round, employer_id)
+        cmd = publication.ConfirmEmployer(access.round, employer_id)
+        confirmed = await publication.confirm_employer(cmd, uow, clock(request))
     return json_response(ConfirmResponse(employer_id=employer_id, confirmed=confirmed))
 
 
@@ -98,13 +100,13 @@ async def withdraw(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, WithdrawalRequest)
     async with changing_round(request, principal) as (uow, access):
-        outcome = await publication.withdraw(
-            uow,
+        cmd = publication.Withdraw(
             access.round,
+            recorded_by=principal.user_id,
             student_id=body.student_id,
             placement_id=body.placement_id,
-            recorded_by=principal.user_id,
         )
+        outcome = await publication.withdraw(cmd, uow, clock(request))
     return json_response(
         WithdrawalResponse(withdrawn=outcome.withdrawn, newly_allocated=outcome.newly_allocated)
     )
@@ -122,5 +124,6 @@ class ClearingResponse(BaseModel):
 )
 async def clear(request: web.Request) -> web.Response:
     async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
-        outcome = await clearing.clear_published(uow, access.round)
+        cmd = clearing.ClearPublished(access.round)
+        outcome = await clearing.clear_published(cmd, uow, clock(request))
     return json_response(ClearingResponse(newly_allocated=outcome.newly_allocated))

@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from services.placements.adapters.orm import allocations, employers, placements, run_assignments
-from services.placements.adapters.repository import RoundRecord, load_placements, load_round
+from services.placements.adapters.repository import load_placements
+from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application import employers as employer_cases
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound, PlacementsError
+from services.placements.application.ports import PlacementsRepositories, RoundRecord
 from services.placements.bootstrap import MIGRATIONS, PRODUCER
 from services.placements.domain.matching import STAGES
 from services.placements.domain.vetting import vetting_warnings
@@ -42,25 +43,35 @@ from shared.csvimport import CsvImportError
 from shared.db import Database
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.migrations import database_for_task
-from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class Store:
     db: Database
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self) -> PlacementsUnitOfWork:
         # The running service's relay publishes what commands write to the outbox.
-        return UnitOfWork(self.db, producer=PRODUCER)
+        return PlacementsUnitOfWork(self.db, producer=PRODUCER)
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[PlacementsReads]:
+        async with self.db.read_session() as session:
+            yield PlacementsReads(session)
 
     async def round(self, round_id: str) -> RoundRecord:
-        async with self.db.read_session() as s:
-            return await _round(s, round_id)
+        async with self.reads() as reads:
+            return await _round(reads, round_id)
 
 
-async def _round(session: AsyncSession, round_id: str, *, for_update: bool = False) -> RoundRecord:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _round(
+    repositories: PlacementsRepositories, round_id: str, *, for_update: bool = False
+) -> RoundRecord:
     """The round, read in the transaction that is about to change it with `for_update`."""
-    record = await load_round(session, round_id, for_update=for_update)
+    record = await repositories.rounds.get(round_id, for_update=for_update)
     if record is None:
         raise NotFound(f"No allocation round {round_id}.")
     return record
@@ -110,7 +121,8 @@ async def import_employers(store: Store, args: argparse.Namespace) -> int:
         return 1
     rows = employer_cases.read_employers_file(args.file)
     async with store.unit_of_work() as uow:
-        summary = await employer_cases.import_employers(uow, rows, ebp_id=args.ebp)
+        cmd = employer_cases.ImportEmployers(rows, ebp_id=args.ebp)
+        summary = await employer_cases.import_employers(cmd, uow)
     print(
         f"{len(rows)} rows: {summary.employers_added} employers added, "
         f"{summary.employers_updated} updated; {summary.placements_added} placements added, "
@@ -121,15 +133,15 @@ async def import_employers(store: Store, args: argparse.Namespace) -> int:
 
 
 async def export_employers(store: Store, args: argparse.Namespace) -> int:
-    async with store.unit_of_work() as uow:
-        _write(await employer_cases.export_employers(uow), args.output)
+    async with store.reads() as reads:
+        _write(await employer_cases.export_employers(reads), args.output)
     return 0
 
 
 async def vetting(store: Store, args: argparse.Namespace) -> int:
     async with store.db.read_session() as s:
         catalogue = await load_placements(s, None)
-    found = vetting_warnings(catalogue, datetime.now(UTC).date(), args.days)
+    found = vetting_warnings(catalogue, _now().date(), args.days)
     for w in found:
         state = "EXPIRED" if w.expired else "expires"
         print(f"{w.employer_id}  {w.placement_id}  {w.check.value:<17} {state} {w.expires}")
@@ -139,8 +151,9 @@ async def vetting(store: Store, args: argparse.Namespace) -> int:
 
 async def run(store: Store, args: argparse.Namespace) -> int:
     async with store.unit_of_work() as uow:
-        record = await _round(uow.session, args.round, for_update=True)
-        run_id = (await runs.request_run(uow, record, args.seed, "cli")).id
+        record = await _round(uow, args.round, for_update=True)
+        cmd = runs.RequestRun(record, args.seed, "cli")
+        run_id = (await runs.request_run(cmd, uow, _now())).id
     with tqdm(total=len(STAGES) + 1, desc="matching", unit="stage", file=sys.stderr) as bar:
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -148,9 +161,9 @@ async def run(store: Store, args: argparse.Namespace) -> int:
             bar.set_description(stage)
             bar.update(done - bar.n)
 
-        await runs.execute_run(store.db, store.unit_of_work, run_id, progress=progress)
-    async with store.db.read_session() as s:
-        summary = await runs.get_run(s, record, run_id)
+        await runs.execute_run(store.reads, store.unit_of_work, run_id, _now, progress=progress)
+    async with store.reads() as reads:
+        summary = await runs.get_run(reads, record, run_id)
     if summary.status != runs.COMPLETED:
         print(f"run {run_id} failed: {summary.error}", file=sys.stderr)
         return 1
@@ -166,8 +179,8 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
 
 async def list_runs(store: Store, args: argparse.Namespace) -> int:
     record = await store.round(args.round)
-    async with store.db.read_session() as s:
-        found = await runs.list_runs(s, record)
+    async with store.reads() as reads:
+        found = await runs.list_runs(reads, record)
     for r in found:
         report = r.report or {}
         print(
@@ -180,8 +193,8 @@ async def list_runs(store: Store, args: argparse.Namespace) -> int:
 
 async def compare(store: Store, args: argparse.Namespace) -> int:
     record = await store.round(args.round)
-    async with store.db.read_session() as s:
-        comparison = await runs.compare_runs(s, record, args.first, args.second)
+    async with store.reads() as reads:
+        comparison = await runs.compare_runs(reads, record, args.first, args.second)
     for name, pair in comparison.measures.items():
         print(f"{name:<26} {pair['first']!s:>12} {pair['second']!s:>12}")
     print(
@@ -194,8 +207,9 @@ async def compare(store: Store, args: argparse.Namespace) -> int:
 
 async def publish(store: Store, args: argparse.Namespace) -> int:
     async with store.unit_of_work() as uow:
-        record = await _round(uow.session, args.round, for_update=True)
-        published = await publication.publish_run(uow, record, args.run)
+        record = await _round(uow, args.round, for_update=True)
+        cmd = publication.PublishRun(record, args.run)
+        published = await publication.publish_run(cmd, uow, _now())
     print(f"published {published.allocations} allocations to {published.employers} employers")
     return 0
 
@@ -238,8 +252,8 @@ async def export_round(store: Store, args: argparse.Namespace) -> int:
         .order_by(source.c.school_id, source.c.student_id)
     )
     if args.run:
-        async with store.db.read_session() as s:
-            await runs.get_run(s, record, args.run)
+        async with store.reads() as reads:
+            await runs.get_run(reads, record, args.run)
         query = query.where(run_assignments.c.run_id == args.run)
     elif record.published_run_id is None:
         raise PlacementsError("The round is not published yet; name a run with --run.")

@@ -8,11 +8,13 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.placements.application import pins as pin_cases
+from services.placements.application.ports import PinRecord
 from services.placements.domain.weeks import ISO_WEEK_PATTERN
 from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
 )
+from services.placements.entrypoints.context import clock
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -39,7 +41,7 @@ class PinList(BaseModel):
     pins: list[PinResponse]
 
 
-def _pin_response(pin: pin_cases.PinRecord) -> PinResponse:
+def _pin_response(pin: PinRecord) -> PinResponse:
     return PinResponse(
         student_id=pin.student_id,
         placement_id=pin.placement_id,
@@ -72,14 +74,14 @@ async def put_pin(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, PinRequest)
     async with changing_round(request, principal) as (uow, access):
-        pin = await pin_cases.pin_student(
-            uow,
+        cmd = pin_cases.PinStudent(
             access.round,
             request.match_info["student_id"],
             body.placement_id,
             body.week,
             pinned_by=principal.user_id,
         )
+        pin = await pin_cases.pin_student(cmd, uow, clock(request))
     return json_response(_pin_response(pin))
 
 
@@ -91,5 +93,6 @@ async def put_pin(request: web.Request) -> web.Response:
 )
 async def delete_pin(request: web.Request) -> web.Response:
     async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
-        await pin_cases.unpin_student(uow, access.round, request.match_info["student_id"])
+        cmd = pin_cases.UnpinStudent(access.round, request.match_info["student_id"])
+        await pin_cases.unpin_student(cmd, uow)
     return web.Response(status=204)

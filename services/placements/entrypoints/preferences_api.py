@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from services.placements.entrypoints.access import (
     reading_round,
     student_id_in_path,
 )
+from services.placements.entrypoints.context import clock
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -83,7 +84,7 @@ async def options(request: web.Request) -> web.Response:
             if school_id not in visible:
                 raise NotFound("No such school in this round.")
         sectors, placements = await preference_cases.round_options(
-            s, access.round, school_id, datetime.now(UTC).date()
+            s, access.round, school_id, clock(request).date()
         )
     return json_response(
         OptionsResponse(
@@ -162,6 +163,7 @@ async def put_preferences(request: web.Request) -> web.Response:
         else:
             access.require_manager()
         cmd = preference_cases.SubmitPreferences(
+            round_=access.round,
             student_id=student_id,
             choices=[
                 Preference(placement_id=c.placement_id, sector=c.sector) for c in body.choices
@@ -170,7 +172,7 @@ async def put_preferences(request: web.Request) -> web.Response:
             access_needs=body.access_needs,
             clearing=body.clearing,
         )
-        stated = await preference_cases.submit_preferences(uow, access.round, cmd)
+        stated = await preference_cases.submit_preferences(cmd, uow, clock(request))
     return json_response(_preferences_response(access.round.id, stated))
 
 

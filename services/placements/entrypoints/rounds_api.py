@@ -8,14 +8,14 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
-from services.placements.adapters.repository import RoundRecord
 from services.placements.application.errors import Invalid
+from services.placements.application.ports import RoundRecord
 from services.placements.application.rounds import OpenRound, open_round, visible_rounds
 from services.placements.domain.weeks import normalise
 from services.placements.entrypoints.access import (
     reading_round,
 )
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require, require_school
@@ -122,7 +122,6 @@ async def create_round(request: web.Request) -> web.Response:
             require_school(principal, school.school_id)
     async with placements_context(request).unit_of_work() as uow:
         record = await open_round(
-            uow,
             OpenRound(
                 ebp_id=ebp_id,
                 name=body.name,
@@ -132,6 +131,8 @@ async def create_round(request: web.Request) -> web.Response:
                 opened_by=principal.user_id,
                 clearing_default=body.clearing_default,
             ),
+            uow,
+            clock(request),
         )
     return json_response(_round_response(record, None), status=201)
 
@@ -144,8 +145,8 @@ async def create_round(request: web.Request) -> web.Response:
 )
 async def list_rounds(request: web.Request) -> web.Response:
     principal = require(request)
-    async with placements_context(request).db.read_session() as s:
-        visible = await visible_rounds(s, principal)
+    async with placements_context(request).reads() as reads:
+        visible = await visible_rounds(reads, principal)
     shown = [_round_response(a.round, a.school_ids) for a in visible]
     return json_response(RoundList(rounds=shown))
 

@@ -10,11 +10,12 @@ from pydantic import BaseModel, Field
 
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound
+from services.placements.application.ports import RunSummary
 from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
 )
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -62,7 +63,7 @@ class RunResultsResponse(BaseModel):
     unplaced: list[dict[str, Any]]
 
 
-def _run_response(run: runs.RunSummary) -> RunResponse:
+def _run_response(run: RunSummary) -> RunResponse:
     return RunResponse.model_validate(run.__dict__)
 
 
@@ -77,7 +78,8 @@ async def start_run(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, RunRequest)
     async with changing_round(request, principal) as (uow, access):
-        run = await runs.request_run(uow, access.round, body.seed, principal.user_id)
+        cmd = runs.RequestRun(access.round, body.seed, principal.user_id)
+        run = await runs.request_run(cmd, uow, clock(request))
     placements_context(request).runner.start(run.id)
     response = json_response(_run_response(run), status=202)
     response.headers["Location"] = f"/api/v1/rounds/{run.round_id}/runs/{run.id}"
@@ -159,7 +161,8 @@ class PublishResponse(BaseModel):
 async def publish(request: web.Request) -> web.Response:
     run_id = request.match_info["run_id"]
     async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
-        published = await publication.publish_run(uow, access.round, run_id)
+        cmd = publication.PublishRun(access.round, run_id)
+        published = await publication.publish_run(cmd, uow, clock(request))
     return json_response(
         PublishResponse(
             run_id=run_id, allocations=published.allocations, employers=published.employers

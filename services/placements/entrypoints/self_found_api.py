@@ -15,6 +15,7 @@ from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
 )
+from services.placements.entrypoints.context import clock
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -85,6 +86,7 @@ async def register_self_found(request: web.Request) -> web.Response:
                 raise Invalid("student_id", "Staff must name the student.")
             student_id = body.student_id
         cmd = self_found.RegisterSelfFound(
+            round_=access.round,
             student_id=student_id,
             employer_name=body.employer_name,
             contact_email=body.contact_email,
@@ -92,7 +94,7 @@ async def register_self_found(request: web.Request) -> web.Response:
             sector=body.sector,
             week=body.week,
         )
-        row = await self_found.register_self_found(uow, access.round, cmd)
+        row = await self_found.register_self_found(cmd, uow, clock(request))
     return json_response(_self_found_response(row), status=201)
 
 
@@ -128,17 +130,18 @@ async def list_self_found(request: web.Request) -> web.Response:
 async def approve_self_found(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)
     body = await read_model(request, ApproveRequest)
-    cmd = self_found.ApproveSelfFound(
-        self_found_id=request.match_info["self_found_id"],
-        health_safety_expires=body.health_safety_expires,
-        insurance_expires=body.insurance_expires,
-        minimum_age=body.minimum_age,
-        approved_by=principal.user_id,
-        latitude=body.latitude,
-        longitude=body.longitude,
-    )
     async with changing_round(request, principal) as (uow, access):
-        row = await self_found.approve_self_found(uow, access.round, cmd)
+        cmd = self_found.ApproveSelfFound(
+            round_=access.round,
+            self_found_id=request.match_info["self_found_id"],
+            health_safety_expires=body.health_safety_expires,
+            insurance_expires=body.insurance_expires,
+            minimum_age=body.minimum_age,
+            approved_by=principal.user_id,
+            latitude=body.latitude,
+            longitude=body.longitude,
+        )
+        row = await self_found.approve_self_found(cmd, uow, clock(request))
     return json_response(_self_found_response(row))
 
 
@@ -150,5 +153,6 @@ async def approve_self_found(request: web.Request) -> web.Response:
 )
 async def reject_self_found(request: web.Request) -> web.Response:
     async with changing_round(request, require(request, Role.EBP, Role.ADMIN)) as (uow, access):
-        await self_found.reject_self_found(uow, access.round, request.match_info["self_found_id"])
+        cmd = self_found.RejectSelfFound(access.round, request.match_info["self_found_id"])
+        await self_found.reject_self_found(cmd, uow, clock(request))
     return web.Response(status=204)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.placements.adapters.repository import load_placements
 from services.placements.domain.vetting import vetting_warnings
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -48,9 +47,10 @@ async def warnings(request: web.Request) -> web.Response:
     query = read_query(request, WarningsQuery)
     if not principal.is_admin and principal.ebp_id is None:
         raise forbidden("Your account is not linked to a partnership.")
-    async with placements_context(request).db.read_session() as s:
-        catalogue = await load_placements(s, None if principal.is_admin else principal.ebp_id)
-    found = vetting_warnings(catalogue, datetime.now(UTC).date(), query.days)
+    async with placements_context(request).reads() as reads:
+        entries = await reads.catalogue.entries(None if principal.is_admin else principal.ebp_id)
+    catalogue = [entry.placement for entry in entries]
+    found = vetting_warnings(catalogue, clock(request).date(), query.days)
     return json_response(
         VettingWarningList(
             warnings=[

@@ -18,7 +18,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from services.placements.adapters.orm import schools, students
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.employers import (
+    ImportEmployers,
     import_employers,
     placement_id_for,
     read_employers_file,
@@ -30,7 +32,6 @@ from shared.db import Database, upsert
 from shared.devdb import create_database, drop_database
 from shared.events import decode
 from shared.messaging.tables import outbox
-from shared.uow import UnitOfWork
 from tests.support import app_client, bearer, settings_for, token_for
 
 EBP = "ebp-kent"
@@ -143,8 +144,9 @@ async def seed_county(db: Database) -> None:
                     "sen": False,
                 },
             )
-    async with UnitOfWork(db, producer="placements") as uow:
-        await import_employers(uow, read_employers_file(EMPLOYERS_CSV), ebp_id=EBP)
+    async with PlacementsUnitOfWork(db, producer="placements") as uow:
+        cmd = ImportEmployers(read_employers_file(EMPLOYERS_CSV), ebp_id=EBP)
+        await import_employers(cmd, uow)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -8,7 +8,9 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from services.placements.adapters.orm import employers
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.employers import (
+    ImportEmployers,
     employer_id_for,
     import_employers,
     read_employers_file,
@@ -18,7 +20,6 @@ from shared.db import Database
 from shared.events import decode
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 from tests.integration.placements.conftest import EBP, EMPLOYERS_CSV, HEALTH, Service
 from tests.integration.placements.test_matching_flow import (
     _completed_run,
@@ -51,8 +52,8 @@ async def announced(db: Database, event_type: str, key: str) -> list[int]:
 
 
 async def import_csv(db: Database, text: str) -> None:
-    async with UnitOfWork(db, producer="placements") as uow:
-        await import_employers(uow, read_employers_file(text), ebp_id=EBP)
+    async with PlacementsUnitOfWork(db, producer="placements") as uow:
+        await import_employers(ImportEmployers(read_employers_file(text), ebp_id=EBP), uow)
 
 
 async def test_each_change_to_an_employer_raises_its_revision(database_url: str) -> None:

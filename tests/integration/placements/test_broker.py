@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.placements.adapters.orm import schools, students
-from services.placements.application.employers import import_employers, read_employers_file
+from services.placements.adapters.uow import PlacementsUnitOfWork
+from services.placements.application.employers import (
+    ImportEmployers,
+    import_employers,
+    read_employers_file,
+)
 from services.placements.bootstrap import create_app
 from services.placements.settings import PlacementsSettings
 from shared.auth.principal import Role
@@ -19,7 +24,6 @@ from shared.events import Envelope, decode
 from shared.events.directory import SchoolUpserted, StudentUpserted
 from shared.messaging.kafka import KafkaPublisher
 from shared.messaging.tables import outbox
-from shared.uow import UnitOfWork
 from tests.conftest import eventually
 from tests.integration.placements.conftest import EBP, EMPLOYERS_CSV, IT, WEEK_1
 from tests.support import app_client, bearer, settings_for, token_for
@@ -95,8 +99,10 @@ async def test_directory_events_fill_the_read_model_and_allocations_reach_the_to
 
             await eventually(arrived, timeout=30)
 
-            async with UnitOfWork(db, producer="placements") as uow:
-                await import_employers(uow, read_employers_file(EMPLOYERS_CSV), ebp_id=EBP)
+            async with PlacementsUnitOfWork(db, producer="placements") as uow:
+                await import_employers(
+                    ImportEmployers(read_employers_file(EMPLOYERS_CSV), ebp_id=EBP), uow
+                )
             ebp = bearer(
                 token_for(
                     tmp_path, user_id="ebp", role=Role.EBP, school_ids=[school_id], ebp_id=EBP

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from services.cli import main
 from services.placements.adapters.orm import employers, placements
 from services.placements.adapters.repository import load_round
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.employers import employer_id_for
 from services.placements.application.preferences import SubmitPreferences, submit_preferences
 from services.placements.application.rounds import OpenRound, open_round
@@ -22,7 +23,6 @@ from services.placements.domain.model import Preference
 from shared.db import Database
 from shared.messaging.tables import outbox
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
 from tests.integration.placements.conftest import (
     EBP,
     EMPLOYERS_CSV,
@@ -214,9 +214,8 @@ async def _round_with_preferences(url: str) -> str:
     try:
         await upgrade(db, MIGRATIONS)
         await seed_county(db)
-        async with UnitOfWork(db, producer="placements") as uow:
+        async with PlacementsUnitOfWork(db, producer="placements") as uow:
             opened = await open_round(
-                uow,
                 OpenRound(
                     ebp_id=EBP,
                     name="CLI round",
@@ -225,6 +224,8 @@ async def _round_with_preferences(url: str) -> str:
                     school_weeks={SCHOOL_A: [WEEK_1], SCHOOL_B: [WEEK_1, WEEK_2]},
                     opened_by="ebp-staff",
                 ),
+                uow,
+                datetime.now(UTC),
             )
         round_id = opened.id
         async with db.read_session() as s:
@@ -236,10 +237,9 @@ async def _round_with_preferences(url: str) -> str:
             Preference.for_sector("animal_care"),
         ]
         for student_id in STUDENTS:
-            async with UnitOfWork(db, producer="placements") as uow:
-                await submit_preferences(
-                    uow, record, SubmitPreferences(student_id, choices, 15.0, [])
-                )
+            async with PlacementsUnitOfWork(db, producer="placements") as uow:
+                cmd = SubmitPreferences(record, student_id, choices, 15.0, [])
+                await submit_preferences(cmd, uow, datetime.now(UTC))
         return round_id
     finally:
         await db.dispose()

@@ -37,14 +37,15 @@ async def test_an_entry_is_held_for_the_ttl_and_read_again_after_it() -> None:
 
 async def test_invalidating_drops_what_is_held_and_a_read_that_raced_it_is_not_kept() -> None:
     cache = ReferenceCache(Clock())
-    released = asyncio.Event()
+    reading, released = asyncio.Event(), asyncio.Event()
 
     async def slow() -> str:
+        reading.set()
         await released.wait()
         return "before the write"
 
     racing = asyncio.create_task(cache.load(("agreement", "a"), slow))
-    await asyncio.sleep(0)  # let the read start
+    await reading.wait()  # the read has started
     cache.invalidate()  # a write committed while it was reading
     released.set()
     assert await racing == "before the write"
@@ -54,11 +55,24 @@ async def test_invalidating_drops_what_is_held_and_a_read_that_raced_it_is_not_k
 async def test_requests_missing_at_once_share_one_read() -> None:
     cache = ReferenceCache(Clock())
     reads: list[int] = []
+    asked: list[int] = []
+    everyone_asked, released = asyncio.Event(), asyncio.Event()
 
     async def read() -> str:
         reads.append(1)
-        await asyncio.sleep(0)
+        await released.wait()
         return "kinds"
 
-    found = await asyncio.gather(*(cache.load(("kinds",), read) for _ in range(5)))
+    async def ask() -> str:
+        # Nothing between counting and asking yields: a caller counted has asked, and
+        # is waiting on the first one's read, before the test goes on.
+        asked.append(1)
+        if len(asked) == 5:
+            everyone_asked.set()
+        return str(await cache.load(("kinds",), read))
+
+    asking = asyncio.gather(*(ask() for _ in range(5)))
+    await everyone_asked.wait()
+    released.set()
+    found = await asking
     assert (found, len(reads)) == (["kinds"] * 5, 1)

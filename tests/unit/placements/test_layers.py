@@ -13,10 +13,6 @@ pytestmark = pytest.mark.unit
 PLACEMENTS = Path(__file__).resolve().parents[3] / "services" / "placements"
 APPLICATION = sorted(p.stem for p in (PLACEMENTS / "application").glob("*.py"))
 
-STILL_READING_TABLES = {"directory", "revisions"}
-"""The directory consumer and the allocation revision counters still write their statements
-themselves; they are being moved into repositories like the rest, and then leave this list."""
-
 LOOKUP_TABLES = {"services.placements.adapters.postcode_districts"}
 """Postcode districts' centres, a table shipped with the code and read as pure lookups."""
 
@@ -37,15 +33,9 @@ def storage_imports(module: str) -> set[str]:
     return {n for n in found if n.startswith(storage) and n not in LOOKUP_TABLES}
 
 
-@pytest.mark.parametrize("module", sorted(set(APPLICATION) - STILL_READING_TABLES))
+@pytest.mark.parametrize("module", APPLICATION)
 def test_no_application_module_sees_a_table_or_statement(module: str) -> None:
     assert not storage_imports(module)
-
-
-@pytest.mark.parametrize("module", sorted(STILL_READING_TABLES))
-def test_the_exceptions_are_still_exceptions(module: str) -> None:
-    """Once one of them is moved, take it off the list so the rule covers it."""
-    assert storage_imports(module)
 
 
 WALL_CLOCKS = {"datetime.now", "datetime.utcnow", "date.today", "time.time", "time.monotonic"}

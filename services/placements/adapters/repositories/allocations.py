@@ -11,11 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.orm import allocations, withdrawals
+from services.placements.adapters.orm import allocation_revisions, allocations, withdrawals
 from services.placements.adapters.repository import load_problem, withdrawn_in
 from services.placements.application.ports import Allocation, EmployerPlaceCount, RoundRecord
-from services.placements.application.revisions import next_revision
 from services.placements.domain.model import MatchingProblem
+from shared.db import upsert
 
 PUBLISHED, CONFIRMED, WITHDRAWN = "published", "confirmed", "withdrawn"
 LIVE = (PUBLISHED, CONFIRMED)
@@ -166,4 +166,12 @@ class RevisionCounters:
         self._session = session
 
     async def next(self, round_id: str, holder: str, holder_id: str) -> int:
-        return await next_revision(self._session, round_id, holder, holder_id)
+        """Raised by the one statement that reads it, so concurrent requests never share it."""
+        result = await upsert(
+            self._session,
+            allocation_revisions,
+            {"round_id": round_id, "holder": holder, "holder_id": holder_id},
+            key=("round_id", "holder", "holder_id"),
+            counter="revision",
+        )
+        return int(result.scalar_one())

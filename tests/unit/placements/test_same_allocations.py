@@ -22,10 +22,10 @@ from bench.matching_fingerprint import fingerprint, region_result
 
 pytestmark = pytest.mark.unit
 
+# Seeds 7 (10,254 placed) and 11 (8,558) were recorded too; `bench.matching_fingerprint`
+# checks them by hand. The suite keeps one county and the region, which cover both kinds.
 RECORDED = [
     (1, 2026, 9387, "42ee635aa285e732f5dedd2e2186b83b14ff12dd83df6dd7617ffb77c8722cf1"),
-    (1, 7, 10254, "a328346b3cd1de81966f9600bd46b640d2814cffa022d7fea6a1b54356c34fdf"),
-    (1, 11, 8558, "15f59177c5a56c6ab3ab2f32456eea3cfe69b960eaf3556428c0e0d0c2395add"),
     (2, 5, 19756, "b6877af3d8676c82eade25948ad189b77fd37c21e2891289f4a8470793a8f075"),
 ]
 

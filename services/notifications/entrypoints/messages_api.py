@@ -17,6 +17,7 @@ from services.notifications.adapters.orm import (
     message_reads,
     messages,
 )
+from services.notifications.adapters.preferences import preferences_of, save_preferences
 from services.notifications.entrypoints.api import routes
 from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.auth.principal import Role
@@ -138,26 +139,17 @@ class Preferences(Strict):
     opted_out: bool = Field(default=False, description="send me nothing at all")
 
 
+NO_DETAILS_YET = (
+    "Your school has not given us your contact details yet; ask its careers coordinator."
+)
+
+
 async def _owner(request: web.Request) -> tuple[str, dict[str, Any]]:
     principal = require(request, Role.STUDENT)
-    async with request.app[NOTIFICATIONS].db.read_session() as s:
-        row = (
-            await s.execute(
-                sa.select(
-                    contact_owners.c.channel,
-                    contact_owners.c.parent_copy,
-                    contact_owners.c.opted_out,
-                ).where(contact_owners.c.owner_id == principal.user_id)
-            )
-        ).first()
+    row = await preferences_of(request.app[NOTIFICATIONS].db, principal.user_id)
     if row is None:
-        raise Problem(
-            404,
-            "Not found",
-            "Your school has not given us your contact details yet; ask its careers coordinator.",
-            type_="not-found",
-        )
-    return principal.user_id, row._asdict()
+        raise Problem(404, "Not found", NO_DETAILS_YET, type_="not-found")
+    return principal.user_id, row
 
 
 @routes.get(
@@ -182,10 +174,5 @@ async def put_preferences(request: web.Request) -> web.Response:
     body = await read_model(request, Preferences)
     owner_id, _ = await _owner(request)
     ctx = request.app[NOTIFICATIONS]
-    async with ctx.db.session() as s:
-        await s.execute(
-            contact_owners.update()
-            .where(contact_owners.c.owner_id == owner_id)
-            .values(**body.model_dump(), updated_at=ctx.clock())
-        )
+    await save_preferences(ctx.db, owner_id, body.model_dump(), ctx.clock())
     return json_response(body)

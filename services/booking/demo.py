@@ -11,7 +11,6 @@ has bookable slots; the demo student also waits on a waitlist, and a drop-in que
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -35,8 +34,12 @@ from services.booking.application.agreements import (
     agreement_values,
 )
 from services.booking.demo_diary import book_diary
-from services.booking.demo_live import DEMO_QUEUE, run_todays_dropin, wait_for_a_group_session
-from services.booking.demo_names import SCHOOL_NAMES, TOWNS, demo_name
+from services.booking.demo_live import (
+    DEMO_QUEUE,
+    run_todays_dropin,
+    wait_for_a_group_session,
+)
+from services.booking.demo_names import SCHOOL_NAMES, TOWNS, demo_id, demo_name
 from services.booking.domain.model import LONDON, AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
@@ -52,12 +55,7 @@ from shared.events.directory import (
 )
 from shared.uow import UnitOfWork
 
-NAMESPACE = uuid.UUID("6f1b7a52-8f7e-4f0e-9b55-5b8a3c1d2e40")
 DEMO_PASSWORD = "signpost-demo"
-
-
-def demo_id(kind: str, n: int | str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
 
 
 @dataclass(frozen=True)

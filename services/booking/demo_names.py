@@ -1,6 +1,15 @@
-"""Made-up names for the demo county: its schools, their towns and their students."""
+"""Made-up names for the demo county: its ids, its schools, their towns and its students."""
 
 from __future__ import annotations
+
+import uuid
+
+NAMESPACE = uuid.UUID("6f1b7a52-8f7e-4f0e-9b55-5b8a3c1d2e40")
+
+
+def demo_id(kind: str, n: int | str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
+
 
 SCHOOL_NAMES = [
     "Ashcombe Academy",

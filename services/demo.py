@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from services.booking import demo as booking_demo
 from services.booking.demo import DEMO_LOGINS
+from services.booking.demo_live import refresh as refresh_booking_demo
 from services.placements import demo as placements_demo
 from services.registry import entries
 from shared.db import Database
@@ -27,6 +28,8 @@ async def seed_all() -> int:
         async with database_for_task(settings.database_url, entry.migrations) as db:
             if loader is not None:
                 loaded = await loader(db)
+                if entry.name == "booking" and not loaded:
+                    await refresh_booking_demo(db)  # today's drop-in queue, whatever the day
                 print(
                     f"{entry.name}: {'demo data loaded' if loaded else 'already has data'}",
                     file=sys.stderr,

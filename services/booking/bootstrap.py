@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from services.booking.entrypoints import (
     pages_pa,
     pages_school,
     pages_student,
+    pages_student_extras,
     reports_api,
+    staff_api,
     waitlist_api,
 )
 from services.booking.entrypoints.access import session_guard, translate_booking_error
@@ -50,10 +53,12 @@ ROUTES = (
     directory_api.routes,
     waitlist_api.routes,
     reports_api.routes,
+    staff_api.routes,
     calendars_api.routes,
     calendars_api.feed_routes,
     pages.routes,
     pages_student.routes,
+    pages_student_extras.routes,
     pages_pa.routes,
     pages_coordinator.routes,
     pages_school.routes,
@@ -78,7 +83,11 @@ def calendar_fetcher(settings: BookingSettings) -> CalendarFetcher:
     )
 
 
-def create_app(settings: BookingSettings) -> web.Application:
+def create_app(
+    settings: BookingSettings, *, clock: Callable[[], datetime] = utc_now
+) -> web.Application:
+    """Booking's app. `clock` is what its rules take as "now" (a test may start it on a
+    chosen day); sign-in and tokens keep the real time."""
     issuer = TokenIssuer(
         settings.private_key_pem(),
         issuer=settings.token_issuer,
@@ -106,7 +115,7 @@ def create_app(settings: BookingSettings) -> web.Application:
             ),
             db=db,
             cache=cache,
-            clock=utc_now,
+            clock=clock,
             feed_tokens=HmacFeedTokens.from_signing_key(settings.private_key_pem()),
         )
 

@@ -3,13 +3,14 @@ Partnership Agreements that open slots over the coming weeks, and the demo login
 
 Deterministic (a fixed seed and name-based ids), and loaded only into an empty database, so
 every record starts at revision 1 (its column's default) and so does its event.
-Terms are laid out around today's date, so the demo always has bookable slots.
+Terms are laid out around "today" (the real date, or one a test gives), so the demo always
+has bookable slots; the demo student also waits on a waitlist, and a drop-in queue runs today
+(see `demo_live.py`).
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -33,7 +34,13 @@ from services.booking.application.agreements import (
     agreement_values,
 )
 from services.booking.demo_diary import book_diary
-from services.booking.domain.model import AdviserKind, PriorityFlag, SessionType
+from services.booking.demo_live import (
+    DEMO_QUEUE,
+    run_todays_dropin,
+    wait_for_a_group_session,
+)
+from services.booking.demo_names import SCHOOL_NAMES, TOWNS, demo_id, demo_name
+from services.booking.domain.model import LONDON, AdviserKind, PriorityFlag, SessionType
 from shared.auth.passwords import PasswordHasher
 from shared.auth.principal import Role
 from shared.db import Database
@@ -43,90 +50,12 @@ from shared.events.directory import (
     ContactRole,
     ContactRoute,
     SchoolUpserted,
+    StaffUpserted,
     StudentUpserted,
 )
 from shared.uow import UnitOfWork
 
-NAMESPACE = uuid.UUID("6f1b7a52-8f7e-4f0e-9b55-5b8a3c1d2e40")
 DEMO_PASSWORD = "signpost-demo"
-SCHOOL_NAMES = [
-    "Ashcombe Academy",
-    "Brookfield School",
-    "Castlemead High",
-    "Dunmore Grammar",
-    "Elmstead Community College",
-    "Foxhollow School",
-    "Greyfriars Academy",
-    "Harrowden High",
-    "Ivybridge Court School",
-    "Juniper Vale College",
-]
-TOWNS = [  # postcode district and rough centre of a fictional county's towns
-    ("ME14", 51.28, 0.53),
-    ("CT1", 51.28, 1.08),
-    ("TN23", 51.14, 0.87),
-    ("DA11", 51.44, 0.36),
-    ("ME7", 51.38, 0.55),
-    ("CT20", 51.08, 1.17),
-    ("TN9", 51.19, 0.27),
-    ("CT9", 51.38, 1.38),
-    ("ME10", 51.34, 0.73),
-    ("TN4", 51.15, 0.25),
-]
-
-
-def demo_id(kind: str, n: int | str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{kind}-{n}"))
-
-
-FIRST_NAMES = (
-    "Amara",
-    "Ben",
-    "Chloe",
-    "Dev",
-    "Ella",
-    "Finn",
-    "Grace",
-    "Harvey",
-    "Isla",
-    "Jack",
-    "Kai",
-    "Layla",
-    "Mo",
-    "Niamh",
-    "Oscar",
-    "Priya",
-    "Ruby",
-    "Sam",
-    "Tia",
-    "Zac",
-)
-LAST_NAMES = (
-    "Ahmed",
-    "Brown",
-    "Clarke",
-    "Davies",
-    "Evans",
-    "Foster",
-    "Green",
-    "Hughes",
-    "Iqbal",
-    "Jones",
-    "Khan",
-    "Lewis",
-    "Morgan",
-    "Nowak",
-    "Patel",
-    "Quinn",
-    "Roberts",
-)
-
-
-def demo_name(n: int) -> str:
-    """A made-up name for the `n`th demo student, so that staff pages have names to show."""
-    return (
-        f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n // len(FIRST_NAMES) % len(LAST_NAMES)]}"
-    )
 
 
 @dataclass(frozen=True)
@@ -166,23 +95,39 @@ DEMO_LOGINS = [
 ]
 
 
-async def seed(db: Database, *, students_total: int = 2000, advisers_total: int = 20) -> bool:
-    """Load the demo county if the database has no accounts yet. Returns True if it did."""
+async def seed(
+    db: Database,
+    *,
+    students_total: int = 2000,
+    advisers_total: int = 20,
+    now: datetime | None = None,
+) -> bool:
+    """Load the demo county if the database has no accounts yet. Returns True if it did.
+
+    `now` is the moment the demo is loaded as (the real time unless a test gives one): the
+    school years, the diary, the waitlist and today's drop-in are laid out around it.
+    """
+    now = now or datetime.now(UTC)
+    today = now.astimezone(LONDON).date()
     async with db.read_session() as s:
         if await s.scalar(sa.select(sa.func.count()).select_from(accounts)):
             return False
     rng = random.Random(2026)
     hasher = PasswordHasher()
     async with UnitOfWork(db, producer="booking") as uow:
-        school_ids = await _schools(uow, advisers_total)
+        school_ids = await _schools(uow, advisers_total, today)
         adviser_schools = await _advisers(uow, school_ids, advisers_total)
         student_ids = await _students(uow, school_ids, students_total, rng)
-        await _accounts(uow, hasher, school_ids, adviser_schools, student_ids)
-        await _agreements(uow, adviser_schools)
+        await _accounts(uow, hasher, school_ids, adviser_schools, student_ids, now)
+        await _agreements(uow, adviser_schools, today, now)
         await uow.commit()
     demo_adviser = next(iter(adviser_schools))
     demo_student = student_ids[4 * len(school_ids)]
-    await book_diary(db, demo_adviser, adviser_schools[demo_adviser], student_ids, {demo_student})
+    served = adviser_schools[demo_adviser]
+    await book_diary(db, demo_adviser, served, student_ids, {demo_student}, now)
+    await wait_for_a_group_session(db, school_ids[0], demo_student, now)
+    younger = student_ids[: 4 * len(school_ids) : len(school_ids)]  # Ashcombe, Years 7 to 10
+    await run_todays_dropin(db, school_ids[0], demo_adviser, younger[:DEMO_QUEUE], now)
     return True
 
 
@@ -204,8 +149,8 @@ def _terms(year: str) -> list[tuple[str, date, date]]:
     ]
 
 
-def _years() -> list[str]:
-    this_year = academic_year_of(date.today())
+def _years(today: date) -> list[str]:
+    this_year = academic_year_of(today)
     next_year = academic_year_of(academic_year_bounds(this_year)[1] + timedelta(days=1))
     return [this_year, next_year]
 
@@ -218,7 +163,9 @@ def _lead_advisers(school_ids: list[str], advisers_total: int) -> dict[str, str]
     return leads
 
 
-async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) -> None:
+async def _agreements(
+    uow: UnitOfWork, adviser_schools: dict[str, list[str]], today: date, now: datetime
+) -> None:
     """Each adviser gives each of their schools one weekday (a different one per school),
     and a Friday lunchtime drop-in at their first school."""
     lines: dict[str, list[AttendanceTerms]] = {}
@@ -236,7 +183,7 @@ async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) ->
                 session_types=[SessionType.DROPIN],
             )
         )
-    for year in _years():
+    for year in _years(today):
         first, _ = academic_year_bounds(year)
         for school_id, attendances in lines.items():
             terms = AgreementTerms(
@@ -248,12 +195,12 @@ async def _agreements(uow: UnitOfWork, adviser_schools: dict[str, list[str]]) ->
             await uow.session.execute(
                 agreements.insert().values(
                     id=demo_id("agreement", f"{school_id}-{year}"),
-                    **agreement_values(school_id, year, terms, datetime.now(UTC)),
+                    **agreement_values(school_id, year, terms, now),
                 )
             )
 
 
-async def _schools(uow: UnitOfWork, advisers_total: int) -> list[str]:
+async def _schools(uow: UnitOfWork, advisers_total: int, today: date) -> list[str]:
     ids = [demo_id("school", n) for n in range(len(SCHOOL_NAMES))]
     leads = _lead_advisers(ids, advisers_total)
     for n, name in enumerate(SCHOOL_NAMES):
@@ -299,7 +246,7 @@ async def _schools(uow: UnitOfWork, advisers_total: int) -> list[str]:
                     "first_day": first,
                     "last_day": last,
                 }
-                for year in _years()
+                for year in _years(today)
                 for k, (kind, first, last) in enumerate(_terms(year))
             ],
         )
@@ -415,9 +362,9 @@ async def _accounts(
     school_ids: list[str],
     adviser_schools: dict[str, list[str]],
     student_ids: list[str],
+    now: datetime,
 ) -> None:
     password_hash = hasher.hash(DEMO_PASSWORD)
-    now = datetime.now(UTC)
     adviser_id = next(iter(adviser_schools))
     people = {
         Role.ADMIN: (demo_id("admin", 0), []),
@@ -440,3 +387,21 @@ async def _accounts(
                 created_at=now,
             )
         )
+    coordinator_id, coordinator_schools = people[Role.COORDINATOR]
+    await uow.emit(
+        StaffUpserted(
+            staff_id=coordinator_id,
+            role=Role.COORDINATOR.value,
+            school_ids=coordinator_schools,
+            contacts=[
+                ContactRoute(
+                    role=ContactRole.STAFF,
+                    email="coordinator@demo.signpost.example",
+                    email_consent=True,
+                    preferred=[Channel.EMAIL],
+                )
+            ],
+            revision=1,
+        ),
+        key=coordinator_id,
+    )

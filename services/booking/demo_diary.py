@@ -4,7 +4,7 @@ coordinator's pages have something in them."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
 from services.booking.application.availability import find_slots
@@ -18,13 +18,17 @@ DIARY_PER_SCHOOL = 3
 
 
 async def book_diary(
-    db: Database, adviser_id: str, served: list[str], student_ids: list[str], spare: set[str]
+    db: Database,
+    adviser_id: str,
+    served: list[str],
+    student_ids: list[str],
+    spare: set[str],
+    now: datetime,
 ) -> None:
     """Book a few interviews with `adviser_id` at each school they serve, with the last
     students on each roll (never those in `spare`), through the same use case as any
     booking."""
     cache = ReferenceCache(time.monotonic)
-    now = datetime.now(UTC)
     for school_id in served:
         async with db.read_session() as session:
             reads = BookingReads(session, cache)

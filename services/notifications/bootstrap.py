@@ -20,7 +20,7 @@ from services.notifications.application.planning import (
 from services.notifications.application.ports import NotificationsEvents
 from services.notifications.application.reminder_planner import ReminderPlanner
 from services.notifications.domain.reminders import ReminderPolicy
-from services.notifications.entrypoints import api, dev_outbox, messages_api, webhooks
+from services.notifications.entrypoints import api, dev_outbox, messages_api, pages, webhooks
 from services.notifications.entrypoints.context import NOTIFICATIONS, NotificationsContext
 from services.notifications.entrypoints.scheduler import DispatchJob
 from services.notifications.settings import NotificationsSettings
@@ -47,9 +47,11 @@ from shared.events.placements import (
     EmployerUpserted,
 )
 from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
+from shared.http.pages import install_pages
 from shared.messaging.consumer import Handler
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 ROUTED = (messages_api, webhooks)  # their routes are declared on `api.routes`
 
 
@@ -151,8 +153,13 @@ def create_app(settings: NotificationsSettings) -> web.Application:
         consume_revocations(app)
 
     app = create_service_app(
-        settings, spec=api.spec, routes=[api.routes], migrations=MIGRATIONS, wire=wire
+        settings,
+        spec=api.spec,
+        routes=[api.routes, pages.routes],
+        migrations=MIGRATIONS,
+        wire=wire,
     )
+    install_pages(app, TEMPLATES, title="Messages")
     if not settings.is_production:
         app.router.add_routes(dev_outbox.routes)
     app.cleanup_ctx.append(jobs[0].cleanup_context())

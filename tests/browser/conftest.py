@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,8 +18,12 @@ from playwright.async_api import Browser, Page, async_playwright
 from services.booking.bootstrap import create_app
 from services.booking.demo import seed
 from services.booking.settings import BookingSettings
+from services.notifications.bootstrap import create_app as notifications_app
+from services.notifications.settings import NotificationsSettings
 from shared.db import Database
+from shared.devbroker import free_port
 from shared.devdb import create_database, drop_database
+from shared.http.pages import LONDON
 from tests.support import app_client, settings_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -95,14 +103,112 @@ def booking_settings(
     )
 
 
+# The day the browser tests' site lives on, whatever today is: a Friday in term, just after
+# the Ashcombe drop-in starts, with a fortnight of term before and after it.
+SITE_STARTS = datetime(2026, 3, 6, 12, 20, tzinfo=LONDON)
+
+
+class StartedClock:
+    """A clock that starts at a chosen moment and then runs as real time does."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start.astimezone(UTC)
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._started)
+
+    def today(self) -> date:
+        return self().astimezone(LONDON).date()
+
+
 @pytest.fixture(scope="module")
-async def booking_site(booking_settings: BookingSettings) -> AsyncIterator[str]:
+def site_clock() -> StartedClock:
+    """Booking's "now" in the browser tests: each module's site starts on `SITE_STARTS`."""
+    return StartedClock(SITE_STARTS)
+
+
+@pytest.fixture(scope="module")
+async def booking_site(
+    booking_settings: BookingSettings, site_clock: StartedClock
+) -> AsyncIterator[str]:
     """The booking service with the demo county, listening on a loopback port."""
     settings = booking_settings
-    async with app_client(create_app, settings) as client:
+    async with app_client(partial(create_app, clock=site_clock), settings) as client:
         db = Database(settings.database_url)
         try:
-            await seed(db, students_total=200, advisers_total=6)
+            await seed(db, students_total=200, advisers_total=6, now=site_clock())
         finally:
             await db.dispose()
         yield str(client.make_url("/")).rstrip("/")
+
+
+@dataclass(frozen=True)
+class JoinedSite:
+    """Booking and notifications side by side, each knowing the other's public URL."""
+
+    booking: str
+    notifications: str
+    booking_database: str
+    notifications_database: str
+
+
+@pytest.fixture(scope="module")
+async def notifications_database(
+    request: pytest.FixtureRequest, site_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """Notifications' own database, of the same kind as booking's in this module."""
+    if site_database.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('site-db')}/n.db"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = await create_database(server, "signpost_browser_n")
+    try:
+        yield url
+    finally:
+        await drop_database(server, url)
+
+
+@pytest.fixture(scope="module")
+async def joined_site(
+    broker: str,
+    site_database: str,
+    notifications_database: str,
+    site_clock: StartedClock,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[JoinedSite]:
+    """Notifications, then booking with the demo county (so notifications hears its
+    directory), on free loopback ports chosen first; one key pair signs and checks tokens."""
+    booking_port, notifications_port = free_port(), free_port()
+    urls = {
+        "BOOKING_PUBLIC_URL": f"http://127.0.0.1:{booking_port}",
+        "NOTIFICATIONS_PUBLIC_URL": f"http://127.0.0.1:{notifications_port}",
+    }
+    data_dir = tmp_path_factory.mktemp("joined-site")
+    notifications_settings = settings_for(
+        NotificationsSettings,
+        database_url=notifications_database,
+        broker=broker,
+        data_dir=data_dir,
+        **urls,
+    )
+    booking_settings = settings_for(
+        BookingSettings, database_url=site_database, broker=broker, data_dir=data_dir, **urls
+    )
+    async with (
+        app_client(notifications_app, notifications_settings, port=notifications_port),
+        app_client(
+            partial(create_app, clock=site_clock), booking_settings, port=booking_port
+        ) as booking,
+    ):
+        db = Database(booking_settings.database_url)
+        try:
+            await seed(db, students_total=200, advisers_total=6, now=site_clock())
+        finally:
+            await db.dispose()
+        yield JoinedSite(
+            booking=str(booking.make_url("/")).rstrip("/"),
+            notifications=urls["NOTIFICATIONS_PUBLIC_URL"],
+            booking_database=site_database,
+            notifications_database=notifications_database,
+        )

@@ -1,12 +1,15 @@
 """PAs and coordinators at their desks: their own homes, the PA's day, attendance and its
-chase, the drop-in queue, and the PA's calendars."""
+chase, the drop-in queue, and the PA's calendars.
+
+The site runs on a chosen day (`site_clock`), so the past interviews and next drop-ins these
+tests need are there whatever today's date is."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,7 @@ from services.booking.domain.model import SessionType
 from services.booking.settings import BookingSettings
 from shared.db import Database
 from shared.http.pages import LONDON
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import StartedClock, assert_accessible
 from tests.conftest import eventually
 
 PA = "adviser@demo.signpost.example"
@@ -75,9 +78,11 @@ async def _ashcombe_students(db: Database, n: int) -> list[str]:
     return free[-n:]
 
 
-async def book_a_past_interview_with_the_pa(db: Database, student_id: str) -> Appointment:
-    """An interview the demo PA held at Ashcombe in the last fortnight, booked beforehand."""
-    now = datetime.now(UTC)
+async def book_a_past_interview_with_the_pa(
+    db: Database, student_id: str, now: datetime
+) -> Appointment:
+    """An interview the demo PA held at Ashcombe in the fortnight before `now`, booked
+    beforehand."""
     then = now - timedelta(days=15)
     async with db.read_session() as session:
         reads = _reads(session)
@@ -94,9 +99,10 @@ async def book_a_past_interview_with_the_pa(db: Database, student_id: str) -> Ap
 
 
 async def students_wait_at_the_pas_next_dropin(
-    db: Database, student_ids: list[str]
+    db: Database, student_ids: list[str], today: date
 ) -> DropInSession:
-    today = datetime.now(LONDON).date()
+    """The PA's first drop-in at Ashcombe in the fortnight after `today`, with these students
+    waiting in it."""
     async with db.read_session() as session:
         reads = _reads(session)
         found = [
@@ -115,7 +121,7 @@ async def students_wait_at_the_pas_next_dropin(
 
 
 async def test_a_pa_on_a_phone_reads_their_week(
-    browser: Browser, booking_site: str, db: Database
+    browser: Browser, booking_site: str, db: Database, site_clock: StartedClock
 ) -> None:
     phone = await browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-GB"
@@ -123,7 +129,7 @@ async def test_a_pa_on_a_phone_reads_their_week(
     try:
         page = await phone.new_page()
         (student_id,) = await _ashcombe_students(db, 1)
-        booked = await book_a_past_interview_with_the_pa(db, student_id)
+        booked = await book_a_past_interview_with_the_pa(db, student_id, site_clock())
         day = booked.interval.start.astimezone(LONDON).date()
         await sign_in_as(page, booking_site, PA)
         await page.goto(f"{booking_site}/pa?view=week&day={day.isoformat()}")
@@ -155,10 +161,10 @@ async def test_each_staff_role_lands_on_its_own_home(
 
 
 async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
-    desk: Page, booking_site: str, db: Database, screenshots: Path
+    desk: Page, booking_site: str, db: Database, screenshots: Path, site_clock: StartedClock
 ) -> None:
     (student_id,) = await _ashcombe_students(db, 1)
-    booked = await book_a_past_interview_with_the_pa(db, student_id)
+    booked = await book_a_past_interview_with_the_pa(db, student_id, site_clock())
     day = booked.interval.start.astimezone(LONDON).date()
     async with db.read_session() as session:
         label = (await _reads(session).students.labels([student_id]))[student_id]
@@ -189,14 +195,16 @@ async def test_a_pa_marks_a_no_show_and_the_coordinator_sees_it_to_chase(
 
 
 async def test_a_pa_calls_the_next_student_marks_one_seen_and_skips_one(
-    desk: Page, booking_site: str, db: Database, screenshots: Path
+    desk: Page, booking_site: str, db: Database, screenshots: Path, site_clock: StartedClock
 ) -> None:
     async with db.read_session() as reads_session:
         roll = await _ashcombe_students(db, 40)
         labels = await _reads(reads_session).students.labels(roll)
     by_who = {f"{s.initials}, Year {s.year_group}": s.id for s in labels.values()}
     (first, first_id), (second, second_id) = sorted(by_who.items())[:2]
-    session = await students_wait_at_the_pas_next_dropin(db, [first_id, second_id])
+    session = await students_wait_at_the_pas_next_dropin(
+        db, [first_id, second_id], site_clock.today()
+    )
     day = session.starts_at.astimezone(LONDON).date()
 
     await sign_in_as(desk, booking_site, PA)

@@ -7,9 +7,11 @@ derived from school, adviser and start, so every replica names it the same way.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from services.booking.application.ports import BookingUnit, DropIns, DropInSession, Schools
 from services.booking.domain.dropin_queue import DropInQueue, QueueEntry, QueueStatus
@@ -103,6 +105,36 @@ async def planned(schools: Schools, school_id: str, day: date) -> list[DropInSes
                 )
             )
     return sorted(found, key=lambda s: (s.starts_at, s.adviser_id))
+
+
+class DropInReads(Protocol):
+    @property
+    def schools(self) -> Schools: ...
+    @property
+    def dropins(self) -> DropIns: ...
+
+
+async def sessions_on(
+    reads: Callable[[], AbstractAsyncContextManager[DropInReads]],
+    school_id: str,
+    day: date,
+    uow: BookingUnit,
+) -> list[DropInSession]:
+    """Every drop-in at the school on `day`: the agreement's (stored now if they are not yet)
+    and any other stored for that day (one opened by hand, or by the demo)."""
+    async with reads() as read:
+        found = await planned(read.schools, school_id, day)
+        stored = await read.dropins.stored([s.id for s in found])
+    await store_sessions(found, stored, uow)
+    async with reads() as read:
+        school = await read.schools.get(school_id)
+        if school is None:
+            return found
+        whole_day = school.calendar.whole_day(day)
+        others = await read.dropins.at_school(school_id, whole_day.start, whole_day.end)
+    known = {s.id for s in found}
+    extra = [session for session in others if session.id not in known]
+    return sorted([*found, *extra], key=lambda s: (s.starts_at, s.adviser_id))
 
 
 async def store_sessions(

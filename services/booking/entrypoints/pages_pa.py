@@ -94,16 +94,13 @@ async def _my_dropins(
 ) -> list[DropInSession]:
     """The adviser's drop-in sessions on `days` at any of their schools, stored so that
     their queues can be run."""
-    async with ctx.reads() as reads:
-        found = [
-            session
-            for day in days
-            for school_id in sorted(principal.school_ids)
-            for session in await dropins.planned(reads.schools, school_id, day)
-            if session.adviser_id == principal.user_id
-        ]
-        stored = await reads.dropins.stored([session.id for session in found])
-    await dropins.store_sessions(found, stored, ctx.unit_of_work())
+    found = [
+        session
+        for day in days
+        for school_id in sorted(principal.school_ids)
+        for session in await dropins.sessions_on(ctx.reads, school_id, day, ctx.unit_of_work())
+        if session.adviser_id == principal.user_id
+    ]
     return sorted(found, key=lambda session: session.starts_at)
 
 

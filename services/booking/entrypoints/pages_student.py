@@ -1,4 +1,5 @@
-"""Pages for students on a phone: see my appointments, book one, cancel one.
+"""Pages for students on a phone: see my appointments, book one, cancel one (moving one,
+waitlists and the drop-in queue are in `pages_student_extras`).
 
 Plain HTML forms over the same application functions as the JSON API, so the rules (who may
 book what, notice, cut-offs, no double booking) are the same whichever way a student comes.
@@ -23,9 +24,11 @@ from services.booking.domain.model import SessionType
 from services.booking.entrypoints.appointments_api import my_appointments
 from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.pages import signed_in
+from services.booking.entrypoints.student_views import offers_to, waiting_for
 from shared.auth.principal import Principal, Role
 from shared.http.body import Instant
 from shared.http.pages import render
+from shared.http.site import site
 
 routes = web.RouteTableDef()
 
@@ -49,10 +52,10 @@ def _student(request: web.Request) -> Principal:
 @routes.get("/my")
 async def my_page(request: web.Request) -> web.Response:
     principal = _student(request)
-    return await _render_my(request, principal, notice=request.query.get("notice"))
+    return await render_my(request, principal, notice=request.query.get("notice"))
 
 
-async def _render_my(
+async def render_my(
     request: web.Request,
     principal: Principal,
     *,
@@ -74,6 +77,9 @@ async def _render_my(
             "notice": NOTICES.get(notice or ""),
             "error": error,
             "kinds": BOOKABLE_BY_STUDENTS,
+            "waiting": await waiting_for(ctx, principal),
+            "offers": await offers_to(ctx, principal),
+            "preferences_url": site(request).url("notifications", "/notifications/my"),
         },
         status=status,
     )
@@ -82,6 +88,10 @@ async def _render_my(
 NOTICES = {
     "booked": "Your appointment is booked. We will remind you before it.",
     "cancelled": "Your appointment is cancelled.",
+    "moved": "Your appointment has moved to its new time. We will remind you before it.",
+    "waiting": "You are on the waiting list. We will tell you when a place comes free.",
+    "accepted": "You took the place. Your appointment is booked.",
+    "declined": "You turned the place down. It goes to the next student waiting.",
 }
 
 
@@ -105,38 +115,12 @@ async def _render_book(
     error: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    ctx = booking(request)
-    now = ctx.clock()
-    school_id = next(iter(sorted(principal.school_ids)), None)
-    days: dict[str, list[datetime]] = defaultdict(list)
-    school_name = ""
-    zone = "Europe/London"
-    if school_id is not None:
-        async with ctx.reads() as reads:
-            school = await reads.schools.get(school_id)
-            student = await reads.students.get(principal.user_id)
-            if school is not None:
-                school_name = school.name
-                zone = str(school.calendar.zone)
-                slots = await find_slots(
-                    reads,
-                    school,
-                    session_type,
-                    now,
-                    now + timedelta(days=SHOW_DAYS),
-                    now,
-                    student=student,
-                    staff=False,
-                )
-                for slot in slots:
-                    days[slot.start.astimezone(school.calendar.zone).date().isoformat()].append(
-                        slot.start
-                    )
+    school_name, zone, days = await free_times(booking(request), principal, session_type)
     return render(
         request,
         "book.html",
         {
-            "days": dict(days),
+            "days": days,
             "session_type": session_type,
             "kinds": BOOKABLE_BY_STUDENTS,
             "school_name": school_name,
@@ -145,6 +129,39 @@ async def _render_book(
         },
         status=status,
     )
+
+
+async def free_times(
+    ctx: BookingContext, principal: Principal, session_type: SessionType
+) -> tuple[str, str, dict[str, list[datetime]]]:
+    """The student's school name and zone, and the times they may book over the next four
+    weeks by local date, found as the slots API finds them."""
+    now = ctx.clock()
+    school_id = next(iter(sorted(principal.school_ids)), None)
+    days: dict[str, list[datetime]] = defaultdict(list)
+    school_name = ""
+    zone = "Europe/London"
+    if school_id is None:
+        return school_name, zone, {}
+    async with ctx.reads() as reads:
+        school = await reads.schools.get(school_id)
+        student = await reads.students.get(principal.user_id)
+        if school is None:
+            return school_name, zone, {}
+        school_name, zone = school.name, str(school.calendar.zone)
+        slots = await find_slots(
+            reads,
+            school,
+            session_type,
+            now,
+            now + timedelta(days=SHOW_DAYS),
+            now,
+            student=student,
+            staff=False,
+        )
+    for slot in slots:
+        days[slot.start.astimezone(school.calendar.zone).date().isoformat()].append(slot.start)
+    return school_name, zone, dict(days)
 
 
 @routes.post("/book")
@@ -191,17 +208,17 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     principal = _student(request)
     ctx = booking(request)
     appointment_id = request.match_info["appointment_id"]
-    if not await _owns(ctx, principal, appointment_id):
+    if not await owns(ctx, principal, appointment_id):
         raise web.HTTPNotFound()
     cmd = CancelAppointment(appointment_id, DomainRole.STUDENT, "cancelled by the student")
     try:
         await cancel_appointment(cmd, ctx.unit_of_work(), ctx.clock(), ctx.offer_ttl)
     except BookingError as exc:
-        return await _render_my(request, principal, error=exc.message, status=409)
+        return await render_my(request, principal, error=exc.message, status=409)
     raise web.HTTPSeeOther("/my?notice=cancelled")
 
 
-async def _owns(ctx: BookingContext, principal: Principal, appointment_id: str) -> bool:
+async def owns(ctx: BookingContext, principal: Principal, appointment_id: str) -> bool:
     async with ctx.reads() as reads:
         found = await reads.appointments.get(appointment_id)
     return found is not None and found.student_id == principal.user_id

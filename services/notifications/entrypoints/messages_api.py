@@ -145,13 +145,13 @@ class Preferences(Strict):
     opted_out: bool = Field(default=False, description="send me nothing at all")
 
 
+NO_DETAILS_YET = (
+    "Your school has not given us your contact details yet; ask its careers coordinator."
+)
+
+
 def _no_details() -> Problem:
-    return Problem(
-        404,
-        "Not found",
-        "Your school has not given us your contact details yet; ask its careers coordinator.",
-        type_="not-found",
-    )
+    return Problem(404, "Not found", NO_DETAILS_YET, type_="not-found")
 
 
 @routes.get(

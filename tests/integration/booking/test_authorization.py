@@ -86,6 +86,7 @@ def matrix(appointment_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
         "coordinator_b": 404,
         "ebp": 403,
     }
+    no_students = dict.fromkeys(("student", "classmate", "student_b"), 403)
     students_only = dict.fromkeys(
         ("adviser", "adviser_b", "coordinator", "coordinator_b", "admin", "ebp"), 403
     )
@@ -197,6 +198,25 @@ def matrix(appointment_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
             f"/api/v1/reports/schools/{SCHOOL_A}",
             {"from": day.isoformat(), "to": day.isoformat()},
             expect(403, coordinator=200, admin=200),
+        ),
+        # What staff pages read: a school's appointments, an adviser's diary, a search.
+        (
+            "GET",
+            "/api/v1/appointments",
+            {"school_id": SCHOOL_A, "from": day.isoformat(), "to": day.isoformat()},
+            expect(200, **{**other_school, **no_students}),
+        ),
+        (
+            "GET",
+            "/api/v1/appointments",
+            {"adviser_id": PA_1, "from": day.isoformat(), "to": day.isoformat()},
+            expect(200, **no_students, adviser_b=403, ebp=403),
+        ),
+        (
+            "POST",
+            f"/api/v1/schools/{SCHOOL_A}/students/search",
+            {"text": "S0"},
+            expect(200, **{**other_school, **no_students}),
         ),
         # A PA's own calendars: theirs alone, so every other role is refused.
         ("POST", "/api/v1/advisers/me/feed/rotation", None, advisers_only(200)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,21 @@ class DropInRepository:
             sa.select(dropin_sessions).where(dropin_sessions.c.id.in_(ids))
         )
         return {row.id: DropInSession(**row._mapping) for row in rows}
+
+    async def at_school(
+        self, school_id: str, start: datetime, end: datetime
+    ) -> list[DropInSession]:
+        """The school's stored sessions starting in [start, end), earliest first."""
+        rows = await self._session.execute(
+            sa.select(dropin_sessions)
+            .where(
+                dropin_sessions.c.school_id == school_id,
+                dropin_sessions.c.starts_at >= start,
+                dropin_sessions.c.starts_at < end,
+            )
+            .order_by(dropin_sessions.c.starts_at, dropin_sessions.c.adviser_id)
+        )
+        return [DropInSession(**row._mapping) for row in rows]
 
     async def store(self, session: DropInSession) -> None:
         """Insert or update: replicas storing the same derived session agree."""

@@ -17,6 +17,7 @@ from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.cache import ReferenceCache
 from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
+    accounts_api,
     api,
     appointments_api,
     calendars_api,
@@ -52,6 +53,7 @@ ROUTES = (
     reports_api.routes,
     calendars_api.routes,
     calendars_api.feed_routes,
+    accounts_api.routes,
     pages.routes,
     pages_student.routes,
     pages_pa.routes,

@@ -63,7 +63,7 @@ async def schemathesis(base_url: str, token: str, workdir: Path) -> tuple[int, s
         "--checks",
         "all",
         "--phases",
-        "examples,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--max-examples",
         str(EXAMPLES),
         "--seed",

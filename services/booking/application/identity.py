@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.booking.application.ports import AccountStore, DeviceTokens
+from services.booking.application.ports import Account, AccountStore, DeviceTokens
 from services.booking.domain.passwords import password_problem
 from services.booking.domain.sign_in_throttle import SignInThrottle
 from shared.auth.passwords import PasswordHasher
@@ -232,6 +232,12 @@ class Identity:
             raise UnknownAccount
         self._forget(ended)
         return len(ended)
+
+    async def account(self, account_id: str) -> Account:
+        found = await self._accounts.by_id(account_id)
+        if found is None:
+            raise UnknownAccount
+        return found
 
     def _tokens_until(self, now: datetime) -> datetime:
         return accepted_until(now, self._issuer.ttl)

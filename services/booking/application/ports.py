@@ -243,7 +243,13 @@ class AccountStore(Protocol):
 
     async def by_id(self, account_id: str) -> Account | None: ...
     async def change_password(
-        self, account_id: str, password_hash: str, at: datetime, *, keep: str, tokens_until: datetime
+        self,
+        account_id: str,
+        password_hash: str,
+        at: datetime,
+        *,
+        keep: str,
+        tokens_until: datetime,
     ) -> list[str]:
         """Store the new hash and end every other open session of the account (announcing
         each); the ids of the sessions ended."""

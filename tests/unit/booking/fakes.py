@@ -408,7 +408,13 @@ class FakeAccountStore:
         return ids
 
     async def change_password(
-        self, account_id: str, password_hash: str, at: datetime, *, keep: str, tokens_until: datetime
+        self,
+        account_id: str,
+        password_hash: str,
+        at: datetime,
+        *,
+        keep: str,
+        tokens_until: datetime,
     ) -> list[str]:
         account = await self.by_id(account_id)
         assert account is not None

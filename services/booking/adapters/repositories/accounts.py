@@ -75,7 +75,13 @@ class AccountStore:
         self._woken()
 
     async def change_password(
-        self, account_id: str, password_hash: str, at: datetime, *, keep: str, tokens_until: datetime
+        self,
+        account_id: str,
+        password_hash: str,
+        at: datetime,
+        *,
+        keep: str,
+        tokens_until: datetime,
     ) -> list[str]:
         async with self._db.session() as s:
             await s.execute(
@@ -163,9 +169,7 @@ async def _end_sessions(
         still_open = sa.and_(still_open, sessions.c.id != keep)
     ids = list((await s.execute(sa.select(sessions.c.id).where(still_open))).scalars())
     if ids:
-        await s.execute(
-            sessions.update().where(sessions.c.id.in_(ids)).values(revoked_at=at)
-        )
+        await s.execute(sessions.update().where(sessions.c.id.in_(ids)).values(revoked_at=at))
     return ids
 
 

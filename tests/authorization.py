@@ -21,9 +21,7 @@ def api_routes(tables: Iterable[Iterable[web.AbstractRouteDef]]) -> set[tuple[st
     }
 
 
-def template_of(
-    routes: set[tuple[str, str]], method: str, path: str
-) -> tuple[str, str] | None:
+def template_of(routes: set[tuple[str, str]], method: str, path: str) -> tuple[str, str] | None:
     """The route template a concrete request goes to, as aiohttp would match it: fixed paths
     before templated ones, as aiohttp registers them in that order here."""
     for route_method, template in sorted(routes, key=lambda r: r[1].count("{")):
@@ -36,9 +34,7 @@ def template_of(
     return None
 
 
-def mismatches(
-    method: str, path: str, got: int, expected: dict[str, int], who: str
-) -> list[str]:
+def mismatches(method: str, path: str, got: int, expected: dict[str, int], who: str) -> list[str]:
     if got == expected[who]:
         return []
     return [f"{method} {path} as {who}: {got}, expected {expected[who]}"]

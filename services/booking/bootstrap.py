@@ -24,6 +24,8 @@ from services.booking.entrypoints import (
     contact_alerts,
     directory_api,
     pages,
+    pages_account,
+    pages_admin,
     pages_coordinator,
     pages_pa,
     pages_school,
@@ -59,6 +61,8 @@ ROUTES = (
     pages_pa.routes,
     pages_coordinator.routes,
     pages_school.routes,
+    pages_account.routes,
+    pages_admin.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 

@@ -15,6 +15,7 @@ from services.booking.bootstrap import create_app
 from services.booking.demo import seed
 from services.booking.settings import BookingSettings
 from shared.db import Database
+from shared.devbroker import free_port
 from shared.devdb import create_database, drop_database
 from tests.support import app_client, settings_for
 
@@ -92,6 +93,8 @@ def booking_settings(
         broker=broker,
         data_dir=tmp_path_factory.mktemp("booking-site"),
         CALENDAR_IMPORT_SECONDS="0.5",
+        # Pages redirect to the site's public URL: the port the service will listen on.
+        BOOKING_PUBLIC_URL=f"http://127.0.0.1:{free_port()}",
     )
 
 
@@ -99,7 +102,8 @@ def booking_settings(
 async def booking_site(booking_settings: BookingSettings) -> AsyncIterator[str]:
     """The booking service with the demo county, listening on a loopback port."""
     settings = booking_settings
-    async with app_client(create_app, settings) as client:
+    port = int(str(settings.booking_public_url).rsplit(":", 1)[1])
+    async with app_client(create_app, settings, port=port) as client:
         db = Database(settings.database_url)
         try:
             await seed(db, students_total=200, advisers_total=6)

@@ -84,12 +84,6 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(site(request).home(principal.role) if principal else "/sign-in")
 
 
-@routes.get("/admin")
-async def admin_home(request: web.Request) -> web.Response:
-    principal = signed_in(request, Role.ADMIN)
-    return render(request, "staff_home.html", {"role": ROLE_NAMES[principal.role]})
-
-
 @routes.get("/sign-in")
 async def sign_in_page(request: web.Request) -> web.Response:
     return render(request, "sign_in.html", {"email": "", "error": None})

@@ -18,12 +18,15 @@ from services.booking.adapters.uow import BookingUnitOfWork
 from services.booking.application.cache import ReferenceCache
 from services.booking.application.identity import Identity
 from services.booking.entrypoints import (
+    accounts_api,
     api,
     appointments_api,
     calendars_api,
     contact_alerts,
     directory_api,
     pages,
+    pages_account,
+    pages_admin,
     pages_coordinator,
     pages_pa,
     pages_school,
@@ -56,12 +59,15 @@ ROUTES = (
     staff_api.routes,
     calendars_api.routes,
     calendars_api.feed_routes,
+    accounts_api.routes,
     pages.routes,
     pages_student.routes,
     pages_student_extras.routes,
     pages_pa.routes,
     pages_coordinator.routes,
     pages_school.routes,
+    pages_account.routes,
+    pages_admin.routes,
 )
 TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 

@@ -9,6 +9,7 @@ and the document cannot drift from the code that parses requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -66,6 +67,27 @@ def _renamed(schema: Any, renamed: dict[str, str]) -> Any:
     return schema
 
 
+@dataclass(frozen=True)
+class Link:
+    """An operation a response leads to: its method and path (as routed), and its
+    parameters as runtime expressions such as `$response.body#/id`."""
+
+    method: str
+    path: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    request_body: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        name_free, _ = split_path(self.path)
+        pointer = name_free.replace("~", "~0").replace("/", "~1")
+        doc: dict[str, Any] = {"operationRef": f"#/paths/{pointer}/{self.method.lower()}"}
+        if self.parameters:
+            doc["parameters"] = dict(self.parameters)
+        if self.request_body is not None:
+            doc["requestBody"] = self.request_body
+        return doc
+
+
 class ApiSpec:
     def __init__(self, title: str, version: str, description: str = "") -> None:
         self.title = title
@@ -86,8 +108,12 @@ class ApiSpec:
         tags: tuple[str, ...] = (),
         public: bool = False,
         also_served_as: tuple[str, ...] = (),
+        links: Mapping[str, Link] | None = None,
     ) -> Callable[[F], F]:
         """Describe one operation; `path` is as aiohttp routes it (see `split_path`).
+
+        `links` name the operations a success leads to, and where their parameters come from
+        in it (OpenAPI links: a client, or Schemathesis's stateful phase, follows them).
 
         Besides the declared responses, the problems the shared request handling serves are
         documented: 422 for any parameter or body, 413 and 415 for a body, 404 for an id in
@@ -119,6 +145,10 @@ class ApiSpec:
         for media in also_served_as:
             content = op["responses"][success].setdefault("content", {})
             content[media] = {"schema": {"type": "string"}}
+        if links:
+            op["responses"][success]["links"] = {
+                name: link.document() for name, link in links.items()
+            }
         served = [400] if public else [400, 401, 403]
         if params or request is not None:
             served.append(422)

@@ -100,6 +100,8 @@ def booking_settings(
         broker=broker,
         data_dir=tmp_path_factory.mktemp("booking-site"),
         CALENDAR_IMPORT_SECONDS="0.5",
+        # Pages redirect to the site's public URL: the port the service will listen on.
+        BOOKING_PUBLIC_URL=f"http://127.0.0.1:{free_port()}",
     )
 
 
@@ -134,7 +136,8 @@ async def booking_site(
 ) -> AsyncIterator[str]:
     """The booking service with the demo county, listening on a loopback port."""
     settings = booking_settings
-    async with app_client(partial(create_app, clock=site_clock), settings) as client:
+    port = int(str(settings.booking_public_url).rsplit(":", 1)[1])
+    async with app_client(partial(create_app, clock=site_clock), settings, port=port) as client:
         db = Database(settings.database_url)
         try:
             await seed(db, students_total=200, advisers_total=6, now=site_clock())

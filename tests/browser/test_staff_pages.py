@@ -147,7 +147,7 @@ async def test_a_pa_on_a_phone_reads_their_week(
     [
         (PA, "Your day:"),
         (COORDINATOR, "Careers at Ashcombe Academy"),
-        ("admin@demo.signpost.example", "Signed in: Administrator"),
+        ("admin@demo.signpost.example", "The directory at a glance"),
     ],
 )
 async def test_each_staff_role_lands_on_its_own_home(

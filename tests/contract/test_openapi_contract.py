@@ -52,7 +52,9 @@ async def database(
         await drop_database(server, url)
 
 
-async def schemathesis(base_url: str, token: str, workdir: Path) -> tuple[int, str]:
+async def schemathesis(
+    base_url: str, token: str, workdir: Path, phases: str = "examples,fuzzing"
+) -> tuple[int, str]:
     """Run Schemathesis against the service; it keeps its cache under `workdir`."""
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
@@ -63,7 +65,7 @@ async def schemathesis(base_url: str, token: str, workdir: Path) -> tuple[int, s
         "--checks",
         "all",
         "--phases",
-        "examples,fuzzing",
+        phases,
         "--max-examples",
         str(EXAMPLES),
         "--seed",
@@ -81,11 +83,12 @@ async def schemathesis(base_url: str, token: str, workdir: Path) -> tuple[int, s
     return process.returncode, out.decode(errors="replace")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-@pytest.mark.parametrize("service", list(SERVICES))
-async def test_every_operation_keeps_to_its_openapi_for_every_role(
+@asynccontextmanager
+async def running(
     service: str, kind: str, broker: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """The service (and booking, which signs people in) over fresh databases of `kind`: its
+    base URL, and a token for each demo login by role."""
     async with AsyncExitStack() as stack:
         clients: dict[str, TestClient[web.Request, web.Application]] = {}
         for name in {"booking", service}:
@@ -101,16 +104,40 @@ async def test_every_operation_keeps_to_its_openapi_for_every_role(
                     await seed(db, students_total=50, advisers_total=2)
                 finally:
                     await db.dispose()
-        base_url = str(clients[service].make_url("")).rstrip("/")
-        failed = []
+        tokens = {}
         for login in DEMO_LOGINS:
             clients["booking"].session.cookie_jar.clear()
             signed = await clients["booking"].post(
                 "/api/v1/auth/login", json={"email": login.email, "password": login.password}
             )
             assert signed.status == 200, login.email
-            token = (await signed.json())["access_token"]
+            tokens[login.role.value] = (await signed.json())["access_token"]
+        yield str(clients[service].make_url("")).rstrip("/"), tokens
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_every_operation_keeps_to_its_openapi_for_every_role(
+    service: str, kind: str, broker: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    async with running(service, kind, broker, tmp_path, request) as (base_url, tokens):
+        failed = []
+        for role, token in tokens.items():
             code, report = await schemathesis(base_url, token, tmp_path)
             if code != 0:
-                failed.append(f"--- as {login.role.value}\n{report}")
+                failed.append(f"--- as {role}\n{report}")
         assert not failed, "\n".join(failed)
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_the_coverage_and_stateful_phases_find_nothing(
+    service: str, broker: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The coverage phase (each schema's edges: boundaries, missing and wrong-typed fields)
+    and the stateful phase (sequences that follow the links between operations) as an
+    admin, who may reach every operation."""
+    async with running(service, "sqlite", broker, tmp_path, request) as (base_url, tokens):
+        code, report = await schemathesis(
+            base_url, tokens["admin"], tmp_path, phases="coverage,stateful"
+        )
+        assert code == 0, report

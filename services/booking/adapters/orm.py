@@ -46,6 +46,7 @@ sessions = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=True),
 )
 
 providers = sa.Table(

@@ -33,7 +33,7 @@ from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.auth.tokens import accepted_until
 from shared.events.directory import StudentErased
-from shared.events.identity import SessionRevoked
+from shared.events.identity import RevocationReason, SessionRevoked
 
 ERASURE_REASON = "The student's record was erased."
 
@@ -75,7 +75,11 @@ async def erase_student(
     for appointment in upcoming:
         await cancel_in(uow, appointment, cmd.by_role, ERASURE_REASON, now, offer_ttl)
     for session_id in await uow.erasures.open_sessions(student_id, now):
-        revoked = SessionRevoked(session_id=session_id, expires_at=accepted_until(now, token_ttl))
+        revoked = SessionRevoked(
+            session_id=session_id,
+            expires_at=accepted_until(now, token_ttl),
+            reason=RevocationReason.ERASED,
+        )
         await uow.emit(revoked, key=session_id)
     pseudonym = f"erased-{uuid.uuid4().hex[:29]}"  # as long as an id may be (36)
     kept = await uow.erasures.forget(student_id, pseudonym, student)

@@ -114,6 +114,7 @@ class Account:
     ebp_id: str | None
     active: bool
     password_hash: str | None
+    email: str = ""
 
 
 class Appointments(Protocol):
@@ -255,6 +256,37 @@ class AccountStore(Protocol):
 
     async def open_until(self, session_id: str) -> datetime | None:
         """When the session ends; None if there is none or it was revoked."""
+        ...
+
+    async def by_id(self, account_id: str) -> Account | None: ...
+    async def change_password(
+        self,
+        account_id: str,
+        password_hash: str,
+        at: datetime,
+        *,
+        keep: str,
+        tokens_until: datetime,
+    ) -> list[str]:
+        """Store the new hash and end every other open session of the account (announcing
+        each); the ids of the sessions ended."""
+        ...
+
+    async def set_active(
+        self, account_id: str, active: bool, at: datetime, *, tokens_until: datetime
+    ) -> list[str] | None:
+        """Enable or disable the account (disabling ends its open sessions, announced); the
+        ids of the sessions ended, or None if there is no such account."""
+        ...
+
+    async def revoke_all(
+        self, account_id: str, at: datetime, *, tokens_until: datetime, reason: str
+    ) -> list[str] | None:
+        """End every open session of the account; None if there is no such account."""
+        ...
+
+    async def seen(self, session_id: str, at: datetime) -> None:
+        """Note that the session made a request at `at`."""
         ...
 
 

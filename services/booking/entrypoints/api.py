@@ -5,7 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.booking.application.identity import InvalidCredentials, TooManyAttempts
+from services.booking.application.identity import (
+    AccountDisabled,
+    InvalidCredentials,
+    TooManyAttempts,
+)
 from services.booking.entrypoints.access import DEVICE_COOKIE, remember_device
 from services.booking.entrypoints.appointments_api import AppointmentResponse, my_appointments
 from services.booking.entrypoints.context import booking
@@ -19,6 +23,11 @@ from shared.http.problems import Problem
 __all__ = ["routes", "spec"]
 
 routes = ApiRoutes(spec)
+
+# Said whatever password was given, so that it tells nothing about the password.
+DISABLED_MESSAGE = (
+    "This account is disabled, so it cannot sign in. Ask your Signpost administrator."
+)
 
 
 class LoginRequest(Strict):
@@ -37,7 +46,7 @@ class TokenResponse(BaseModel):
     "/api/v1/auth/login",
     summary="Sign in with email and password",
     request=LoginRequest,
-    responses={200: TokenResponse, 401: "Problem", 429: "Problem"},
+    responses={200: TokenResponse, 401: "Problem", 403: "Problem", 429: "Problem"},
     tags=("identity",),
     public=True,
 )
@@ -65,6 +74,8 @@ async def login(request: web.Request) -> web.Response:
         raise Problem(
             401, "Unauthorized", "The email or password is wrong.", type_="invalid-credentials"
         ) from exc
+    except AccountDisabled as exc:
+        raise Problem(403, "Forbidden", DISABLED_MESSAGE, type_="account-disabled") from exc
     response = json_response(
         TokenResponse(access_token=signed.token, expires_in=signed.expires_in, role=signed.role)
     )

@@ -38,7 +38,7 @@ from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Principal, Role
 from shared.auth.web import require
 from shared.http.body import Instant, Strict, json_response, read_model, read_query
-from shared.http.openapi import ApiRoutes
+from shared.http.openapi import ApiRoutes, Link
 from shared.http.problems import Problem, forbidden, not_found
 
 routes = ApiRoutes(spec)
@@ -222,6 +222,18 @@ async def refused(
         422: "Invalid",
     },
     tags=("appointments",),
+    links={
+        name: Link(
+            method,
+            f"/api/v1/appointments/{{appointment_id}}{tail}",
+            {"appointment_id": "$response.body#/id"},
+        )
+        for name, method, tail in (
+            ("GetAppointment", "GET", ""),
+            ("Reschedule", "POST", "/reschedule"),
+            ("Cancel", "POST", "/cancel"),
+        )
+    },
 )
 async def create_appointment(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, *STAFF_WHO_BOOK)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from services.booking.adapters.repositories.admin_reads import AdminReadRepository
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
 from services.booking.application.cache import ReferenceCache
 from services.booking.application.calendars import FeedTokens
@@ -32,6 +33,12 @@ class BookingContext:
         """Booking's repositories over a read session, for what changes nothing."""
         async with self.db.read_session() as session:
             yield BookingReads(session, self.cache)
+
+    @asynccontextmanager
+    async def admin_reads(self) -> AsyncIterator[AdminReadRepository]:
+        """The admin's reads of the directory and the sessions, over a read session."""
+        async with self.db.read_session() as session:
+            yield AdminReadRepository(session)
 
     @property
     def offer_ttl(self) -> timedelta:

@@ -12,8 +12,13 @@ from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
 
-from services.booking.application.identity import InvalidCredentials, TooManyAttempts
+from services.booking.application.identity import (
+    AccountDisabled,
+    InvalidCredentials,
+    TooManyAttempts,
+)
 from services.booking.entrypoints.access import DEVICE_COOKIE, remember_device
+from services.booking.entrypoints.api import DISABLED_MESSAGE
 from services.booking.entrypoints.context import booking
 from shared.auth.principal import Principal, Role
 from shared.auth.web import clear_session_cookie, current_principal, set_session_cookie
@@ -79,12 +84,6 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(site(request).home(principal.role) if principal else "/sign-in")
 
 
-@routes.get("/admin")
-async def admin_home(request: web.Request) -> web.Response:
-    principal = signed_in(request, Role.ADMIN)
-    return render(request, "staff_home.html", {"role": ROLE_NAMES[principal.role]})
-
-
 @routes.get("/sign-in")
 async def sign_in_page(request: web.Request) -> web.Response:
     return render(request, "sign_in.html", {"email": "", "error": None})
@@ -109,6 +108,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
             error = f"Too many failed sign-ins from here. Wait {seconds} seconds, then try again."
         except InvalidCredentials:
             error = "The email address or password is wrong."
+        except AccountDisabled:
+            error = DISABLED_MESSAGE
         else:
             response = web.HTTPSeeOther(site(request).home(signed.role))
             set_session_cookie(

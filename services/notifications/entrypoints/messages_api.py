@@ -29,6 +29,7 @@ from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.auth.principal import Role
 from shared.auth.web import require
 from shared.http.body import Strict, json_response, read_model, read_query
+from shared.http.openapi import Link
 from shared.http.problems import Problem, forbidden
 from shared.logging import get_logger
 
@@ -159,6 +160,11 @@ def _no_details() -> Problem:
     summary="How I am contacted",
     responses={200: Preferences, 404: "No contact details yet"},
     tags=("preferences",),
+    links={
+        "KeepPreferences": Link(
+            "PUT", "/api/v1/me/contact-preferences", request_body="$response.body"
+        )
+    },
 )
 async def get_preferences(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT)

@@ -38,7 +38,13 @@ HELP_REPLY = (
 
 async def _verified_form(request: web.Request) -> dict[str, str]:
     ctx = request.app[NOTIFICATIONS]
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    try:
+        posted = await request.post()
+    except ValueError as exc:  # a multipart type without its boundary, say
+        raise Problem(
+            400, "Bad request", "The body is not a form as Twilio sends it.", type_="bad-form"
+        ) from exc
+    form = {k: str(v) for k, v in posted.items()}
     signature = request.headers.get("X-Twilio-Signature", "")
     url = ctx.settings.callback_url + request.path_qs
     if not signature or not RequestValidator(ctx.settings.twilio_auth_token).validate(
@@ -65,7 +71,7 @@ def _twiml(message: str | None = None) -> web.Response:
 @routes.post(
     STATUS_PATH,
     summary="Twilio's delivery status callback (signed)",
-    responses={204: "Stored", 403: "Not signed by Twilio"},
+    responses={204: "Stored", 400: "Not a form", 403: "Not signed by Twilio"},
     tags=("webhooks",),
     public=True,
 )
@@ -89,7 +95,7 @@ async def status_callback(request: web.Request) -> web.Response:
 @routes.post(
     INBOUND_PATH,
     summary="An SMS reply from a recipient (STOP, START, HELP), signed by Twilio",
-    responses={200: "TwiML", 403: "Not signed by Twilio"},
+    responses={200: "TwiML", 400: "Not a form", 403: "Not signed by Twilio"},
     tags=("webhooks",),
     public=True,
 )

@@ -20,7 +20,7 @@ from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require, require_school
 from shared.http.body import Instant, Strict, json_response, read_model
-from shared.http.openapi import ApiRoutes
+from shared.http.openapi import ApiRoutes, Link
 from shared.http.problems import forbidden
 
 routes = ApiRoutes(spec)
@@ -106,6 +106,19 @@ def _round_response(record: RoundRecord, school_ids: frozenset[str] | None) -> R
     request=RoundRequest,
     responses={201: RoundResponse, 422: "Invalid"},
     tags=("rounds",),
+    links={
+        name: Link(method, f"/api/v1/rounds/{{round_id}}{tail}", {"round_id": "$response.body#/id"})
+        for name, method, tail in (
+            ("GetRound", "GET", ""),
+            ("GetOptions", "GET", "/options"),
+            ("GetAllocations", "GET", "/allocations"),
+            ("StartRun", "POST", "/runs"),
+            ("ListRuns", "GET", "/runs"),
+            ("ListPins", "GET", "/pins"),
+            ("RegisterSelfFound", "POST", "/self-found"),
+            ("ListSelfFound", "GET", "/self-found"),
+        )
+    },
 )
 async def create_round(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)

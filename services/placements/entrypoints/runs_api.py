@@ -20,7 +20,7 @@ from services.placements.entrypoints.spec import spec
 from shared.auth.principal import Role
 from shared.auth.web import require
 from shared.http.body import Strict, json_response, read_model, read_query
-from shared.http.openapi import ApiRoutes
+from shared.http.openapi import ApiRoutes, Link
 
 routes = ApiRoutes(spec)
 
@@ -73,6 +73,14 @@ def _run_response(run: RunSummary) -> RunResponse:
     request=RunRequest,
     responses={202: RunResponse, 409: "A run is in progress or the round is published"},
     tags=("runs",),
+    links={
+        name: Link(
+            "GET",
+            f"/api/v1/rounds/{{round_id}}/runs/{{run_id}}{tail}",
+            {"round_id": "$response.body#/round_id", "run_id": "$response.body#/id"},
+        )
+        for name, tail in (("GetRun", ""), ("GetResults", "/results"))
+    },
 )
 async def start_run(request: web.Request) -> web.Response:
     principal = require(request, Role.EBP, Role.ADMIN)

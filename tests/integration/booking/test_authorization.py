@@ -240,6 +240,17 @@ def matrix(appointment_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
             expect(401),
         ),
         ("POST", "/api/v1/auth/logout", None, expect(204)),
+        # A password change needs the current password: these callers have none to give.
+        (
+            "POST",
+            "/api/v1/auth/password",
+            {"current_password": "guess", "new_password": "a long new passphrase"},
+            expect(403),
+        ),
+        # Accounts are the admin's to disable, enable and sign out; others are refused.
+        ("POST", "/api/v1/accounts/no-such-account/disable", None, expect(403, admin=404)),
+        ("POST", "/api/v1/accounts/no-such-account/enable", None, expect(403, admin=404)),
+        ("POST", "/api/v1/accounts/no-such-account/sign-out", None, expect(403, admin=404)),
     ]
 
 

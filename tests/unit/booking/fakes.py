@@ -365,6 +365,10 @@ class FakeAccountStore:
         self.accounts: dict[str, Account] = {}
         self.sessions: dict[str, datetime | None] = {}
         self.reads = 0
+        # Which account each session is of, each session ended (with why), and when seen.
+        self.owners: dict[str, str] = {}
+        self.ended: list[tuple[str, str]] = []
+        self.seen_at: dict[str, datetime] = {}
 
     async def by_email(self, email: str) -> Account | None:
         return self.accounts.get(email)
@@ -379,6 +383,7 @@ class FakeAccountStore:
         rehashed: str | None = None,
     ) -> None:
         self.sessions[session_id] = expires_at
+        self.owners[session_id] = account_id
 
     async def revoke(self, session_id: str, at: datetime, *, tokens_until: datetime) -> None:
         if session_id in self.sessions:
@@ -387,6 +392,53 @@ class FakeAccountStore:
     async def open_until(self, session_id: str) -> datetime | None:
         self.reads += 1
         return self.sessions.get(session_id)
+
+    async def by_id(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts.values() if a.id == account_id), None)
+
+    def _end(self, account_id: str, reason: str, keep: str | None = None) -> list[str]:
+        ids = [
+            sid
+            for sid, owner in self.owners.items()
+            if owner == account_id and sid != keep and self.sessions.get(sid) is not None
+        ]
+        for sid in ids:
+            self.sessions[sid] = None
+            self.ended.append((sid, reason))
+        return ids
+
+    async def change_password(
+        self,
+        account_id: str,
+        password_hash: str,
+        at: datetime,
+        *,
+        keep: str,
+        tokens_until: datetime,
+    ) -> list[str]:
+        account = await self.by_id(account_id)
+        assert account is not None
+        self.accounts[account.email] = replace(account, password_hash=password_hash)
+        return self._end(account_id, "password_changed", keep)
+
+    async def set_active(
+        self, account_id: str, active: bool, at: datetime, *, tokens_until: datetime
+    ) -> list[str] | None:
+        account = await self.by_id(account_id)
+        if account is None:
+            return None
+        self.accounts[account.email] = replace(account, active=active)
+        return [] if active else self._end(account_id, "account_disabled")
+
+    async def revoke_all(
+        self, account_id: str, at: datetime, *, tokens_until: datetime, reason: str
+    ) -> list[str] | None:
+        if await self.by_id(account_id) is None:
+            return None
+        return self._end(account_id, reason)
+
+    async def seen(self, session_id: str, at: datetime) -> None:
+        self.seen_at[session_id] = at
 
 
 class LostRaceError(Exception):

@@ -8,14 +8,19 @@ import pytest
 
 from services.booking.adapters.device_tokens import HmacDeviceTokens
 from services.booking.application.identity import (
+    AccountDisabled,
     Identity,
     InvalidCredentials,
+    OwnAccount,
     TooManyAttempts,
+    UnacceptablePassword,
+    UnknownAccount,
+    WrongPassword,
 )
 from services.booking.application.ports import Account
 from shared.auth.keys import generate_keypair
 from shared.auth.passwords import PasswordHasher
-from shared.auth.principal import Role
+from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenIssuer
 from tests.unit.booking.fakes import FakeAccountStore
 
@@ -49,6 +54,7 @@ def identity(clocks: Clocks, store: FakeAccountStore, *emails: str) -> Identity:
             ebp_id=None,
             active=True,
             password_hash=RIGHT,
+            email=email,
         )
     return Identity(
         store,
@@ -159,3 +165,86 @@ async def test_a_session_past_its_end_is_no_longer_active() -> None:
     session_id = (await signing.sign_in(PUPIL, "right")).session_id
     clocks.advance(timedelta(hours=8))
     assert not await signing.session_active(session_id)
+
+
+def signed(session_id: str, user_id: str = "student-0") -> Principal:
+    return Principal(
+        user_id=user_id, role=Role.STUDENT, school_ids=frozenset({"sch-1"}), session_id=session_id
+    )
+
+
+async def test_a_password_change_needs_the_current_password_and_ends_the_other_sessions() -> None:
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL)
+    here = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    elsewhere = await signing.sign_in(PUPIL, "right", client="198.51.100.7")
+    assert await signing.session_active(elsewhere.session_id)
+    with pytest.raises(WrongPassword):
+        await signing.change_password(signed(here.session_id), "wrong", "a long new passphrase")
+    for weak in ("short", "pupil-and-more-words", "x pupil@school.example x"):
+        with pytest.raises(UnacceptablePassword):
+            await signing.change_password(signed(here.session_id), "right", weak)
+    assert store.ended == []
+
+    ended = await signing.change_password(signed(here.session_id), "right", "a long new passphrase")
+    assert ended == 1
+    assert store.ended == [(elsewhere.session_id, "password_changed")]
+    assert not await signing.session_active(elsewhere.session_id), "forgotten at once"
+    assert await signing.session_active(here.session_id)
+    with pytest.raises(InvalidCredentials):
+        await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    assert await signing.sign_in(PUPIL, "a long new passphrase", client=SCHOOL_ADDRESS)
+
+
+async def test_wrong_current_passwords_slow_down_a_stolen_session() -> None:
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL)
+    here = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    for _ in range(5):
+        with pytest.raises(WrongPassword):
+            await signing.change_password(signed(here.session_id), "guess", "a long new passphrase")
+    with pytest.raises(TooManyAttempts):
+        await signing.change_password(signed(here.session_id), "right", "a long new passphrase")
+
+
+async def test_a_disabled_account_is_told_so_whatever_the_password_and_its_sessions_end() -> None:
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL)
+    session = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    admin = Principal(user_id="admin-1", role=Role.ADMIN, session_id="s-admin")
+    with pytest.raises(OwnAccount):
+        await signing.set_active(admin, "admin-1", False)
+    with pytest.raises(UnknownAccount):
+        await signing.set_active(admin, "nobody", False)
+
+    status = await signing.set_active(admin, "student-0", False)
+    assert (status.active, status.sessions_ended) == (False, 1)
+    assert store.ended == [(session.session_id, "account_disabled")]
+    assert not await signing.session_active(session.session_id)
+    for password in ("right", "wrong"):
+        with pytest.raises(AccountDisabled):
+            await signing.sign_in(PUPIL, password, client=SCHOOL_ADDRESS)
+
+    await signing.set_active(admin, "student-0", True)
+    assert await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+
+
+async def test_signing_out_everywhere_ends_every_session_and_last_seen_is_written_sparingly() -> (
+    None
+):
+    clocks, store = Clocks(), FakeAccountStore()
+    signing = identity(clocks, store, PUPIL)
+    first = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    clocks.advance(timedelta(seconds=6))
+    assert await signing.session_active(first.session_id)
+    assert first.session_id not in store.seen_at, "seen at sign-in, a minute ago at most"
+    clocks.advance(timedelta(seconds=61))
+    assert await signing.session_active(first.session_id)
+    assert store.seen_at[first.session_id] == clocks.now
+
+    second = await signing.sign_in(PUPIL, "right", client=SCHOOL_ADDRESS)
+    assert await signing.sign_out_everywhere("student-0") == 2
+    assert {sid for sid, _ in store.ended} == {first.session_id, second.session_id}
+    assert {why for _, why in store.ended} == {"signed_out_everywhere"}
+    with pytest.raises(UnknownAccount):
+        await signing.sign_out_everywhere("nobody")

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from services.placements.application import directory
+from services.placements.application.run_progress import ProgressRecorder
 from services.placements.application.runs import MatchingRunner, execute_run
-from services.placements.entrypoints import api
+from services.placements.entrypoints import api, pages
 from services.placements.entrypoints.context import PLACEMENTS, PlacementsContext
 from services.placements.settings import PlacementsSettings
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.http.app import DATABASE, MESSAGING, consume_revocations, create_service_app
+from shared.http.pages import install_pages
 from shared.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+TEMPLATES = Path(__file__).parent / "entrypoints" / "templates"
 PRODUCER = "placements"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_app(settings: PlacementsSettings) -> web.Application:
@@ -32,21 +41,26 @@ def create_app(settings: PlacementsSettings) -> web.Application:
             return UnitOfWork(db, producer=PRODUCER, on_commit=messaging.relay.wake)
 
         async def execute(run_id: str) -> None:
-            await execute_run(db, unit_of_work, run_id)
+            # The run's stages go on its row as they pass, for the pages to show.
+            recorder = ProgressRecorder(unit_of_work, run_id, asyncio.get_running_loop())
+            await execute_run(db, unit_of_work, run_id, progress=recorder)
+            await recorder.flush()
 
         runner = MatchingRunner(execute)
-        app[PLACEMENTS] = PlacementsContext(settings, db, unit_of_work, runner)
+        app[PLACEMENTS] = PlacementsContext(settings, db, unit_of_work, runner, clock=utc_now)
 
         async def finish_runs(_app: web.Application) -> None:
             await runner.shutdown()
 
         app.on_shutdown.append(finish_runs)
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         spec=api.spec,
-        routes=list(api.ROUTES),
+        routes=[*api.ROUTES, *pages.ROUTES],
         migrations=MIGRATIONS,
         wire=wire,
         translate_error=api.translate_placements_error,
     )
+    install_pages(app, TEMPLATES, title="Work experience")
+    return app

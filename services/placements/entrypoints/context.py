@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -19,6 +20,8 @@ class PlacementsContext:
     db: Database
     unit_of_work: Callable[[], UnitOfWork]
     runner: MatchingRunner
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    """Now, for the pages (Europe/London dates, deadlines); tests may give their own."""
 
 
 PLACEMENTS = web.AppKey("placements", PlacementsContext)

@@ -19,9 +19,6 @@ from services.placements.adapters.orm import (
     schools,
 )
 
-RUNNING = "running"
-
-
 async def school_names(session: AsyncSession, school_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(school_ids))
     if not ids:
@@ -131,10 +128,10 @@ async def run_progress(session: AsyncSession, round_id: str, run_id: str) -> Run
 async def record_progress(
     session: AsyncSession, run_id: str, stage: str, done: int, total: int
 ) -> None:
-    """Note how far a run has got; a run no longer running keeps what it had."""
+    """Note how far a run has got (only its status says whether it is still running)."""
     await session.execute(
         matching_runs.update()
-        .where(matching_runs.c.id == run_id, matching_runs.c.status == RUNNING)
+        .where(matching_runs.c.id == run_id)
         .values(stage=stage[:40], progress_done=done, progress_total=total)
     )
 

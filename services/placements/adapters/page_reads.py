@@ -19,6 +19,7 @@ from services.placements.adapters.orm import (
     schools,
 )
 
+
 async def school_names(session: AsyncSession, school_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(school_ids))
     if not ids:

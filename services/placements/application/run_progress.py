@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.placements.adapters.page_reads import RunProgress, record_progress, run_progress
 from services.placements.adapters.repository import RoundRecord
 from services.placements.application.errors import NotFound
+from shared.logging import get_logger
 from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
 
 STAGE_NAMES = {
     "eligibility": "Finding who could go where",
@@ -64,11 +67,19 @@ class ProgressRecorder:
     async def _write(self) -> None:
         while self._latest is not None:
             stage, self._latest = self._latest, None
-            async with self._unit_of_work() as uow:
-                await record_progress(
-                    uow.session, self._run_id, stage.stage, stage.done, stage.total
+            try:
+                async with self._unit_of_work() as uow:
+                    await record_progress(
+                        uow.session, self._run_id, stage.stage, stage.done, stage.total
+                    )
+                    await uow.commit()
+            except Exception as exc:
+                # Progress is only shown; a failed write must not fail the run itself.
+                log.warning(
+                    "placements.progress_not_recorded",
+                    run_id=self._run_id,
+                    error=type(exc).__name__,
                 )
-                await uow.commit()
 
     async def flush(self) -> None:
         """Wait for the reports so far to be written (the run's own writes come after)."""

@@ -197,6 +197,7 @@ async def render_round(
             "label": label,
             "names": names,
             "ref": student_reference,
+            "allocated_placements": {a["placement_id"] for a in live},
             "notice": notice,
             "error": error,
         },

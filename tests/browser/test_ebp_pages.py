@@ -104,7 +104,7 @@ async def import_employers(page: Page, text: str) -> None:
 
 
 async def test_ebp_staff_land_on_their_home_in_placements(
-    desk: Page, two_services: TwoServices, screenshots: Path
+    desk: Page, two_services: TwoServices
 ) -> None:
     await sign_in_as(desk, two_services, EBP)
     await expect(desk).to_have_url(f"{two_services.placements}/placements/ebp")
@@ -114,6 +114,10 @@ async def test_ebp_staff_land_on_their_home_in_placements(
     await desk.goto(f"{two_services.placements}/placements/my")
     await expect(desk).to_have_url(f"{two_services.placements}/placements/ebp")
     await assert_accessible(desk)
+    await desk.get_by_role("button", name="Sign out").click()
+    await expect(desk).to_have_url(f"{two_services.booking}/sign-in")
+    await desk.goto(f"{two_services.placements}/placements/ebp/rounds")
+    await expect(desk).to_have_url(f"{two_services.booking}/sign-in")
 
 
 async def test_an_employers_file_with_mistakes_is_refused_then_a_good_one_is_imported(

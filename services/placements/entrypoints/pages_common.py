@@ -12,9 +12,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.placements.application.access import RoundAccess
-from services.placements.application.errors import NotFound
+from services.placements.application.errors import NotFound, PlacementsError
 from services.placements.application.overview import student_reference
 from services.placements.entrypoints.access import reading_round
+from services.placements.entrypoints.errors import translate_placements_error
 from shared.auth.principal import Principal, Role
 from shared.auth.web import clear_session_cookie
 from shared.http.pages import render
@@ -68,6 +69,12 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(site(request).sign_in())
     clear_session_cookie(response)
     raise response
+
+
+def refusal_status(exc: PlacementsError) -> int:
+    """The status the JSON API answers this refusal with, for the page that shows it."""
+    problem = translate_placements_error(exc)
+    return problem.status if problem is not None else 400
 
 
 def ebp_staff(request: web.Request) -> Principal:

@@ -25,6 +25,7 @@ from services.placements.entrypoints.pages_common import (
     ebp_staff,
     managed_round,
     page,
+    refusal_status,
     who,
 )
 from services.placements.entrypoints.rounds_api import RoundRequest
@@ -130,7 +131,9 @@ async def create_round(request: web.Request) -> web.StreamResponse:
                 ),
             )
     except PlacementsError as exc:
-        return await _render_rounds(request, principal, form=form, error=exc.message, status=409)
+        return await _render_rounds(
+            request, principal, form=form, error=exc.message, status=refusal_status(exc)
+        )
     raise web.HTTPSeeOther(f"/placements/ebp/rounds/{record.id}?notice=opened")
 
 
@@ -212,7 +215,7 @@ async def unpin(request: web.Request) -> web.StreamResponse:
         async with changing_round(request, principal) as (uow, access):
             await pin_cases.unpin_student(uow, access.round, request.match_info["student_id"])
     except PlacementsError as exc:
-        return await render_round(request, principal, error=exc.message, status=409)
+        return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
         f"/placements/ebp/rounds/{request.match_info['round_id']}?notice=unpinned"
     )
@@ -241,7 +244,7 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
                 recorded_by=principal.user_id,
             )
     except PlacementsError as exc:
-        return await render_round(request, principal, error=exc.message, status=409)
+        return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
         f"/placements/ebp/rounds/{request.match_info['round_id']}?notice=withdrawn"
     )
@@ -254,7 +257,7 @@ async def clear(request: web.Request) -> web.StreamResponse:
         async with changing_round(request, principal) as (uow, access):
             await clearing.clear_published(uow, access.round)
     except PlacementsError as exc:
-        return await render_round(request, principal, error=exc.message, status=409)
+        return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
         f"/placements/ebp/rounds/{request.match_info['round_id']}?notice=cleared"
     )

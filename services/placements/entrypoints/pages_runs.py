@@ -12,7 +12,7 @@ from aiohttp import web
 
 from services.placements.application import pins as pin_cases
 from services.placements.application import publication, runs
-from services.placements.application.errors import PlacementsError
+from services.placements.application.errors import Invalid, PlacementsError
 from services.placements.application.overview import all_schools, placement_names
 from services.placements.application.run_progress import run_status
 from services.placements.domain.weeks import ISO_WEEK_PATTERN
@@ -32,6 +32,7 @@ from services.placements.entrypoints.pages_common import (
     ebp_staff,
     managed_round,
     page,
+    refusal_status,
     who,
 )
 from services.placements.entrypoints.pages_rounds import render_round
@@ -71,7 +72,7 @@ async def start_run(request: web.Request) -> web.StreamResponse:
         body = RunRequest.model_validate({"seed": int(seed)})
     except ValueError:
         return await _round_error(
-            request, PlacementsError("Give the seed as a whole number, such as 0 or 42.")
+            request, Invalid("seed", "Give the seed as a whole number, such as 0 or 42.")
         )
     try:
         async with changing_round(request, principal) as (uow, access):
@@ -83,7 +84,9 @@ async def start_run(request: web.Request) -> web.StreamResponse:
 
 
 async def _round_error(request: web.Request, exc: PlacementsError) -> web.Response:
-    return await render_round(request, ebp_staff(request), error=exc.message, status=409)
+    return await render_round(
+        request, ebp_staff(request), error=exc.message, status=refusal_status(exc)
+    )
 
 
 @routes.get("/placements/ebp/rounds/{round_id}/runs/{run_id}/status")

@@ -20,7 +20,7 @@ from services.placements.application.rounds import visible_rounds
 from services.placements.domain.model import MAX_PREFERENCES, Preference
 from services.placements.entrypoints.access import changing_round
 from services.placements.entrypoints.context import placements_context
-from services.placements.entrypoints.pages_common import page
+from services.placements.entrypoints.pages_common import page, refusal_status
 from services.placements.entrypoints.preferences_api import PreferencesRequest
 from shared.auth.principal import Principal, Role
 from shared.http.pages import LONDON
@@ -98,6 +98,7 @@ async def _render_my(
     open_round: RoundRecord | None = None
     options: list[Option] = []
     stated: Any = None
+    closed: list[RoundRecord] = []
     async with ctx.db.read_session() as s:
         for round_, school_id in await _my_rounds(s, principal):
             if round_.published_at is not None:
@@ -108,7 +109,9 @@ async def _render_my(
                     placed.append(
                         Placed(round_.name, title, employer, a["week"], a["status"] == "confirmed")
                     )
-            elif open_round is None and now <= round_.deadline:
+            elif now > round_.deadline:
+                closed.append(round_)
+            elif open_round is None:
                 open_round = round_
                 sectors, found = await preference_cases.round_options(
                     s, round_, school_id, now.date()
@@ -146,6 +149,7 @@ async def _render_my(
         "student_my.html",
         {
             "placed": placed,
+            "closed": closed,
             "round": open_round,
             "options": options,
             "scarce": [o for o in options if o.scarce],
@@ -218,5 +222,7 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
         message = exc.message
         if "already one of your choices" in message:
             message = "You chose the same option twice. Choose each option once."
-        return await _render_my(request, principal, chosen=chosen, error=message, status=409)
+        return await _render_my(
+            request, principal, chosen=chosen, error=message, status=refusal_status(exc)
+        )
     raise web.HTTPSeeOther("/placements/my?notice=saved")

@@ -158,3 +158,29 @@ async def preference_count(session: AsyncSession, round_id: str) -> int:
         .where(preferences.c.round_id == round_id)
     )
     return int(found or 0)
+
+
+async def references_of_others(
+    session: AsyncSession, ebp_id: str, employer_refs: Iterable[str], placement_refs: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these employer and placement references belong to another partnership."""
+    others = sa.and_(employers.c.ebp_id.is_not(None), employers.c.ebp_id != ebp_id)
+    taken_employers = set(
+        (
+            await session.execute(
+                sa.select(employers.c.reference).where(
+                    employers.c.reference.in_(sorted(set(employer_refs))), others
+                )
+            )
+        ).scalars()
+    )
+    taken_placements = set(
+        (
+            await session.execute(
+                sa.select(placements.c.reference)
+                .join(employers, employers.c.id == placements.c.employer_id)
+                .where(placements.c.reference.in_(sorted(set(placement_refs))), others)
+            )
+        ).scalars()
+    )
+    return taken_employers, taken_placements

@@ -9,6 +9,7 @@ from aiohttp.web_request import FileField
 
 from services.placements.application import employers as employer_cases
 from services.placements.application.overview import catalogue_with_warnings
+from services.placements.application.partnership_import import import_for_partnership
 from services.placements.entrypoints.context import placements_context
 from services.placements.entrypoints.pages_common import EBP_NAV, ebp_staff, page
 from shared.csvimport import CsvImportError, RowError
@@ -97,8 +98,12 @@ async def import_employers(request: web.Request) -> web.Response:
         rows = employer_cases.read_employers_file(text)
     except CsvImportError as exc:
         return _render_import(request, errors=exc.errors, status=422)
-    async with placements_context(request).unit_of_work() as uow:
-        summary = await employer_cases.import_employers(uow, rows, ebp_id=principal.ebp_id)
+    assert principal.ebp_id is not None
+    try:
+        async with placements_context(request).unit_of_work() as uow:
+            summary = await import_for_partnership(uow, rows, principal.ebp_id)
+    except CsvImportError as exc:
+        return _render_import(request, errors=exc.errors, status=422)
     return _render_import(
         request,
         notice=f"The employers are imported: {len(rows)} rows, {summary.employers_added} "

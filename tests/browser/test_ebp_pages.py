@@ -6,8 +6,9 @@ chooses their placements on a phone and sees where they are going once it is pub
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from playwright.async_api import Browser, FilePayload, Page, expect
 from services.booking.demo import DEMO_PASSWORD, demo_id, demo_name
 from services.placements.adapters.orm import matching_runs
 from services.placements.application.employers import placement_id_for
+from services.placements.application.rounds import OpenRound, open_round
 from services.placements.demo_round import state_preferences
 from shared.db import Database
+from shared.uow import UnitOfWork
 from tests.browser.conftest import TwoServices, assert_accessible
 from tests.conftest import eventually
 
@@ -305,3 +308,96 @@ async def test_a_round_from_students_choices_to_a_published_placement(
     await allocated.get_by_role("button", name=re.compile(" withdrew$")).first.click()
     await expect(desk.get_by_role("status")).to_contain_text("The withdrawal is recorded")
     await desk.screenshot(path=str(screenshots / "ebp-published.png"), full_page=True)
+
+
+async def _a_round_with_a_running_match(db: Database) -> tuple[str, str]:
+    """A round whose matching is running (on another replica, as far as this page knows)."""
+    async with UnitOfWork(db, producer="placements") as uow:
+        round_ = await open_round(
+            uow,
+            OpenRound(
+                ebp_id=demo_id("ebp", 0),
+                name="Autumn 2027 test round",
+                year_group=10,
+                deadline=datetime.now(UTC) + timedelta(days=20),
+                school_weeks={demo_id("school", 0): ["2027-W40"]},
+                opened_by="test",
+            ),
+        )
+    run_id = str(uuid.uuid4())
+    async with db.session() as s:
+        await s.execute(
+            matching_runs.insert().values(
+                id=run_id,
+                round_id=round_.id,
+                seed=5,
+                status="running",
+                requested_by="test",
+                started_at=datetime.now(UTC),
+                stage="school shares",
+                progress_done=1,
+                progress_total=7,
+            )
+        )
+    return round_.id, run_id
+
+
+async def _set_progress(db: Database, run_id: str, stage: str, done: int) -> None:
+    async with db.session() as s:
+        await s.execute(
+            matching_runs.update()
+            .where(matching_runs.c.id == run_id)
+            .values(stage=stage, progress_done=done)
+        )
+
+
+async def test_a_running_match_shows_its_progress_live_and_on_refresh(
+    browser: Browser, desk: Page, two_services: TwoServices, screenshots: Path
+) -> None:
+    db = Database(two_services.placements_settings.database_url)
+    no_script = await browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        timezone_id="Europe/London",
+        java_script_enabled=False,
+    )
+    try:
+        round_id, run_id = await _a_round_with_a_running_match(db)
+        run_page = f"{two_services.placements}/placements/ebp/rounds/{round_id}/runs/{run_id}"
+        await sign_in_as(desk, two_services, EBP)
+        await desk.goto(f"{two_services.placements}/placements/ebp/rounds/{round_id}")
+        await desk.get_by_role("link", name=re.compile(r"^\w{3} \d+ \w{3}, \d\d:\d\d$")).click()
+        await expect(desk).to_have_url(run_page)
+        bar = desk.get_by_role("progressbar")
+        await expect(bar).to_have_attribute("value", "1")
+        await expect(bar).to_have_attribute("max", "7")
+        await expect(
+            desk.get_by_role("progressbar", name="Sharing places fairly between schools")
+        ).to_be_visible()
+        await assert_accessible(desk)
+        await desk.screenshot(path=str(screenshots / "ebp-run-progress.png"), full_page=True)
+        # The page's script follows the run without a reload.
+        await _set_progress(db, run_id, "clearing", 5)
+        await expect(bar).to_have_attribute("value", "5")
+        await expect(desk.get_by_role("status")).to_contain_text("Running: clearing")
+
+        # Without JavaScript, a refresh shows how far it has got.
+        page = await no_script.new_page()
+        await sign_in_as(page, two_services, EBP)
+        await page.goto(run_page)
+        await expect(page.get_by_role("progressbar")).to_have_attribute("value", "5")
+        await _set_progress(db, run_id, "best places", 3)
+        await page.get_by_role("link", name="Refresh to see how far it has got").click()
+        bar = page.get_by_role("progressbar", name="Improving everyone's places")
+        await expect(bar).to_have_attribute("value", "3")
+        status = await page.request.get(f"{run_page}/status")
+        assert await status.json() == {
+            "status": "running",
+            "stage": "Improving everyone's places",
+            "done": 3,
+            "total": 7,
+            "percent": 43,
+        }
+    finally:
+        await no_script.close()
+        await db.dispose()

@@ -95,14 +95,19 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def app_client(
-    factory: Callable[[S], web.Application], settings: S, *, history: bool = False
+    factory: Callable[[S], web.Application],
+    settings: S,
+    *,
+    history: bool = False,
+    port: int | None = None,
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """Start the service (migrations, relay, consumers) in-process and yield a client.
 
     The broker is shared by the whole test session, and each app's consumer groups are new,
     so they would start by reading every event earlier tests published. Unless `history` is
     asked for, each group starts where its topics end now: the test sees the events it
-    publishes, and the session does not slow down as it goes on.
+    publishes, and the session does not slow down as it goes on. `port` picks the loopback
+    port to listen on (by default a free one).
     """
     app = factory(settings)
     if not history and port_open(*_first_broker(settings.kafka_bootstrap_servers)):
@@ -110,7 +115,7 @@ async def app_client(
             await start_at_the_end(
                 settings.kafka_bootstrap_servers, consumer.group_id, consumer.topics
             )
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, port=port))
     await client.start_server()
     try:
         yield client

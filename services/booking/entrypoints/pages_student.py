@@ -26,6 +26,7 @@ from services.booking.entrypoints.pages import signed_in
 from shared.auth.principal import Principal, Role
 from shared.http.body import Instant
 from shared.http.pages import render
+from shared.http.site import site
 
 routes = web.RouteTableDef()
 
@@ -74,6 +75,7 @@ async def _render_my(
             "notice": NOTICES.get(notice or ""),
             "error": error,
             "kinds": BOOKABLE_BY_STUDENTS,
+            "work_experience_url": site(request).url("placements", "/placements/my"),
         },
         status=status,
     )

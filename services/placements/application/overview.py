@@ -11,17 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.placements.adapters import page_reads
-from services.placements.adapters.page_reads import EmployerRow, PlacementRow
-from services.placements.adapters.repository import load_placements
+from services.placements.application.ports import (
+    ListedEmployer,
+    ListedPlacement,
+    PageRepositories,
+)
 from services.placements.domain.vetting import VettingWarning, vetting_warnings
 
 __all__ = [
     "Catalogue",
-    "EmployerRow",
-    "PlacementRow",
+    "ListedEmployer",
+    "ListedPlacement",
     "all_schools",
     "catalogue_with_warnings",
     "placement_names",
@@ -36,21 +36,21 @@ def student_reference(student_id: str) -> str:
     return student_id.replace("-", "")[:6].upper()
 
 
-async def school_names(session: AsyncSession, school_ids: Iterable[str]) -> dict[str, str]:
-    return await page_reads.school_names(session, school_ids)
+async def school_names(reads: PageRepositories, school_ids: Iterable[str]) -> dict[str, str]:
+    return await reads.overview.school_names(school_ids)
 
 
-async def all_schools(session: AsyncSession, school_ids: Iterable[str] | None) -> dict[str, str]:
-    return await page_reads.all_schools(session, school_ids)
+async def all_schools(reads: PageRepositories, school_ids: Iterable[str] | None) -> dict[str, str]:
+    return await reads.overview.all_schools(school_ids)
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    employers: list[EmployerRow]
-    placements: list[PlacementRow]
+    employers: list[ListedEmployer]
+    placements: list[ListedPlacement]
     warnings: list[VettingWarning]
 
-    def placements_of(self, employer_id: str) -> list[PlacementRow]:
+    def placements_of(self, employer_id: str) -> list[ListedPlacement]:
         return [p for p in self.placements if p.employer_id == employer_id]
 
     def warnings_of(self, employer_id: str) -> list[VettingWarning]:
@@ -63,22 +63,23 @@ class Catalogue:
 
 
 async def catalogue_with_warnings(
-    session: AsyncSession, ebp_id: str, today: date, days: int = 30
+    reads: PageRepositories, ebp_id: str, today: date, days: int = 30
 ) -> Catalogue:
     """The partnership's employers and placements, with the vetting checks that lapse within
     `days` of `today` or have lapsed (the rule of `/api/v1/vetting-warnings`)."""
-    found, listed = await page_reads.employers_of(session, ebp_id)
-    warnings = vetting_warnings(await load_placements(session, ebp_id), today, days)
+    found, listed = await reads.overview.employers_of(ebp_id)
+    matched = [entry.placement for entry in await reads.catalogue.entries(ebp_id)]
+    warnings = vetting_warnings(matched, today, days)
     return Catalogue(found, listed, warnings)
 
 
 async def placement_names(
-    session: AsyncSession, placement_ids: Iterable[str]
+    reads: PageRepositories, placement_ids: Iterable[str]
 ) -> dict[str, tuple[str, str]]:
     """Each placement's title and its employer's name."""
-    return await page_reads.placement_names(session, placement_ids)
+    return await reads.overview.placement_names(placement_ids)
 
 
-async def preference_count(session: AsyncSession, round_id: str) -> int:
+async def preference_count(reads: PageRepositories, round_id: str) -> int:
     """How many students have stated preferences in the round."""
-    return await page_reads.preference_count(session, round_id)
+    return await reads.overview.preference_count(round_id)

@@ -10,19 +10,30 @@ partnership's employer or placement by reusing its reference.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from services.placements.adapters.page_reads import references_of_others
-from services.placements.application.employers import ImportSummary, PlacementRow, import_employers
+from services.placements.application.employers import (
+    ImportEmployers,
+    ImportSummary,
+    PlacementRow,
+    import_employers,
+)
+from services.placements.application.ports import PageUnitOfWork
 from shared.csvimport import CsvImportError, ParsedRow, RowError
-from shared.uow import UnitOfWork
 
 
-async def import_for_partnership(
-    uow: UnitOfWork, rows: Sequence[ParsedRow[PlacementRow]], ebp_id: str
-) -> ImportSummary:
-    taken_employers, taken_placements = await references_of_others(
-        uow.session,
-        ebp_id,
+@dataclass(frozen=True)
+class ImportForPartnership:
+    rows: Sequence[ParsedRow[PlacementRow]]
+    """Rows `read_employers_file` has checked."""
+    ebp_id: str
+    """The partnership importing them, which the employers added belong to."""
+
+
+async def import_for_partnership(cmd: ImportForPartnership, uow: PageUnitOfWork) -> ImportSummary:
+    rows = cmd.rows
+    taken_employers, taken_placements = await uow.overview.references_of_others(
+        cmd.ebp_id,
         [r.value.employer_ref for r in rows],
         [r.value.placement_ref for r in rows],
     )
@@ -37,4 +48,4 @@ async def import_for_partnership(
     ]
     if errors:
         raise CsvImportError(errors)
-    return await import_employers(uow, rows, ebp_id=ebp_id)
+    return await import_employers(ImportEmployers(rows, ebp_id=cmd.ebp_id), uow)

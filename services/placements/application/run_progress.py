@@ -12,13 +12,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.placements.adapters.page_reads import RunProgress, record_progress, run_progress
-from services.placements.adapters.repository import RoundRecord
 from services.placements.application.errors import NotFound
+from services.placements.application.ports import PageRepositories, PageUnitOfWork, RoundRecord
 from shared.logging import get_logger
-from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -45,7 +41,7 @@ class ProgressRecorder:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PageUnitOfWork],
         run_id: str,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
@@ -69,9 +65,7 @@ class ProgressRecorder:
             stage, self._latest = self._latest, None
             try:
                 async with self._unit_of_work() as uow:
-                    await record_progress(
-                        uow.session, self._run_id, stage.stage, stage.done, stage.total
-                    )
+                    await uow.progress.record(self._run_id, stage.stage, stage.done, stage.total)
                     await uow.commit()
             except Exception as exc:
                 # Progress is only shown; a failed write must not fail the run itself.
@@ -104,8 +98,8 @@ class RunStatus:
         return round(100 * self.done / self.total) if self.total else 0
 
 
-async def run_status(session: AsyncSession, round_: RoundRecord, run_id: str) -> RunStatus:
-    found: RunProgress | None = await run_progress(session, round_.id, run_id)
+async def run_status(reads: PageRepositories, round_: RoundRecord, run_id: str) -> RunStatus:
+    found = await reads.progress.of_run(round_.id, run_id)
     if found is None:
         raise NotFound("No such matching run in this round.")
     if found.status == "running":

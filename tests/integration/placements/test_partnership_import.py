@@ -6,10 +6,13 @@ import pytest
 import sqlalchemy as sa
 
 from services.placements.adapters.orm import employers
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.employers import read_employers_file
-from services.placements.application.partnership_import import import_for_partnership
+from services.placements.application.partnership_import import (
+    ImportForPartnership,
+    import_for_partnership,
+)
 from shared.csvimport import CsvImportError
-from shared.uow import UnitOfWork
 from tests.integration.placements.conftest import EBP, Service
 
 HEADER = (
@@ -18,8 +21,8 @@ HEADER = (
 )
 
 
-def _uow(service: Service) -> UnitOfWork:
-    return UnitOfWork(service.db, producer="placements")
+def _uow(service: Service) -> PlacementsUnitOfWork:
+    return PlacementsUnitOfWork(service.db, producer="placements")
 
 
 async def _owner(service: Service, reference: str) -> str | None:
@@ -41,7 +44,7 @@ async def test_another_partnerships_references_are_refused_by_line_and_field(
     )
     with pytest.raises(CsvImportError) as refused:
         async with _uow(service) as uow:
-            await import_for_partnership(uow, rows, "ebp-other")
+            await import_for_partnership(ImportForPartnership(rows, "ebp-other"), uow)
     assert [(e.line, e.field) for e in refused.value.errors] == [
         (3, "employer_ref"),
         (4, "placement_ref"),
@@ -56,6 +59,6 @@ async def test_a_partnership_updates_its_own_employers(service: Service) -> None
         "it,2027-W25 2027-W26,1\n"
     )
     async with _uow(service) as uow:
-        summary = await import_for_partnership(uow, rows, EBP)
+        summary = await import_for_partnership(ImportForPartnership(rows, EBP), uow)
     assert summary.employers_updated == 1
     assert await _owner(service, "E-2") == EBP

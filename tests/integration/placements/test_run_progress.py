@@ -7,9 +7,9 @@ import asyncio
 import sqlalchemy as sa
 
 from services.placements.adapters.orm import matching_runs
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.run_progress import ProgressRecorder
 from services.placements.domain.matching import STAGES
-from shared.uow import UnitOfWork
 from tests.conftest import eventually
 from tests.integration.placements.conftest import Service
 from tests.integration.placements.test_matching_flow import (
@@ -49,8 +49,8 @@ async def test_reports_from_a_worker_thread_are_written_latest_last(service: Ser
     await _state_students_preferences(service, round_["id"])
     run = await _completed_run(service, round_["id"], seed=4)
 
-    def unit_of_work() -> UnitOfWork:
-        return UnitOfWork(service.db, producer="placements")
+    def unit_of_work() -> PlacementsUnitOfWork:
+        return PlacementsUnitOfWork(service.db, producer="placements")
 
     recorder = ProgressRecorder(unit_of_work, run["id"], asyncio.get_running_loop())
 

@@ -5,27 +5,45 @@ everyone's preferences, and one completed matching run for EBP staff to look at 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from services.placements.adapters.orm import allocation_rounds, preferences, students
-from services.placements.adapters.repository import load_round, preference_json
+from services.placements.adapters.directory_copies import DirectoryUnitOfWork
+from services.placements.adapters.orm import allocation_rounds, students
+from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application import directory
 from services.placements.application import preferences as preference_cases
+from services.placements.application.ports import StatedPreferences
 from services.placements.application.rounds import OpenRound, open_round
-from services.placements.application.runs import execute_run, request_run
+from services.placements.application.runs import RequestRun, execute_run, request_run
 from services.placements.demo import DEMO_EBP, WEEKS
 from services.placements.domain.model import MAX_PREFERENCES, Preference
-from shared.db import Database, upsert
+from shared.db import Database
+from shared.events import Event
 from shared.events.directory import StudentUpserted
 from shared.events.envelope import decode
-from shared.uow import UnitOfWork
 
 PRODUCER = "placements"
 DEMO_YEAR_GROUP = 11
 DEMO_ROUND = "Summer 2027 work experience"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unit_of_work(db: Database) -> PlacementsUnitOfWork:
+    # The running service's relay publishes what the demo writes to the outbox.
+    return PlacementsUnitOfWork(db, producer=PRODUCER)
+
+
+@asynccontextmanager
+async def _reads(db: Database) -> AsyncIterator[PlacementsReads]:
+    async with db.read_session() as session:
+        yield PlacementsReads(session)
 
 
 async def load_directory(
@@ -36,14 +54,15 @@ async def load_directory(
     consumer later sees every event and, by revision, passes over those applied here."""
     applied = 0
     async with db.session() as s:
+        uow = DirectoryUnitOfWork(db, producer=PRODUCER).within(s)
         for body in bodies:
-            envelope, event = decode(body.encode())
+            envelope, payload = decode(body.encode())
             handler = directory.HANDLERS.get(envelope.type)
-            if handler is None or event is None:
+            if handler is None or payload is None:
                 continue
-            if isinstance(event, StudentUpserted) and event.year_group != year_group:
+            if isinstance(payload, StudentUpserted) and payload.year_group != year_group:
                 continue
-            await handler(s, envelope, event)
+            await handler(Event(envelope, payload), uow)
             applied += 1
     return applied
 
@@ -59,10 +78,11 @@ async def state_preferences(
     """Give every student of the round a few ranked choices of what is on offer to their
     school (so every choice is one a student's page would accept), in one transaction."""
     rng = random.Random(seed)
-    now = now or datetime.now(UTC)
+    now = now or _utc_now()
     skipped = set(skip)
     async with db.read_session() as s:
-        round_ = await load_round(s, round_id)
+        reads = PlacementsReads(s)
+        round_ = await reads.rounds.get(round_id)
         assert round_ is not None
         rows = (
             await s.execute(
@@ -77,39 +97,34 @@ async def state_preferences(
         offered: dict[str, list[Preference]] = {}
         for school_id in sorted({r.school_id for r in rows}):
             sectors, placements = await preference_cases.round_options(
-                s, round_, school_id, now.date()
+                reads, round_, school_id, now.date()
             )
             offered[school_id] = [Preference(sector=d.key) for d in sectors] + [
                 Preference(placement_id=o.placement_id) for o in placements
             ]
     stated = 0
-    async with db.session() as s:
+    async with _unit_of_work(db) as uow:
         for row in rows:
             choices = offered.get(row.school_id) or []
             if row.id in skipped or not choices:
                 continue
             picked = rng.sample(choices, k=min(len(choices), rng.randint(2, MAX_PREFERENCES)))
-            await upsert(
-                s,
-                preferences,
-                {
-                    "round_id": round_id,
-                    "student_id": row.id,
-                    "choices": [preference_json(c) for c in picked],
-                    "travel_limit_km": float(rng.choice((15, 25, 40))),
-                    "access_needs": [],
-                    "submitted_at": now,
-                    "clearing": rng.random() < 0.6,
-                },
-                key=("round_id", "student_id"),
+            travel_limit_km = float(rng.choice((15, 25, 40)))
+            clearing = rng.random() < 0.6
+            await uow.preferences.save(
+                round_id,
+                StatedPreferences(
+                    row.id, row.school_id, picked, travel_limit_km, [], now, clearing
+                ),
             )
             stated += 1
+        await uow.commit()
     return stated
 
 
 async def seed_round(db: Database, *, now: datetime | None = None) -> bool:
     """Open the demo round, state everyone's preferences and run one matching, once."""
-    now = now or datetime.now(UTC)
+    now = now or _utc_now()
     async with db.read_session() as s:
         if await s.scalar(sa.select(sa.func.count()).select_from(allocation_rounds)):
             return False
@@ -124,9 +139,8 @@ async def seed_round(db: Database, *, now: datetime | None = None) -> bool:
         )
     if not school_ids:
         return False
-    async with UnitOfWork(db, producer=PRODUCER) as uow:
+    async with _unit_of_work(db) as uow:
         record = await open_round(
-            uow,
             OpenRound(
                 ebp_id=DEMO_EBP,
                 name=DEMO_ROUND,
@@ -136,15 +150,13 @@ async def seed_round(db: Database, *, now: datetime | None = None) -> bool:
                 opened_by="demo",
                 clearing_default=False,
             ),
+            uow,
+            now,
         )
     await state_preferences(db, record.id, now=now)
-
-    def unit_of_work() -> UnitOfWork:
-        return UnitOfWork(db, producer=PRODUCER)
-
-    async with unit_of_work() as uow:
-        locked = await load_round(uow.session, record.id, for_update=True)
+    async with _unit_of_work(db) as uow:
+        locked = await uow.rounds.get(record.id, for_update=True)
         assert locked is not None
-        run = await request_run(uow, locked, 0, "demo")
-    await execute_run(db, unit_of_work, run.id)
+        run = await request_run(RequestRun(locked, 0, "demo"), uow, _utc_now())
+    await execute_run(lambda: _reads(db), lambda: _unit_of_work(db), run.id, _utc_now)
     return True

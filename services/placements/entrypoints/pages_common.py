@@ -9,11 +9,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.placements.application.access import RoundAccess
 from services.placements.application.errors import NotFound, PlacementsError
 from services.placements.application.overview import student_reference
+from services.placements.application.ports import PageRepositories
 from services.placements.entrypoints.access import reading_round
 from services.placements.entrypoints.errors import translate_placements_error
 from shared.auth.principal import Principal, Role
@@ -93,10 +93,10 @@ def who(student_id: str, year_group: int, school: str) -> str:
 @asynccontextmanager
 async def managed_round(
     request: web.Request, principal: Principal
-) -> AsyncIterator[tuple[AsyncSession, RoundAccess]]:
+) -> AsyncIterator[tuple[PageRepositories, RoundAccess]]:
     """A read of the path's round, which the caller's partnership runs; else 404."""
     try:
-        async with reading_round(request, principal, manager=True) as (s, access):
-            yield s, access
+        async with reading_round(request, principal, manager=True) as (reads, access):
+            yield reads, access
     except NotFound as exc:
         raise web.HTTPNotFound(text=exc.message) from exc

@@ -9,7 +9,10 @@ from aiohttp.web_request import FileField
 
 from services.placements.application import employers as employer_cases
 from services.placements.application.overview import catalogue_with_warnings
-from services.placements.application.partnership_import import import_for_partnership
+from services.placements.application.partnership_import import (
+    ImportForPartnership,
+    import_for_partnership,
+)
 from services.placements.entrypoints.context import placements_context
 from services.placements.entrypoints.pages_common import EBP_NAV, ebp_staff, page
 from shared.csvimport import CsvImportError, RowError
@@ -28,8 +31,8 @@ async def ebp_home(request: web.Request) -> web.Response:
     ctx = placements_context(request)
     today = ctx.clock().astimezone(LONDON).date()
     assert principal.ebp_id is not None
-    async with ctx.db.read_session() as s:
-        catalogue = await catalogue_with_warnings(s, principal.ebp_id, today, WARNING_DAYS)
+    async with ctx.reads() as reads:
+        catalogue = await catalogue_with_warnings(reads, principal.ebp_id, today, WARNING_DAYS)
     warned = [e for e in catalogue.employers if catalogue.warnings_of(e.id)]
     return page(
         request,
@@ -101,7 +104,8 @@ async def import_employers(request: web.Request) -> web.Response:
     assert principal.ebp_id is not None
     try:
         async with placements_context(request).unit_of_work() as uow:
-            summary = await import_for_partnership(uow, rows, principal.ebp_id)
+            cmd = ImportForPartnership(rows, principal.ebp_id)
+            summary = await import_for_partnership(cmd, uow)
     except CsvImportError as exc:
         return _render_import(request, errors=exc.errors, status=422)
     return _render_import(

@@ -19,7 +19,7 @@ from services.placements.application.overview import (
 )
 from services.placements.application.rounds import OpenRound, open_round, visible_rounds
 from services.placements.entrypoints.access import changing_round
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.pages_common import (
     EBP_NAV,
     ebp_staff,
@@ -60,9 +60,9 @@ async def _render_rounds(
     status: int = 200,
 ) -> web.Response:
     ctx = placements_context(request)
-    async with ctx.db.read_session() as s:
-        rounds = [a.round for a in await visible_rounds(s, principal)]
-        schools = await all_schools(s, principal.school_ids)
+    async with ctx.reads() as reads:
+        rounds = [a.round for a in await visible_rounds(reads, principal)]
+        schools = await all_schools(reads, principal.school_ids)
     today = ctx.clock().astimezone(LONDON).date()
     return page(
         request,
@@ -119,7 +119,6 @@ async def create_round(request: web.Request) -> web.StreamResponse:
     try:
         async with placements_context(request).unit_of_work() as uow:
             record = await open_round(
-                uow,
                 OpenRound(
                     ebp_id=principal.ebp_id,
                     name=body.name,
@@ -129,6 +128,8 @@ async def create_round(request: web.Request) -> web.StreamResponse:
                     opened_by=principal.user_id,
                     clearing_default=body.clearing_default,
                 ),
+                uow,
+                clock(request),
             )
     except PlacementsError as exc:
         return await _render_rounds(
@@ -167,19 +168,19 @@ async def render_round(
     error: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    async with managed_round(request, principal) as (s, access):
+    async with managed_round(request, principal) as (reads, access):
         round_ = access.round
-        schools = await all_schools(s, round_.school_weeks)
-        found = await runs.list_runs(s, round_)
-        pins = await pin_cases.list_pins(s, round_)
-        stated = await preference_count(s, round_.id)
+        schools = await all_schools(reads, round_.school_weeks)
+        found = await runs.list_runs(reads, round_)
+        pins = await pin_cases.list_pins(reads, round_)
+        stated = await preference_count(reads, round_.id)
         live = (
-            await publication.live_allocations(s, round_, None)
+            await publication.live_allocations(reads, round_, None)
             if round_.published_at is not None
             else []
         )
         names = await placement_names(
-            s, [p.placement_id for p in pins] + [a["placement_id"] for a in live]
+            reads, [p.placement_id for p in pins] + [a["placement_id"] for a in live]
         )
     label = {
         sid: who(sid, round_.year_group, schools.get(school, ""))
@@ -213,7 +214,8 @@ async def unpin(request: web.Request) -> web.StreamResponse:
     principal = ebp_staff(request)
     try:
         async with changing_round(request, principal) as (uow, access):
-            await pin_cases.unpin_student(uow, access.round, request.match_info["student_id"])
+            cmd = pin_cases.UnpinStudent(access.round, request.match_info["student_id"])
+            await pin_cases.unpin_student(cmd, uow)
     except PlacementsError as exc:
         return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
@@ -236,13 +238,13 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
         )
     try:
         async with changing_round(request, principal) as (uow, access):
-            await publication.withdraw(
-                uow,
+            cmd = publication.Withdraw(
                 access.round,
+                recorded_by=principal.user_id,
                 student_id=student_id,
                 placement_id=placement_id,
-                recorded_by=principal.user_id,
             )
+            await publication.withdraw(cmd, uow, clock(request))
     except PlacementsError as exc:
         return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
@@ -255,7 +257,8 @@ async def clear(request: web.Request) -> web.StreamResponse:
     principal = ebp_staff(request)
     try:
         async with changing_round(request, principal) as (uow, access):
-            await clearing.clear_published(uow, access.round)
+            cmd = clearing.ClearPublished(access.round)
+            await clearing.clear_published(cmd, uow, clock(request))
     except PlacementsError as exc:
         return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(

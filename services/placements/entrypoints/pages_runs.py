@@ -17,7 +17,7 @@ from services.placements.application.overview import all_schools, placement_name
 from services.placements.application.run_progress import run_status
 from services.placements.domain.weeks import ISO_WEEK_PATTERN
 from services.placements.entrypoints.access import changing_round
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.pages_charts import (
     BAR_HEIGHT,
     LABEL_WIDTH,
@@ -76,7 +76,8 @@ async def start_run(request: web.Request) -> web.StreamResponse:
         )
     try:
         async with changing_round(request, principal) as (uow, access):
-            run = await runs.request_run(uow, access.round, body.seed, principal.user_id)
+            cmd = runs.RequestRun(access.round, body.seed, principal.user_id)
+            run = await runs.request_run(cmd, uow, clock(request))
     except PlacementsError as exc:
         return await _round_error(request, exc)
     placements_context(request).runner.start(run.id)
@@ -93,8 +94,8 @@ async def _round_error(request: web.Request, exc: PlacementsError) -> web.Respon
 async def status(request: web.Request) -> web.Response:
     """How far the run has got, for the run's page to poll (not part of the public API)."""
     principal = ebp_staff(request)
-    async with managed_round(request, principal) as (s, access):
-        found = await run_status(s, access.round, request.match_info["run_id"])
+    async with managed_round(request, principal) as (reads, access):
+        found = await run_status(reads, access.round, request.match_info["run_id"])
     response = json_response(
         {
             "status": found.status,
@@ -112,20 +113,20 @@ async def status(request: web.Request) -> web.Response:
 async def run_page(request: web.Request) -> web.Response:
     principal = ebp_staff(request)
     run_id = request.match_info["run_id"]
-    async with managed_round(request, principal) as (s, access):
+    async with managed_round(request, principal) as (reads, access):
         round_ = access.round
-        run = await runs.get_run(s, round_, run_id)
+        run = await runs.get_run(reads, round_, run_id)
         if run.status != runs.COMPLETED:
-            progress = await run_status(s, round_, run_id)
+            progress = await run_status(reads, round_, run_id)
             return page(
                 request,
                 "ebp_run_progress.html",
                 {"nav": EBP_NAV, "round": round_, "run": run, "progress": progress},
             )
-        results = await runs.run_results(s, run_id, None)
-        pinned = {p.student_id for p in await pin_cases.list_pins(s, round_)}
-        schools = await all_schools(s, round_.school_weeks)
-        names = await placement_names(s, [a["placement_id"] for a in results.assignments])
+        results = await runs.run_results(reads, run_id, None)
+        pinned = {p.student_id for p in await pin_cases.list_pins(reads, round_)}
+        schools = await all_schools(reads, round_.school_weeks)
+        names = await placement_names(reads, [a["placement_id"] for a in results.assignments])
     report: dict[str, Any] = run.report or {}
     bars, bars_height = school_bars(report.get("schools", {}), schools)
     ranks = rank_bars(
@@ -188,9 +189,10 @@ async def pin(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(path)
     try:
         async with changing_round(request, principal) as (uow, access):
-            await pin_cases.pin_student(
-                uow, access.round, student_id, placement_id, week, pinned_by=principal.user_id
+            cmd = pin_cases.PinStudent(
+                access.round, student_id, placement_id, week, pinned_by=principal.user_id
             )
+            await pin_cases.pin_student(cmd, uow, clock(request))
     except PlacementsError as exc:
         return await _round_error(request, exc)
     raise web.HTTPSeeOther(path + "?notice=pinned")
@@ -202,7 +204,8 @@ async def publish(request: web.Request) -> web.StreamResponse:
     round_id = request.match_info["round_id"]
     try:
         async with changing_round(request, principal) as (uow, access):
-            await publication.publish_run(uow, access.round, request.match_info["run_id"])
+            cmd = publication.PublishRun(access.round, request.match_info["run_id"])
+            await publication.publish_run(cmd, uow, clock(request))
     except PlacementsError as exc:
         return await _round_error(request, exc)
     raise web.HTTPSeeOther(f"/placements/ebp/rounds/{round_id}?notice=published")
@@ -216,10 +219,10 @@ async def compare(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPSeeOther(f"/placements/ebp/rounds/{request.match_info['round_id']}") from None
     try:
-        async with managed_round(request, principal) as (s, access):
-            comparison = await runs.compare_runs(s, access.round, query.first, query.second)
-            first = await runs.get_run(s, access.round, query.first)
-            second = await runs.get_run(s, access.round, query.second)
+        async with managed_round(request, principal) as (reads, access):
+            comparison = await runs.compare_runs(reads, access.round, query.first, query.second)
+            first = await runs.get_run(reads, access.round, query.first)
+            second = await runs.get_run(reads, access.round, query.second)
             round_ = access.round
     except PlacementsError as exc:
         return await _round_error(request, exc)

@@ -9,17 +9,16 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.repository import RoundRecord
 from services.placements.application import preferences as preference_cases
 from services.placements.application import publication
 from services.placements.application.errors import NotFound, PlacementsError
 from services.placements.application.overview import placement_names
+from services.placements.application.ports import PageRepositories, RoundRecord
 from services.placements.application.rounds import visible_rounds
 from services.placements.domain.model import MAX_PREFERENCES, Preference
 from services.placements.entrypoints.access import changing_round
-from services.placements.entrypoints.context import placements_context
+from services.placements.entrypoints.context import clock, placements_context
 from services.placements.entrypoints.pages_common import page, refusal_status
 from services.placements.entrypoints.preferences_api import PreferencesRequest
 from shared.auth.principal import Principal, Role
@@ -53,12 +52,16 @@ def _student(request: web.Request) -> Principal:
     return page_principal(request, Role.STUDENT)
 
 
-async def _my_rounds(s: AsyncSession, principal: Principal) -> list[tuple[RoundRecord, str]]:
+async def _my_rounds(
+    reads: PageRepositories, principal: Principal
+) -> list[tuple[RoundRecord, str]]:
     """The rounds this student takes part in, newest first, with the student's school."""
     mine = []
-    for access in await visible_rounds(s, principal):
+    for access in await visible_rounds(reads, principal):
         try:
-            school_id = await preference_cases.student_school(s, access.round, principal.user_id)
+            school_id = await preference_cases.student_school(
+                reads, access.round, principal.user_id
+            )
         except NotFound:
             continue
         mine.append((access.round, school_id))
@@ -99,11 +102,11 @@ async def _render_my(
     options: list[Option] = []
     stated: Any = None
     closed: list[RoundRecord] = []
-    async with ctx.db.read_session() as s:
-        for round_, school_id in await _my_rounds(s, principal):
+    async with ctx.reads() as reads:
+        for round_, school_id in await _my_rounds(reads, principal):
             if round_.published_at is not None:
-                for a in await publication.live_allocations(s, round_, None, principal.user_id):
-                    title, employer = (await placement_names(s, [a["placement_id"]])).get(
+                for a in await publication.live_allocations(reads, round_, None, principal.user_id):
+                    title, employer = (await placement_names(reads, [a["placement_id"]])).get(
                         a["placement_id"], ("Your placement", "")
                     )
                     placed.append(
@@ -114,7 +117,7 @@ async def _render_my(
             elif open_round is None:
                 open_round = round_
                 sectors, found = await preference_cases.round_options(
-                    s, round_, school_id, now.date()
+                    reads, round_, school_id, now.date()
                 )
                 options = [
                     Option(
@@ -135,7 +138,7 @@ async def _render_my(
                     for o in found
                 ]
                 stated = await preference_cases.stated_preferences(
-                    s, round_, principal.user_id, school_id
+                    reads, round_, principal.user_id, school_id
                 )
     if chosen is None:
         chosen = [_choice_value(c) for c in stated.choices] if stated else []
@@ -197,27 +200,21 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
     try:
         async with changing_round(request, principal, manager=False) as (uow, access):
             access.require_student_record(principal.user_id, None)
+            school_id = await preference_cases.student_school(uow, access.round, principal.user_id)
             stated_before = await preference_cases.stated_preferences(
-                uow.session,
-                access.round,
-                principal.user_id,
-                await preference_cases.student_school(uow.session, access.round, principal.user_id),
+                uow, access.round, principal.user_id, school_id
             )
-            await preference_cases.submit_preferences(
-                uow,
-                access.round,
-                preference_cases.SubmitPreferences(
-                    student_id=principal.user_id,
-                    choices=[
-                        Preference(placement_id=c.placement_id, sector=c.sector)
-                        for c in body.choices
-                    ],
-                    travel_limit_km=body.travel_limit_km,
-                    access_needs=stated_before.access_needs if stated_before else [],
-                    clearing=body.clearing,
-                ),
-                now=placements_context(request).clock(),
+            cmd = preference_cases.SubmitPreferences(
+                round_=access.round,
+                student_id=principal.user_id,
+                choices=[
+                    Preference(placement_id=c.placement_id, sector=c.sector) for c in body.choices
+                ],
+                travel_limit_km=body.travel_limit_km,
+                access_needs=stated_before.access_needs if stated_before else [],
+                clearing=body.clearing,
             )
+            await preference_cases.submit_preferences(cmd, uow, clock(request))
     except PlacementsError as exc:
         message = exc.message
         if "already one of your choices" in message:

@@ -17,11 +17,11 @@ from playwright.async_api import Browser, FilePayload, Page, expect
 
 from services.booking.demo import DEMO_PASSWORD, demo_id, demo_name
 from services.placements.adapters.orm import matching_runs
+from services.placements.adapters.uow import PlacementsUnitOfWork
 from services.placements.application.employers import placement_id_for
 from services.placements.application.rounds import OpenRound, open_round
 from services.placements.demo_round import state_preferences
 from shared.db import Database
-from shared.uow import UnitOfWork
 from tests.browser.conftest import TwoServices, assert_accessible
 from tests.conftest import eventually
 
@@ -312,17 +312,19 @@ async def test_a_round_from_students_choices_to_a_published_placement(
 
 async def _a_round_with_a_running_match(db: Database) -> tuple[str, str]:
     """A round whose matching is running (on another replica, as far as this page knows)."""
-    async with UnitOfWork(db, producer="placements") as uow:
+    now = datetime.now(UTC)
+    async with PlacementsUnitOfWork(db, producer="placements") as uow:
         round_ = await open_round(
-            uow,
             OpenRound(
                 ebp_id=demo_id("ebp", 0),
                 name="Autumn 2027 test round",
                 year_group=10,
-                deadline=datetime.now(UTC) + timedelta(days=20),
+                deadline=now + timedelta(days=20),
                 school_weeks={demo_id("school", 0): ["2027-W40"]},
                 opened_by="test",
             ),
+            uow,
+            now,
         )
     run_id = str(uuid.uuid4())
     async with db.session() as s:
@@ -333,7 +335,7 @@ async def _a_round_with_a_running_match(db: Database) -> tuple[str, str]:
                 seed=5,
                 status="running",
                 requested_by="test",
-                started_at=datetime.now(UTC),
+                started_at=now,
                 stage="school shares",
                 progress_done=1,
                 progress_total=7,

@@ -16,7 +16,7 @@ from services.placements.adapters.orm import allocation_rounds, students
 from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application import directory
 from services.placements.application import preferences as preference_cases
-from services.placements.application.ports import StatedPreferences
+from services.placements.application.ports import Clock, StatedPreferences
 from services.placements.application.rounds import OpenRound, open_round
 from services.placements.application.runs import RequestRun, execute_run, request_run
 from services.placements.demo import DEMO_EBP, WEEKS
@@ -122,9 +122,9 @@ async def state_preferences(
     return stated
 
 
-async def seed_round(db: Database, *, now: datetime | None = None) -> bool:
+async def seed_round(db: Database, *, clock: Clock = _utc_now) -> bool:
     """Open the demo round, state everyone's preferences and run one matching, once."""
-    now = now or _utc_now()
+    now = clock()
     async with db.read_session() as s:
         if await s.scalar(sa.select(sa.func.count()).select_from(allocation_rounds)):
             return False
@@ -157,6 +157,6 @@ async def seed_round(db: Database, *, now: datetime | None = None) -> bool:
     async with _unit_of_work(db) as uow:
         locked = await uow.rounds.get(record.id, for_update=True)
         assert locked is not None
-        run = await request_run(RequestRun(locked, 0, "demo"), uow, _utc_now())
-    await execute_run(lambda: _reads(db), lambda: _unit_of_work(db), run.id, _utc_now)
+        run = await request_run(RequestRun(locked, 0, "demo"), uow, clock())
+    await execute_run(lambda: _reads(db), lambda: _unit_of_work(db), run.id, clock)
     return True

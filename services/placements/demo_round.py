@@ -36,7 +36,6 @@ def _utc_now() -> datetime:
 
 
 def _unit_of_work(db: Database) -> PlacementsUnitOfWork:
-    # The running service's relay publishes what the demo writes to the outbox.
     return PlacementsUnitOfWork(db, producer=PRODUCER)
 
 

@@ -106,8 +106,8 @@ async def app_client(
     The broker is shared by the whole test session, and each app's consumer groups are new,
     so they would start by reading every event earlier tests published. Unless `history` is
     asked for, each group starts where its topics end now: the test sees the events it
-    publishes, and the session does not slow down as it goes on. `port` is for a service
-    whose address another must know before it starts.
+    publishes, and the session does not slow down as it goes on. `port` picks the loopback
+    port to listen on (by default a free one).
     """
     app = factory(settings)
     if not history and port_open(*_first_broker(settings.kafka_bootstrap_servers)):

@@ -1,4 +1,5 @@
-"""Real Chromium (Debian's package) driven by Playwright, against a real booking service."""
+"""Real Chromium (Debian's package) driven by Playwright, against a real booking service (and,
+for the EBP's and students' work-experience pages, booking and placements together)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -20,10 +22,14 @@ from services.booking.demo import seed
 from services.booking.settings import BookingSettings
 from services.notifications.bootstrap import create_app as notifications_app
 from services.notifications.settings import NotificationsSettings
+from services.placements.adapters.orm import students
+from services.placements.bootstrap import create_app as placements_app
+from services.placements.settings import PlacementsSettings
 from shared.db import Database
 from shared.devbroker import free_port
 from shared.devdb import create_database, drop_database
 from shared.http.pages import LONDON
+from tests.conftest import eventually
 from tests.support import app_client, settings_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -214,4 +220,81 @@ async def joined_site(
             notifications=urls["NOTIFICATIONS_PUBLIC_URL"],
             booking_database=site_database,
             notifications_database=notifications_database,
+        )
+
+
+@dataclass(frozen=True)
+class TwoServices:
+    """Booking and placements on one host, each knowing the other's public URL."""
+
+    booking: str
+    placements: str
+    booking_settings: BookingSettings
+    placements_settings: PlacementsSettings
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def two_databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[str, str]]:
+    """A database for booking and one for placements, over SQLite and over PostgreSQL."""
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("two-db")
+        yield f"sqlite+aiosqlite:///{folder}/b.db", f"sqlite+aiosqlite:///{folder}/p.db"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    booking_url = await create_database(server, "signpost_browser_b")
+    placements_url = await create_database(server, "signpost_browser_p")
+    try:
+        yield booking_url, placements_url
+    finally:
+        await drop_database(server, placements_url)
+        await drop_database(server, booking_url)
+
+
+@pytest.fixture(scope="module")
+async def two_services(
+    broker: str, two_databases: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[TwoServices]:
+    """Placements, then booking with the demo county (200 students), in-process against the
+    test broker; they share one signing key, and placements has heard of every student
+    before the fixture yields."""
+    booking_port, placements_port = free_port(), free_port()
+    urls = {
+        "BOOKING_PUBLIC_URL": f"http://127.0.0.1:{booking_port}",
+        "PLACEMENTS_PUBLIC_URL": f"http://127.0.0.1:{placements_port}",
+    }
+    data_dir = tmp_path_factory.mktemp("two-services")
+    booking_url, placements_url = two_databases
+    placements_settings = settings_for(
+        PlacementsSettings, database_url=placements_url, broker=broker, data_dir=data_dir, **urls
+    )
+    booking_settings = settings_for(
+        BookingSettings, database_url=booking_url, broker=broker, data_dir=data_dir, **urls
+    )
+    async with (
+        app_client(placements_app, placements_settings, port=placements_port),
+        app_client(create_app, booking_settings, port=booking_port),
+    ):
+        db = Database(booking_url)
+        try:
+            await seed(db, students_total=200, advisers_total=6)
+        finally:
+            await db.dispose()
+        copies = Database(placements_url)
+        try:
+
+            async def every_student_heard_of() -> bool:
+                async with copies.read_session() as s:
+                    count = await s.scalar(sa.select(sa.func.count()).select_from(students))
+                return count == 200
+
+            await eventually(every_student_heard_of, timeout=60)
+        finally:
+            await copies.dispose()
+        yield TwoServices(
+            urls["BOOKING_PUBLIC_URL"],
+            urls["PLACEMENTS_PUBLIC_URL"],
+            booking_settings,
+            placements_settings,
         )

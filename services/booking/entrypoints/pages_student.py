@@ -80,6 +80,7 @@ async def render_my(
             "waiting": await waiting_for(ctx, principal),
             "offers": await offers_to(ctx, principal),
             "preferences_url": site(request).url("notifications", "/notifications/my"),
+            "work_experience_url": site(request).url("placements", "/placements/my"),
         },
         status=status,
     )

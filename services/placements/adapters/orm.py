@@ -170,6 +170,10 @@ matching_runs = sa.Table(
     sa.Column("report", sa.JSON(), nullable=True),
     sa.Column("school_quotas", sa.JSON(), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
+    # Where a running matching has got to: the engine's stage, and stages done of how many.
+    sa.Column("stage", sa.String(40), nullable=True),
+    sa.Column("progress_done", sa.SmallInteger(), nullable=True),
+    sa.Column("progress_total", sa.SmallInteger(), nullable=True),
 )
 
 run_assignments = sa.Table(

@@ -13,14 +13,15 @@ from services.placements.adapters.repositories.allocations import (
 )
 from services.placements.adapters.repositories.catalogue import CatalogueRepository
 from services.placements.adapters.repositories.choices import PinRepository, PreferenceRepository
+from services.placements.adapters.repositories.overview import OverviewReads
 from services.placements.adapters.repositories.rounds import DirectoryReads, RoundRepository
-from services.placements.adapters.repositories.runs import RunRepository
+from services.placements.adapters.repositories.runs import RunProgressRepository, RunRepository
 from services.placements.adapters.repositories.self_found import SelfFoundRepository
 from shared.uow import UnitOfWork
 
 
 class PlacementsRepositories:
-    """Placements' repositories over one session."""
+    """Placements' repositories over one session, and what the pages read beside them."""
 
     rounds: RoundRepository
     directory: DirectoryReads
@@ -33,6 +34,8 @@ class PlacementsRepositories:
     problems: ProblemReads
     revisions: RevisionCounters
     self_found: SelfFoundRepository
+    overview: OverviewReads
+    progress: RunProgressRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
         self.rounds = RoundRepository(session)
@@ -46,6 +49,8 @@ class PlacementsRepositories:
         self.problems = ProblemReads(session)
         self.revisions = RevisionCounters(session)
         self.self_found = SelfFoundRepository(session)
+        self.overview = OverviewReads(session)
+        self.progress = RunProgressRepository(session)
 
 
 class PlacementsReads(PlacementsRepositories):

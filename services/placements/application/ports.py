@@ -7,7 +7,7 @@ never a table or a statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -313,3 +313,85 @@ class PlacementsUnitOfWork(PlacementsRepositories, Protocol):
 
 
 UnitOfWorkFactory = Callable[[], PlacementsUnitOfWork]
+
+
+@dataclass(frozen=True)
+class ListedEmployer:
+    """An employer as the EBP's own page lists it."""
+
+    id: str
+    reference: str
+    name: str
+    postcode_district: str | None
+    health_safety_expires: date
+    insurance_expires: date
+
+
+@dataclass(frozen=True)
+class ListedPlacement:
+    """An imported placement as the EBP's own page lists it, with its places in every week."""
+
+    id: str
+    reference: str
+    employer_id: str
+    title: str
+    sector: str
+    places: int
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run has got, as its row says (only `status` says whether it still runs)."""
+
+    run_id: str
+    round_id: str
+    status: str
+    stage: str | None
+    done: int
+    total: int
+
+
+class Overview(Protocol):
+    """What the pages show beside the API's answers: names, a partnership's own listing."""
+
+    async def school_names(self, school_ids: Iterable[str]) -> dict[str, str]: ...
+    async def all_schools(self, school_ids: Iterable[str] | None) -> dict[str, str]:
+        """Every school placements knows of (or only `school_ids`), by name."""
+        ...
+
+    async def employers_of(
+        self, ebp_id: str | None
+    ) -> tuple[list[ListedEmployer], list[ListedPlacement]]:
+        """The employers a partnership may match (its own and those of no partnership; every
+        one with `None`) and their imported placements."""
+        ...
+
+    async def placement_names(self, placement_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Each placement's title and its employer's name."""
+        ...
+
+    async def preference_count(self, round_id: str) -> int: ...
+    async def references_of_others(
+        self, ebp_id: str, employer_refs: Iterable[str], placement_refs: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these employer and placement references belong to another partnership."""
+        ...
+
+
+class RunProgressRecords(Protocol):
+    async def of_run(self, round_id: str, run_id: str) -> RunProgress | None: ...
+    async def record(self, run_id: str, stage: str, done: int, total: int) -> None: ...
+
+
+class PageRepositories(PlacementsRepositories, Protocol):
+    """The repositories, with what the staff and student pages read beside the use cases and
+    the stages a running matching has passed."""
+
+    @property
+    def overview(self) -> Overview: ...
+    @property
+    def progress(self) -> RunProgressRecords: ...
+
+
+class PageUnitOfWork(PlacementsUnitOfWork, PageRepositories, Protocol):
+    """The unit of work with the pages' repositories too."""

@@ -22,6 +22,7 @@ class PlacementsContext:
     unit_of_work: Callable[[], PlacementsUnitOfWork]
     runner: MatchingRunner
     clock: Callable[[], datetime]
+    """Now, for the routes and pages (Europe/London dates, deadlines); tests give their own."""
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[PlacementsReads]:

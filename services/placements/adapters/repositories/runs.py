@@ -1,4 +1,5 @@
-"""Matching runs: their rows, the seats each run gave, and the students it left unplaced."""
+"""Matching runs: their rows, the seats each run gave, the students it left unplaced, and how
+far a running one has got."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from services.placements.adapters.orm import (
     run_assignments,
     run_unplaced,
 )
-from services.placements.application.ports import RunAssignment, RunBasis, RunResults, RunSummary
+from services.placements.application.ports import (
+    RunAssignment,
+    RunBasis,
+    RunProgress,
+    RunResults,
+    RunSummary,
+)
 from services.placements.domain.model import MatchResult
 from services.placements.domain.weeks import iso_week
 
@@ -201,4 +208,43 @@ class RunRepository:
         return RunResults(
             [{k: v for k, v in r._mapping.items() if k != "run_id"} for r in placed],
             [{k: v for k, v in r._mapping.items() if k != "run_id"} for r in unplaced],
+        )
+
+
+class RunProgressRepository:
+    """The stage a running matching has reached, on its row, for a page on any replica."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def of_run(self, round_id: str, run_id: str) -> RunProgress | None:
+        row = (
+            await self._session.execute(
+                sa.select(
+                    matching_runs.c.id,
+                    matching_runs.c.round_id,
+                    matching_runs.c.status,
+                    matching_runs.c.stage,
+                    matching_runs.c.progress_done,
+                    matching_runs.c.progress_total,
+                ).where(matching_runs.c.id == run_id, matching_runs.c.round_id == round_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return RunProgress(
+            row.id,
+            row.round_id,
+            row.status,
+            row.stage,
+            row.progress_done or 0,
+            row.progress_total or 0,
+        )
+
+    async def record(self, run_id: str, stage: str, done: int, total: int) -> None:
+        """Note how far a run has got (only its status says whether it is still running)."""
+        await self._session.execute(
+            matching_runs.update()
+            .where(matching_runs.c.id == run_id)
+            .values(stage=stage[:40], progress_done=done, progress_total=total)
         )

@@ -117,6 +117,10 @@ async def test_ebp_staff_land_on_their_home_in_placements(
     await desk.goto(f"{two_services.placements}/placements/my")
     await expect(desk).to_have_url(f"{two_services.placements}/placements/ebp")
     await assert_accessible(desk)
+    # Booking owns the session: placements' link leads to booking's page that ends it.
+    await desk.get_by_role("link", name="Sign out").click()
+    await expect(desk).to_have_url(f"{two_services.booking}/sign-out")
+    await assert_accessible(desk)
     await desk.get_by_role("button", name="Sign out").click()
     await expect(desk).to_have_url(f"{two_services.booking}/sign-in")
     await desk.goto(f"{two_services.placements}/placements/ebp/rounds")

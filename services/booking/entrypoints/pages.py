@@ -122,6 +122,15 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     return render(request, "sign_in.html", {"email": email, "error": error}, status=400)
 
 
+@routes.get("/sign-out")
+async def sign_out_page(request: web.Request) -> web.StreamResponse:
+    """Where other services' "Sign out" links lead: a form here ends the session everywhere
+    (their own forms may not post to booking's origin)."""
+    if current_principal(request) is None:
+        raise web.HTTPSeeOther("/sign-in")
+    return render(request, "sign_out.html")
+
+
 @routes.post("/sign-out")
 async def sign_out(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)

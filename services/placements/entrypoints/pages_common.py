@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -17,7 +16,6 @@ from services.placements.application.ports import PageRepositories
 from services.placements.entrypoints.access import reading_round
 from services.placements.entrypoints.errors import translate_placements_error
 from shared.auth.principal import Principal, Role
-from shared.auth.web import clear_session_cookie
 from shared.http.pages import render
 from shared.http.site import page_principal, site
 
@@ -47,28 +45,14 @@ def page(
     *,
     status: int = 200,
 ) -> web.Response:
-    """`render`, with where this page's "Sign out" posts to."""
-    return render(
-        request, template, {"sign_out_url": sign_out_url(request), **(context or {})}, status=status
-    )
-
-
-def sign_out_url(request: web.Request) -> str:
-    """Booking's sign-out, which ends the session, when booking shares this page's origin (as
-    behind the production proxy); otherwise ours, which forgets the cookie in this browser (a
-    form may not post to another origin)."""
-    booking = urlsplit(site(request).booking)
-    here = urlsplit(site(request).placements)
-    if (booking.scheme, booking.netloc) == (here.scheme, here.netloc):
-        return site(request).url("booking", "/sign-out")
-    return "/placements/sign-out"
-
-
-@routes.post("/placements/sign-out")
-async def sign_out(request: web.Request) -> web.StreamResponse:
-    response = web.HTTPSeeOther(site(request).sign_in())
-    clear_session_cookie(response)
-    raise response
+    """`render`, with the account links every page carries: booking owns accounts, so
+    "Sign out" opens booking's sign-out page (a form here may not post to another origin),
+    which ends the session for every service."""
+    links = {
+        "sign_out_url": site(request).url("booking", "/sign-out"),
+        "password_url": site(request).url("booking", "/account/password"),
+    }
+    return render(request, template, {**links, **(context or {})}, status=status)
 
 
 def refusal_status(exc: PlacementsError) -> int:

@@ -43,6 +43,13 @@ async def test_a_student_books_an_interview_and_cancels_it(
     await sign_in(phone, booking_site)
     await expect(phone.get_by_role("heading", name="Your careers appointments")).to_be_visible()
     await expect(phone.get_by_text("You have no careers appointments booked.")).to_be_visible()
+    # Ashcombe's one adviser is in on Mondays, and for the Friday lunchtime drop-in, which the
+    # site's day (Friday 6 March, 12:20) is in the middle of.
+    await expect(phone.get_by_role("heading", name="Your careers adviser")).to_be_visible()
+    advisers = phone.get_by_role("list", name="Your careers advisers")
+    await expect(advisers.get_by_role("listitem")).to_have_count(1)
+    await expect(advisers).to_contain_text("Adviser 1")
+    await expect(advisers).to_contain_text("Next in school Fri 6 Mar, 12:15 to 13:15")
 
     await phone.get_by_role("link", name="Careers interview").click()
     await assert_accessible(phone)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from services.booking.application.calendars import CalendarImport
@@ -21,7 +20,7 @@ from services.booking.domain.appointments import Appointment
 from services.booking.domain.calendars import IMPORT_AHEAD, merge
 from services.booking.domain.model import Interval
 from shared.events.booking import AdviserClashDetected
-from shared.events.envelope import EventPayload
+from shared.ports import Transaction
 
 
 class CalendarUnavailable(Exception):
@@ -60,18 +59,9 @@ class Imports(Protocol):
     async def mark_alerted(self, alerted: Sequence[Appointment], now: datetime) -> None: ...
 
 
-class ImportUnit(Protocol):
+class ImportUnit(Transaction, Protocol):
     @property
     def calendar_imports(self) -> Imports: ...
-    async def __aenter__(self) -> Any: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
-    async def commit(self) -> None: ...
 
 
 ReadBusy = Callable[[bytes, Interval], list[Interval]]

@@ -10,8 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from services.booking.application.schools import SchoolRecord
 from services.booking.domain.agreement import PartnershipAgreement
@@ -22,6 +21,7 @@ from services.booking.domain.placement import PlacementContext, PlacementRequest
 from services.booking.domain.waitlist import Offer, WaitlistEntry
 from shared.auth.principal import Role
 from shared.events import EventPayload
+from shared.ports import Transaction
 
 if TYPE_CHECKING:
     from services.booking.application.agreements import AgreementTerms
@@ -310,7 +310,7 @@ class SlotReads(Protocol):
     def busy(self) -> BusyTimes: ...
 
 
-class BookingUnit(Protocol):
+class BookingUnit(Transaction, Protocol):
     """One business transaction over booking's repositories; see `shared.uow.UnitOfWork`.
 
     Enter it (`async with uow:`) for each attempt; leaving without `commit` rolls back.
@@ -328,16 +328,6 @@ class BookingUnit(Protocol):
     def waitlist(self) -> Waitlist: ...
     @property
     def dropins(self) -> DropIns: ...
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
-    async def commit(self) -> None: ...
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         """What `exc` says, if it is a concurrent transaction's win (then try again)."""

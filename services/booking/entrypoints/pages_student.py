@@ -24,7 +24,7 @@ from services.booking.domain.model import SessionType
 from services.booking.entrypoints.appointments_api import my_appointments
 from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.pages import signed_in
-from services.booking.entrypoints.student_views import offers_to, waiting_for
+from services.booking.entrypoints.student_views import advisers_for, offers_to, waiting_for
 from shared.auth.principal import Principal, Role
 from shared.http.body import Instant
 from shared.http.pages import render
@@ -77,6 +77,7 @@ async def render_my(
             "notice": NOTICES.get(notice or ""),
             "error": error,
             "kinds": BOOKABLE_BY_STUDENTS,
+            "advisers": await advisers_for(ctx, principal),
             "waiting": await waiting_for(ctx, principal),
             "offers": await offers_to(ctx, principal),
             "preferences_url": site(request).url("notifications", "/notifications/my"),

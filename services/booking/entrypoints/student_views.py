@@ -1,5 +1,6 @@
-"""What a student's own page shows beside their appointments: the waitlists they are on,
-places offered to them, and today's drop-in at their school with their place in its queue.
+"""What a student's own page shows beside their appointments: their advisers and when each
+is next in school, the waitlists they are on, places offered to them, and today's drop-in at
+their school with their place in its queue.
 
 Reads only, over the same application functions as the JSON API.
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.booking.application import dropins
+from services.booking.application.adviser_visits import AdviserVisit, advisers_in_school
 from services.booking.application.ports import DropInSession, OfferRecord
 from services.booking.domain.errors import NotInQueue
 from services.booking.domain.model import LONDON, SessionType
@@ -35,6 +37,15 @@ class DropInToday:
 
 def school_of(principal: Principal) -> str | None:
     return next(iter(sorted(principal.school_ids)), None)
+
+
+async def advisers_for(ctx: BookingContext, principal: Principal) -> list[AdviserVisit]:
+    """The advisers of the student's school and when each is next in it."""
+    school_id = school_of(principal)
+    if school_id is None:
+        return []
+    async with ctx.reads() as reads:
+        return await advisers_in_school(reads, school_id, ctx.clock())
 
 
 async def waiting_for(ctx: BookingContext, principal: Principal) -> list[SessionType]:

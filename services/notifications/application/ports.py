@@ -11,11 +11,11 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from services.notifications.domain.reminders import PlannedReminder
 from shared.events import EventPayload
+from shared.ports import Transaction
 
 Clock = Callable[[], datetime]
 
@@ -257,17 +257,8 @@ class NotificationsEvents(NotificationsReads, Protocol):
         ...
 
 
-class NotificationsUnit(NotificationsEvents, Protocol):
+class NotificationsUnit(NotificationsEvents, Transaction, Protocol):
     """One business transaction; enter it (`async with uow:`), then `commit`."""
-
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def commit(self) -> None: ...
 
 
 class Storage(Protocol):

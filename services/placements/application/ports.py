@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from services.placements.domain.model import MatchingProblem, MatchResult, Placement, Preference
-from shared.events import EventPayload
+from shared.ports import Transaction
 
 Clock = Callable[[], datetime]
 
@@ -300,16 +299,8 @@ class PlacementsRepositories(Protocol):
     def self_found(self) -> SelfFound: ...
 
 
-class PlacementsUnitOfWork(PlacementsRepositories, Protocol):
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
-    async def commit(self) -> None: ...
+class PlacementsUnitOfWork(PlacementsRepositories, Transaction, Protocol):
+    """One business transaction over placements' repositories; see `shared.uow.UnitOfWork`."""
 
 
 UnitOfWorkFactory = Callable[[], PlacementsUnitOfWork]

@@ -6,12 +6,10 @@ unit of work counts commits and keeps the writes and events of committed work on
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from services.booking.application.agreements import AgreementTerms
 from services.booking.application.ports import (
@@ -30,7 +28,7 @@ from services.booking.domain.dropin_queue import DropInQueue, QueueEntry
 from services.booking.domain.model import AppointmentStatus, Interval, SessionType, Student
 from services.booking.domain.placement import PlacementContext, PlacementRequest, Seat
 from services.booking.domain.waitlist import Offer, WaitlistEntry
-from shared.events import EventPayload
+from tests.fakes import FakeTransaction
 from tests.unit.booking.placing import context
 
 
@@ -449,13 +447,14 @@ class LostRaceError(Exception):
         self.race = race
 
 
-class FakeUnitOfWork:
-    """Counts commits; a unit left without committing leaves no write and no event.
+class FakeUnitOfWork(FakeTransaction):
+    """Booking's repositories over the shared fake transaction.
 
     `races` makes the next commits lose to a concurrent transaction, in turn.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.reference = FakeDirectory()
         self.appointments = FakeAppointments()
         self.waitlist = FakeWaitlist()
@@ -468,16 +467,7 @@ class FakeUnitOfWork:
         self.agreements = FakeAgreements()
         self.erasures = FakeErasures(self.reference, self.appointments)
         self.reference_changes = 0
-        self.commits = 0
-        self.events: list[EventPayload] = []
-        self._pending: list[EventPayload] = []
         self.races: list[LostRace] = []
-        self._before: Any = None
-
-    async def __aenter__(self) -> Self:
-        self._pending = []
-        self._before = copy.deepcopy(self._stores())
-        return self
 
     def _stores(self) -> tuple[dict[str, Any], ...]:
         return (
@@ -489,36 +479,13 @@ class FakeUnitOfWork:
             self.erasures.__dict__,
         )
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._pending = []
-        if self._before is not None:  # rolled back
-            for store, before in zip(self._stores(), self._before, strict=True):
-                store.clear()
-                store.update(before)
-        self._before = None
-
-    async def emit(self, payload: EventPayload, *, key: str) -> Any:
-        self._pending.append(payload)
-
     async def commit(self) -> None:
         if self.races:
             raise LostRaceError(self.races.pop(0))
-        self._before = None
-        self.commits += 1
-        self.events += self._pending
-        self._pending = []
+        await super().commit()
 
     def reference_changed(self) -> None:
         self.reference_changes += 1
 
     def lost_race(self, exc: BaseException) -> LostRace | None:
         return exc.race if isinstance(exc, LostRaceError) else None
-
-    def types(self) -> list[str]:
-        """The committed events' types, in order."""
-        return [type(event).__name__ for event in self.events]

@@ -15,7 +15,7 @@ from services.booking.domain.calendars import (
     merge,
 )
 from services.booking.domain.model import Interval, SessionType
-from tests.unit.booking.test_layers import imported
+from tests.layers import imported
 
 NOW = datetime(2027, 1, 11, 8, tzinfo=UTC)
 

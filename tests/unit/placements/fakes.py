@@ -6,13 +6,11 @@ commits and keeps the writes and events of committed work only.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from services.placements.application.ports import (
     Allocation,
@@ -29,7 +27,7 @@ from services.placements.application.ports import (
 )
 from services.placements.domain.model import MatchingProblem, MatchResult, Placement, Preference
 from services.placements.domain.weeks import iso_week
-from shared.events import EventPayload
+from tests.fakes import FakeTransaction
 
 
 class FakeRounds:
@@ -341,10 +339,11 @@ class FakeSelfFound:
         raise NotImplementedError
 
 
-class FakeUnitOfWork:
-    """Counts commits; a unit left without committing leaves no write and no event."""
+class FakeUnitOfWork(FakeTransaction):
+    """Placements' repositories over the shared fake transaction."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rounds = FakeRounds()
         self.directory = FakeDirectory()
         self.catalogue = FakeCatalogue()
@@ -356,10 +355,6 @@ class FakeUnitOfWork:
         self.problems = FakeProblems()
         self.revisions = FakeRevisions()
         self.self_found = FakeSelfFound()
-        self.commits = 0
-        self.events: list[EventPayload] = []
-        self._pending: list[EventPayload] = []
-        self._before: Any = None
 
     def _stores(self) -> tuple[dict[str, Any], ...]:
         return (
@@ -370,34 +365,3 @@ class FakeUnitOfWork:
             self.withdrawals.__dict__,
             self.revisions.__dict__,
         )
-
-    async def __aenter__(self) -> Self:
-        self._pending = []
-        self._before = copy.deepcopy(self._stores())
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._pending = []
-        if self._before is not None:  # rolled back
-            for store, before in zip(self._stores(), self._before, strict=True):
-                store.clear()
-                store.update(before)
-        self._before = None
-
-    async def emit(self, payload: EventPayload, *, key: str) -> Any:
-        self._pending.append(payload)
-
-    async def commit(self) -> None:
-        self._before = None
-        self.commits += 1
-        self.events += self._pending
-        self._pending = []
-
-    def types(self) -> list[str]:
-        """The committed events' types, in order."""
-        return [type(event).__name__ for event in self.events]

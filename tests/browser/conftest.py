@@ -80,11 +80,22 @@ def screenshots() -> Path:
     return folder
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# Pages run over the same application code as the API, whose tests cover both databases; so
+# most page modules run over SQLite (what `make run` uses), and the main paths (a student's
+# booking, EBP staff's matching) over PostgreSQL too, with `BOTH_DATABASES` as their mark.
+BOTH_DATABASES = ["sqlite", "postgresql"]
+
+
+def both_databases(fixture: str) -> pytest.MarkDecorator:
+    """A module mark: run its pages once over SQLite and once over PostgreSQL."""
+    return pytest.mark.parametrize(fixture, BOTH_DATABASES, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module", params=["sqlite"])
 async def site_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    """Each module's pages run once over SQLite and once over PostgreSQL."""
+    """Booking's database for a module's pages: SQLite, or each kind under `both_databases`."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('site-db')}/b.db"
         return
@@ -233,11 +244,12 @@ class TwoServices:
     placements_settings: PlacementsSettings
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite"])
 async def two_databases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[str, str]]:
-    """A database for booking and one for placements, over SQLite and over PostgreSQL."""
+    """A database for booking and one for placements: SQLite, or each kind under
+    `both_databases`."""
     if request.param == "sqlite":
         folder = tmp_path_factory.mktemp("two-db")
         yield f"sqlite+aiosqlite:///{folder}/b.db", f"sqlite+aiosqlite:///{folder}/p.db"

@@ -22,7 +22,7 @@ from services.placements.application.employers import placement_id_for
 from services.placements.application.rounds import OpenRound, open_round
 from services.placements.demo_round import state_preferences
 from shared.db import Database
-from tests.browser.conftest import TwoServices, assert_accessible
+from tests.browser.conftest import TwoServices, assert_accessible, both_databases
 from tests.conftest import eventually
 
 EBP = "ebp@demo.signpost.example"
@@ -33,6 +33,9 @@ HEADER = (
     "employer_ref,employer_name,contact_email,postcode,health_safety_expires,"
     "insurance_expires,placement_ref,title,sector,weeks,capacity_per_week\n"
 )
+
+# A main path: over PostgreSQL as well as SQLite.
+pytestmark = both_databases("two_databases")
 
 
 def _csv(text: str) -> FilePayload:

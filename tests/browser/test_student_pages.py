@@ -10,9 +10,12 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from services.booking.demo import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, both_databases
 
 STUDENT = "student@demo.signpost.example"
+
+# A main path: over PostgreSQL as well as SQLite.
+pytestmark = both_databases("site_database")
 
 
 @pytest.fixture

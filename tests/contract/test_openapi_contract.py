@@ -115,7 +115,10 @@ async def running(
         yield str(clients[service].make_url("")).rstrip("/"), tokens
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+# Examples and fuzzing for every role over PostgreSQL (where a value out of a column's range
+# is refused by the database, not by Python); coverage and stateful over SQLite below: each
+# database meets the generated requests, and the file stays within a few minutes.
+@pytest.mark.parametrize("kind", ["postgresql"])
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_every_operation_keeps_to_its_openapi_for_every_role(
     service: str, kind: str, broker: str, tmp_path: Path, request: pytest.FixtureRequest

@@ -11,7 +11,7 @@ from services.booking.application.ports import BookingUnit
 from services.booking.application.waitlist import accept_offers_taken, offer_freed_place
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.errors import UnknownAppointment
-from services.booking.domain.model import Role
+from services.booking.domain.model import Role, as_utc
 from services.booking.domain.placement import PlacementRequest, place
 from shared.events.booking import AppointmentRescheduled
 
@@ -32,6 +32,8 @@ async def reschedule_appointment(
         current = await uow.appointments.get(cmd.appointment_id)
     if current is None:
         raise UnknownAppointment(cmd.appointment_id)
+    if current.is_active and current.interval.start == as_utc(cmd.starts_at):
+        return current  # already at that time: nothing moves, nobody is told of a change
 
     async def attempt() -> Appointment:
         async with uow:

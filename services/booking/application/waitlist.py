@@ -16,7 +16,7 @@ from services.booking.application.ports import BookingUnit, OfferRecord
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.availability import Slot
 from services.booking.domain.errors import BookingError, UnknownStudent
-from services.booking.domain.model import DateRange, SessionType
+from services.booking.domain.model import LONDON, DateRange, SessionType
 from services.booking.domain.waitlist import Offer, WaitlistEntry, decline, expire, next_offer
 from shared.events.booking import WaitlistOfferEnded, WaitlistOfferMade
 
@@ -26,6 +26,13 @@ class AlreadyWaiting(BookingError):
 
     def __init__(self) -> None:
         super().__init__("You are already on the waitlist for this kind of session.")
+
+
+class WaitlistInThePast(BookingError):
+    code = "waitlist_in_the_past"
+
+    def __init__(self) -> None:
+        super().__init__("Those days have all passed. Choose days from today onwards.")
 
 
 class UnknownOffer(BookingError):
@@ -63,6 +70,8 @@ async def join_waitlist(cmd: JoinWaitlist, uow: BookingUnit, now: datetime) -> s
             raise AlreadyWaiting()
         entry_id = str(uuid.uuid4())
         dates = DateRange(cmd.first_day, cmd.last_day) if cmd.first_day and cmd.last_day else None
+        if dates is not None and dates.last < now.astimezone(LONDON).date():
+            raise WaitlistInThePast()
         await uow.waitlist.add_entry(
             entry_id, WaitlistEntry(cmd.student_id, cmd.school_id, cmd.session_type, now, dates)
         )

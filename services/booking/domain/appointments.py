@@ -139,7 +139,7 @@ class Appointment:
         if not by_role.is_staff and moment > cutoff:
             raise CancellationTooLate(cutoff)
         if new_interval.start <= moment:
-            raise OutsideBookingWindow(new_interval.start, moment, moment)
+            raise OutsideBookingWindow(new_interval.start, moment, moment, now=moment)
         return replace(
             self,
             interval=new_interval,

@@ -192,7 +192,7 @@ def check_booking_window(agreement: PartnershipAgreement, start: datetime, now: 
     earliest = as_utc(now) + agreement.minimum_notice
     latest = as_utc(now) + agreement.horizon
     if not earliest <= as_utc(start) <= latest:
-        raise OutsideBookingWindow(as_utc(start), earliest, latest)
+        raise OutsideBookingWindow(as_utc(start), earliest, latest, now=as_utc(now))
 
 
 def _adviser_grid(

@@ -57,9 +57,13 @@ class StudentAlreadyBooked(BookingError):
 class OutsideBookingWindow(BookingError):
     code = "outside_booking_window"
 
-    def __init__(self, start: datetime, earliest: datetime, latest: datetime) -> None:
+    def __init__(
+        self, start: datetime, earliest: datetime, latest: datetime, now: datetime | None = None
+    ) -> None:
         if start > latest:
             message = "That time is too far ahead to book yet. Please choose an earlier time."
+        elif now is not None and start <= now:
+            message = "That time has already passed. Please choose a later time."
         else:
             message = "That time is too soon to book. Please choose a later time."
         super().__init__(message)

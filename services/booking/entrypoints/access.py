@@ -16,7 +16,7 @@ from aiohttp.typedefs import Middleware
 
 from services.booking.application.agreements import UnknownAdvisers
 from services.booking.application.dropins import DropInNotOpen, QueueBusy, UnknownDropIn
-from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer
+from services.booking.application.waitlist import AlreadyWaiting, UnknownOffer, WaitlistInThePast
 from services.booking.domain import errors
 from services.booking.domain.errors import SlotUnavailable
 from services.booking.domain.model import Role as DomainRole
@@ -50,6 +50,7 @@ _STATUS: dict[type[errors.BookingError], int] = {
     errors.UnknownStudent: 422,
     errors.UnknownSchool: 404,
     AlreadyWaiting: 409,
+    WaitlistInThePast: 422,
     UnknownOffer: 404,
     errors.AlreadyQueued: 409,
     errors.NotInQueue: 404,

@@ -35,6 +35,7 @@ from services.booking.application.waitlist import (
     AlreadyWaiting,
     DeclineOffer,
     JoinWaitlist,
+    WaitlistInThePast,
     decline_offer,
     join_waitlist,
 )
@@ -43,6 +44,7 @@ from services.booking.domain.dropin_queue import QueueStatus
 from services.booking.domain.errors import (
     CancellationTooLate,
     InvalidTransition,
+    OutsideBookingWindow,
     SlotTaken,
     SlotUnavailable,
     StudentAlreadyBooked,
@@ -266,6 +268,54 @@ async def test_rescheduling_keeps_the_id_emits_revision_two_and_offers_the_old_t
     assert (rescheduled.revision, rescheduled.starts_at) == (2, LATER)
     assert isinstance(offer, WaitlistOfferMade)
     assert offer.starts_at == SLOT
+
+
+async def test_a_move_to_the_appointments_own_time_changes_and_announces_nothing() -> None:
+    uow = fake_uow()
+    appointment = await booked(uow)
+    uow.commits, uow.events = 0, []
+    same = await reschedule_appointment(
+        RescheduleAppointment(appointment.id, SLOT, Role.STUDENT), uow, NOW, TTL
+    )
+    assert same == appointment
+    assert (uow.commits, uow.events) == (0, [])
+    assert uow.appointments.rows[appointment.id].revision == 1
+
+
+async def test_a_move_into_the_past_is_refused_as_passed_not_as_too_soon() -> None:
+    uow = fake_uow()
+    appointment = await booked(uow)
+    uow.commits, uow.events = 0, []
+    with pytest.raises(OutsideBookingWindow, match="already passed"):
+        await reschedule_appointment(
+            RescheduleAppointment(appointment.id, NOW - timedelta(days=1), Role.STUDENT),
+            uow,
+            NOW,
+            TTL,
+        )
+    assert (uow.commits, uow.events) == (0, [])
+
+
+async def test_booking_a_time_already_past_is_refused_as_passed() -> None:
+    uow = fake_uow()
+    with pytest.raises(OutsideBookingWindow, match="already passed"):
+        await book_slot(booking(starts_at=london(2025, 2, 24, 9, 0)), uow, NOW)
+    assert uow.commits == 0
+
+
+async def test_a_waitlist_whose_days_have_all_passed_is_refused() -> None:
+    uow = fake_uow()
+    days = JoinWaitlist(
+        SCHOOL_ID, "student-2", SessionType.INTERVIEW, date(2025, 2, 10), date(2025, 2, 21)
+    )
+    with pytest.raises(WaitlistInThePast):
+        await join_waitlist(days, uow, NOW)
+    assert uow.commits == 0
+    today = JoinWaitlist(
+        SCHOOL_ID, "student-2", SessionType.INTERVIEW, date(2025, 2, 10), date(2025, 2, 24)
+    )
+    await join_waitlist(today, uow, NOW)
+    assert uow.commits == 1
 
 
 async def test_a_move_onto_a_taken_time_is_refused_and_commits_nothing() -> None:

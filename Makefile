@@ -18,10 +18,12 @@ run: $(STAMP)
 	$(PY) -m services.cli run
 
 # Lint and type checks run first: main stays clean because CI refuses what they find.
+# Two workers, each file's tests on one of them: most tests wait on a broker or a browser, so
+# two run side by side in little more than the time of one (module fixtures stay whole).
 test: $(STAMP)
 	bash deploy/ensure-test-deps.sh
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench

@@ -72,6 +72,34 @@ async def assert_accessible(page: Page) -> None:
     )
 
 
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """A student's phone: a small touch screen, in a browser context of its own."""
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="Europe/London",
+    )
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def desk(browser: Browser) -> AsyncIterator[Page]:
+    """Staff at a desk, in a browser context of their own."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
+    )
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """Where the browser tests leave screenshots of the main pages, for people to look at."""

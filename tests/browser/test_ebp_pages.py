@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, FilePayload, Page, expect
 
@@ -68,32 +66,6 @@ FAULTY = HEADER + (
     "BR-E3,Canterbury Books,shop@example.org,CT1,2030-01-01,2030-01-01,BR-P3,Bookshop,"
     "retail,2027-W25,0\n"
 )
-
-
-@pytest.fixture
-async def desk(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
-
-
-@pytest.fixture
-async def phone(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        locale="en-GB",
-        timezone_id="Europe/London",
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def sign_in_as(page: Page, services: TwoServices, email: str) -> None:

@@ -39,17 +39,6 @@ ASHCOMBE = demo_id("school", 0)
 
 
 @pytest.fixture
-async def desk(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
-
-
-@pytest.fixture
 async def db(booking_settings: BookingSettings) -> AsyncIterator[Database]:
     database = Database(booking_settings.database_url)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from services.booking.adapters.uow import BookingReads
 from services.booking.application.availability import find_slots
@@ -42,33 +42,6 @@ STUDENT = "student@demo.signpost.example"
 ASHCOMBE = demo_id("school", 0)
 COORDINATOR_ID = demo_id("coordinator", 0)
 SHORT_TIME = re.compile(r"^\w{3} \d{1,2} \w{3}, \d{2}:\d{2}$")
-
-
-@pytest.fixture
-async def phone(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        locale="en-GB",
-        timezone_id="Europe/London",
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
-
-
-@pytest.fixture
-async def desk(browser: Browser) -> AsyncIterator[Page]:
-    """A PA at a desk, in a browser context of their own."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London"
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 @pytest.fixture

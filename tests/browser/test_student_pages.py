@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from services.booking.demo import DEMO_PASSWORD
 from tests.browser.conftest import assert_accessible, both_databases
@@ -16,21 +14,6 @@ STUDENT = "student@demo.signpost.example"
 
 # A main path: over PostgreSQL as well as SQLite.
 pytestmark = both_databases("site_database")
-
-
-@pytest.fixture
-async def phone(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        locale="en-GB",
-        timezone_id="Europe/London",
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
 
 
 async def sign_in(page: Page, site: str, password: str = DEMO_PASSWORD) -> None:

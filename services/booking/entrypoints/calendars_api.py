@@ -143,7 +143,13 @@ async def feed(request: web.Request) -> web.StreamResponse:
 
 
 class ImportRequest(Strict):
-    url: str = Field(min_length=8, max_length=2000, description="the calendar's published ICS URL")
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        # As the handler checks it: an http(s) address with a host, so clients can tell.
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[!-~]*)?$",
+        description="the calendar's published ICS URL (http or https)",
+    )
 
     @field_validator("url")
     @classmethod

@@ -34,8 +34,9 @@ async def seed_all() -> int:
             if loader is not None:
                 loaded = await loader(db)
                 if entry.name == "booking":
-                    announced = await _directory_events(db)
-                    if not loaded:
+                    if loaded:  # a first start: placements' demo round needs the directory
+                        announced = await _directory_events(db)
+                    else:
                         await refresh_booking_demo(db)  # today's drop-in queue, whatever the day
                 if entry.name == "placements" and announced:
                     # Placements learns the directory from booking's events; the demo round

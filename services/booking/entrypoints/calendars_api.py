@@ -147,7 +147,7 @@ class ImportRequest(Strict):
         min_length=8,
         max_length=2000,
         # As the handler checks it: an http(s) address with a host, so clients can tell.
-        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[!-~]*)?$",
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
         description="the calendar's published ICS URL (http or https)",
     )
 

@@ -29,6 +29,7 @@ from shared.db import Database
 from shared.devbroker import free_port
 from shared.devdb import create_database, drop_database
 from shared.http.pages import LONDON
+from shared.messaging.tables import outbox
 from tests.conftest import eventually
 from tests.support import app_client, settings_for
 
@@ -262,6 +263,24 @@ async def joined_site(
         )
 
 
+async def _where_the_directory_stopped(booking_url: str, copies: Database) -> str:
+    """What to say when placements has not heard of every student: how far each side got."""
+    async with copies.read_session() as s:
+        heard = await s.scalar(sa.select(sa.func.count()).select_from(students))
+    db = Database(booking_url)
+    try:
+        async with db.read_session() as s:
+            rows = (
+                await s.execute(
+                    sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    by_status = ", ".join(f"{status}: {n}" for status, n in rows)
+    return f"placements heard of {heard} of 200 students; booking's outbox by status: {by_status}"
+
+
 @dataclass(frozen=True)
 class TwoServices:
     """Booking and placements on one host, each knowing the other's public URL."""
@@ -329,7 +348,11 @@ async def two_services(
                     count = await s.scalar(sa.select(sa.func.count()).select_from(students))
                 return count == 200
 
-            await eventually(every_student_heard_of, timeout=60)
+            try:
+                await eventually(every_student_heard_of, timeout=60)
+            except AssertionError as timed_out:
+                stopped = await _where_the_directory_stopped(booking_url, copies)
+                raise AssertionError(stopped) from timed_out
         finally:
             await copies.dispose()
         yield TwoServices(

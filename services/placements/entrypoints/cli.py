@@ -34,6 +34,10 @@ from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWo
 from services.placements.application import employers as employer_cases
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound, PlacementsError
+from services.placements.application.partnership_import import (
+    ImportForPartnership,
+    import_for_partnership,
+)
 from services.placements.application.ports import PlacementsRepositories, RoundRecord
 from services.placements.bootstrap import MIGRATIONS, PRODUCER
 from services.placements.domain.matching import STAGES
@@ -121,8 +125,12 @@ async def import_employers(store: Store, args: argparse.Namespace) -> int:
         return 1
     rows = employer_cases.read_employers_file(args.file)
     async with store.unit_of_work() as uow:
-        cmd = employer_cases.ImportEmployers(rows, ebp_id=args.ebp)
-        summary = await employer_cases.import_employers(cmd, uow)
+        if args.ebp is None:  # employers of no partnership: an operator's import
+            summary = await employer_cases.import_employers(
+                employer_cases.ImportEmployers(rows), uow
+            )
+        else:  # for one partnership, under the rule its staff's pages import by
+            summary = await import_for_partnership(ImportForPartnership(rows, args.ebp), uow)
     print(
         f"{len(rows)} rows: {summary.employers_added} employers added, "
         f"{summary.employers_updated} updated; {summary.placements_added} placements added, "

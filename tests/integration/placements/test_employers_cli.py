@@ -160,6 +160,26 @@ def test_reimport_is_idempotent_and_an_export_imports_back_unchanged(
     assert hospital[10:12] == (51.275, 0.495)  # ME16's centre, from the district table
 
 
+def test_an_import_for_one_partnership_cannot_take_over_anothers_references(
+    cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _file(tmp_path, "employers.csv", EMPLOYERS_CSV)
+    assert main(["placements", "import-employers", str(source), "--ebp", "ebp-kent"]) == 0
+    capsys.readouterr()
+    before = _snapshot(cli)
+
+    assert main(["placements", "import-employers", str(source), "--ebp", "ebp-medway"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was imported" in err
+    assert re.search(r"line 2\b.*employer_ref.*another partnership", err), err
+    assert re.search(r"line 2\b.*placement_ref.*another partnership", err), err
+    assert _snapshot(cli) == before
+
+    # The owner may still update its own records.
+    assert main(["placements", "import-employers", str(source), "--ebp", "ebp-kent"]) == 0
+    assert "4 unchanged" in capsys.readouterr().out
+
+
 def test_vetting_lists_checks_lapsed_or_lapsing_within_the_window(
     cli: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

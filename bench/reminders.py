@@ -41,9 +41,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from services.notifications.adapters import message_store
+from services.notifications.adapters.calendar import invitation
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
 from services.notifications.adapters.message_store import NewMessage
 from services.notifications.adapters.orm import contact_owners, messages
+from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.contact_book import replace_contacts
 from services.notifications.application.dispatch import Dispatcher
@@ -158,7 +160,13 @@ async def replica(url: str, provider: str, rate: float) -> None:
     # A claim of about half a second's sending keeps the replicas' last batches short.
     storage = NotificationsStorage(db, clock=utc_now)
     dispatcher = Dispatcher(
-        storage, sms=sms, email=email, clock=utc_now, batch=max(1, int(rate / 2))
+        storage,
+        sms=sms,
+        email=email,
+        clock=utc_now,
+        templates=Templates(),
+        invitation=invitation,
+        batch=max(1, int(rate / 2)),
     )
     async with db.read_session() as s:
         await s.execute(sa.select(1))  # connected before the clock starts

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.notifications.adapters.calendar import invitation
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
+from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.contact_book import ContactBook
 from services.notifications.application.dispatch import Dispatcher
@@ -134,6 +136,8 @@ def create_app(settings: NotificationsSettings) -> web.Application:
             sms=sms,
             email=email,
             clock=utc_now,
+            templates=Templates(),
+            invitation=invitation,
             batch=settings.dispatch_batch,
             lease=timedelta(seconds=settings.dispatch_lease_seconds),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -20,7 +19,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from services.notifications.adapters.templates import Rendered
+from services.notifications.application.sending import (
+    Attachment,
+    PermanentFailure,
+    Rendered,
+    TransientFailure,
+)
 from shared.events.notifications import UndeliverableReason
 
 # Twilio error codes that mean this number will not work however often we try.
@@ -39,27 +43,6 @@ TWILIO_PERMANENT = {
 # The SDK logs every request at INFO; only its warnings are worth a line.
 _SDK_LOG = logging.getLogger("twilio.http")
 _SDK_LOG.setLevel(logging.WARNING)
-
-
-class PermanentFailure(Exception):
-    def __init__(self, reason: UndeliverableReason, code: str) -> None:
-        super().__init__(code)
-        self.reason = reason
-        self.code = code
-
-
-class TransientFailure(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime: tuple[str, str]
-    params: dict[str, str]
 
 
 class TwilioSms:

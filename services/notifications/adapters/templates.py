@@ -8,7 +8,6 @@ what the message is about) and chooses its A/B wording with `variant`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from services.notifications.application.sending import Rendered
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # Everything a template may mention. Nothing here names a person, a need or a reason.
 ALLOWED_VARIABLES = frozenset(
     {"variant", "when", "location", "expires", "week", "sector", "places", "reference", "help"}
 )
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str
-    subject: str | None = None
-    html: str | None = None
 
 
 class Templates:

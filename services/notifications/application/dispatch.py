@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from services.notifications.adapters.calendar import invitation
-from services.notifications.adapters.channels import (
-    Attachment,
-    PermanentFailure,
-    TransientFailure,
-)
-from services.notifications.adapters.templates import Rendered, Templates
 from services.notifications.application.ports import Claimed, Storage
+from services.notifications.application.sending import (
+    Attachment,
+    EmailSender,
+    Invitations,
+    PermanentFailure,
+    Rendered,
+    SmsSender,
+    TransientFailure,
+    Wording,
+)
 from services.notifications.domain.messages import RULES, SMS, Kind, validity_seconds
 from services.notifications.metrics import (
     DISPATCH_LAG,
@@ -40,23 +42,10 @@ log = get_logger(__name__)
 Clock = Callable[[], datetime]
 
 
-class SmsSender(Protocol):
-    async def send(
-        self, to: str, rendered: Rendered, validity_seconds: int, reference: str
-    ) -> str: ...
-
-
-class EmailSender(Protocol):
-    sender: str
-
-    async def send(
-        self, to: str, rendered: Rendered, attachments: tuple[Attachment, ...] = ()
-    ) -> str: ...
-
-
 class Dispatcher:
     """Each step is a unit of work of its own (`storage.unit()`), committed before the next;
-    the relay is woken by the unit that emits."""
+    the relay is woken by the unit that emits. The senders, the wording and the invitations
+    are the composition root's adapters (`application/sending.py` has their ports)."""
 
     def __init__(
         self,
@@ -65,7 +54,8 @@ class Dispatcher:
         sms: SmsSender,
         email: EmailSender,
         clock: Clock,
-        templates: Templates | None = None,
+        templates: Wording,
+        invitation: Invitations,
         batch: int = 100,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 5,
@@ -75,7 +65,8 @@ class Dispatcher:
         self._storage = storage
         self._sms = sms
         self._email = email
-        self._templates = templates or Templates()
+        self._templates = templates
+        self._invitation = invitation
         self._clock = clock
         self._batch = batch
         self._lease = lease
@@ -170,7 +161,7 @@ class Dispatcher:
         method = RULES[Kind(item.kind)].calendar
         if method is None or item.email is None:
             return ()
-        content = invitation(
+        content = self._invitation(
             item.context, method=method, organizer=self._email.sender, attendee=item.email, now=now
         )
         return (

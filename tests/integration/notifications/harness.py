@@ -18,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
+from services.notifications.adapters.calendar import invitation
 from services.notifications.adapters.channels import SmtpEmail, TwilioSms
 from services.notifications.adapters.orm import messages
+from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.dispatch import Dispatcher
 from services.notifications.bootstrap import MIGRATIONS, consumers
@@ -58,7 +60,10 @@ class World:
 
     def dispatcher(self, **options: Any) -> Dispatcher:
         storage = NotificationsStorage(self.db, clock=self.clock)
-        return Dispatcher(storage, sms=self.sms, email=self.email, clock=self.clock, **options)
+        wording: dict[str, Any] = {"templates": Templates(), "invitation": invitation}
+        return Dispatcher(
+            storage, sms=self.sms, email=self.email, clock=self.clock, **(wording | options)
+        )
 
     async def dispatch(self, now: datetime | None = None, **options: Any) -> int:
         return await self.dispatcher(**options).dispatch_due(now or self.clock.now)

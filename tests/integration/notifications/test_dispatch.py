@@ -14,9 +14,10 @@ import pytest
 
 from services.notifications.adapters import message_store
 from services.notifications.adapters.orm import messages
-from services.notifications.adapters.templates import Rendered, Templates
+from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.preferences import StartSms, StopSms, start_sms, stop_sms
+from services.notifications.application.sending import Rendered
 from services.notifications.devtools.fake_twilio import INVALID_NUMBER
 from shared.events.booking import AppointmentCancelled, AppointmentConfirmed, AppointmentRescheduled
 from shared.events.directory import Channel

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.notifications.adapters import message_store
+from services.notifications.adapters.calendar import invitation
 from services.notifications.adapters.message_store import NewMessage
 from services.notifications.adapters.orm import messages
+from services.notifications.adapters.templates import Templates
 from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.application.contact_book import replace_contacts
 from services.notifications.application.dispatch import Dispatcher
@@ -75,6 +77,8 @@ async def test_two_replicas_on_postgresql_send_a_thousand_due_messages_each_exac
                     sms=w.sms,
                     email=w.email,
                     clock=w.clock,
+                    templates=Templates(),
+                    invitation=invitation,
                     batch=50,
                 )
                 for db in replicas

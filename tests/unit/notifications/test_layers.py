@@ -12,18 +12,20 @@ pytestmark = pytest.mark.unit
 NOTIFICATIONS = SERVICES / "notifications"
 APPLICATION = modules(NOTIFICATIONS / "application")
 
-# The adapters that hold the service's data. (Templates, the calendar invitation and the
-# channels' failures are still imported by the dispatcher, as the outside systems it drives.)
-STORAGE = tuple(
-    f"services.notifications.adapters.{name}"
-    for name in ("orm", "message_store", "contact_store", "appointment_copies", "uow")
-)
-DATABASE = ("sqlalchemy", "asyncpg", "aiosqlite", "shared.db", "shared.messaging", *STORAGE)
+DATABASE = ("sqlalchemy", "asyncpg", "aiosqlite", "shared.db", "shared.messaging")
+# Nor the outside systems: the wording, invitations and senders come through the ports of
+# `application/sending.py`, and the adapters that hold the data through `application/ports.py`.
+OUTSIDE = ("services.notifications.adapters", "jinja2", "icalendar", "twilio", "aiosmtplib")
 
 
 @pytest.mark.parametrize("module", APPLICATION)
 def test_no_application_module_sees_a_table_statement_or_session(module: str) -> None:
     assert not imports_from(NOTIFICATIONS / "application" / f"{module}.py", DATABASE)
+
+
+@pytest.mark.parametrize("module", APPLICATION)
+def test_no_application_module_imports_an_adapter_or_an_outside_system(module: str) -> None:
+    assert not imports_from(NOTIFICATIONS / "application" / f"{module}.py", OUTSIDE)
 
 
 @pytest.mark.parametrize("module", APPLICATION)

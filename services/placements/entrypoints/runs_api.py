@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from services.placements.application import publication, runs
 from services.placements.application.errors import NotFound
 from services.placements.application.ports import RunSummary
+from services.placements.application.run_progress import run_status
 from services.placements.entrypoints.access import (
     changing_round,
     reading_round,
@@ -38,6 +39,16 @@ class RunResponse(BaseModel):
     finished_at: datetime | None
     report: dict[str, Any] | None
     error: str | None
+
+
+class RunProgressResponse(BaseModel):
+    run_id: str
+    status: Literal["running", "completed", "failed"]
+    stage: str | None = Field(description="the engine's current stage while running")
+    stage_name: str = Field(description="the stage in plain English, for a progress line")
+    done: int = Field(ge=0, description="units of the current stage finished")
+    total: int = Field(ge=0, description="units the current stage has")
+    percent: int = Field(ge=0, le=100, description="of the current stage; 100 once finished")
 
 
 class RunList(BaseModel):
@@ -130,6 +141,30 @@ async def get_run(request: web.Request) -> web.Response:
     async with reading_round(request, require(request), manager=True) as (s, access):
         run = await runs.get_run(s, access.round, request.match_info["run_id"])
     return json_response(_run_response(run))
+
+
+@routes.get(
+    "/api/v1/rounds/{round_id}/runs/{run_id}/progress",
+    summary="How far a running matching has got: poll while it is running",
+    responses={200: RunProgressResponse, 404: "No such run"},
+    tags=("runs",),
+)
+async def get_run_progress(request: web.Request) -> web.Response:
+    async with reading_round(request, require(request), manager=True) as (reads, access):
+        found = await run_status(reads, access.round, request.match_info["run_id"])
+    response = json_response(
+        RunProgressResponse(
+            run_id=found.run_id,
+            status=found.status,
+            stage=found.stage,
+            stage_name=found.stage_name,
+            done=found.done,
+            total=found.total,
+            percent=found.percent,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @routes.get(

@@ -201,6 +201,7 @@ def matrix(round_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
             expect(managers=404, insiders=403),
         ),
         ("GET", f"{r}/runs/no-such-run", None, expect(managers=404, insiders=403)),
+        ("GET", f"{r}/runs/no-such-run/progress", None, expect(managers=404, insiders=403)),
         (
             "GET",
             f"{r}/runs/no-such-run/results",

@@ -205,6 +205,29 @@ async def test_run_pin_publish_confirm_and_withdraw(service: Service) -> None:
     assert len([e for e in events if e.type == "placements.allocation.confirmed"]) == 2
 
 
+async def test_a_runs_progress_is_read_through_the_api_by_the_round_managers(
+    service: Service,
+) -> None:
+    client, ebp = service.client, service.ebp()
+    round_id = (await service.open_round())["id"]
+    await _state_students_preferences(service, round_id)
+    run = await _completed_run(service, round_id, seed=3)
+    progress = f"/api/v1/rounds/{round_id}/runs/{run['id']}/progress"
+
+    finished = await client.get(progress, headers=ebp)
+    assert finished.status == 200, await finished.text()
+    assert finished.headers["Cache-Control"] == "no-store"
+    body = await finished.json()
+    assert body["run_id"] == run["id"]
+    assert (body["status"], body["stage_name"], body["percent"]) == ("completed", "Finished", 100)
+    assert body["total"] >= body["done"] >= 0
+
+    school = await client.get(progress, headers=service.coordinator(SCHOOL_A))
+    assert school.status == 403
+    missing = await client.get(f"/api/v1/rounds/{round_id}/runs/no-such/progress", headers=ebp)
+    assert missing.status == 404
+
+
 async def test_a_self_found_placement_is_approved_then_pinned(service: Service) -> None:
     client, ebp = service.client, service.ebp()
     round_id = (await service.open_round())["id"]

@@ -284,8 +284,19 @@ async def test_a_round_from_students_choices_to_a_published_placement(
 
     await desk.get_by_role("button", name="Run clearing").click()
     await expect(desk.get_by_role("status")).to_contain_text("Clearing is done")
-    await allocated.get_by_role("button", name=re.compile(" withdrew$")).first.click()
+    withdrew = allocated.get_by_role("button", name=re.compile(" withdrew$")).first
+    leaving = (await withdrew.get_attribute("aria-label") or "").removesuffix(" withdrew")
+    await withdrew.click()
+    # Nothing is recorded until the withdrawal is confirmed, and keeping it changes nothing.
+    releases = desk.get_by_role("table", name="Allocations the withdrawal releases")
+    await expect(releases).to_contain_text(leaving)
+    await assert_accessible(desk)
+    await desk.get_by_role("link", name="Keep the allocation").click()
+    await expect(allocated.get_by_role("row").filter(has_text=leaving)).to_have_count(1)
+    await allocated.get_by_role("button", name=f"{leaving} withdrew").click()
+    await desk.get_by_role("button", name="Record the withdrawal").click()
     await expect(desk.get_by_role("status")).to_contain_text("The withdrawal is recorded")
+    await expect(allocated.get_by_role("row").filter(has_text=leaving)).to_have_count(0)
     await desk.screenshot(path=str(screenshots / "ebp-published.png"), full_page=True)
 
 

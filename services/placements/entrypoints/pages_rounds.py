@@ -4,6 +4,7 @@ runs, pins, and after publication its allocations, withdrawals and clearing)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -236,6 +237,8 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
             error="Choose the student or the placement that withdrew.",
             status=400,
         )
+    if posted.get("confirmed") != "yes":  # a withdrawal cannot be undone: ask first
+        return await _confirm_withdrawal(request, principal, student_id, placement_id)
     try:
         async with changing_round(request, principal) as (uow, access):
             cmd = publication.Withdraw(
@@ -249,6 +252,50 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
         return await render_round(request, principal, error=exc.message, status=refusal_status(exc))
     raise web.HTTPSeeOther(
         f"/placements/ebp/rounds/{request.match_info['round_id']}?notice=withdrawn"
+    )
+
+
+async def _confirm_withdrawal(
+    request: web.Request, principal: Principal, student_id: str | None, placement_id: str | None
+) -> web.Response:
+    """What the withdrawal would release, with the form that records it."""
+    async with managed_round(request, principal) as (reads, access):
+        round_ = access.round
+        if round_.published_at is None:
+            live: list[dict[str, Any]] = []
+        else:
+            live = await publication.live_allocations(reads, round_, None)
+        affected = [
+            a
+            for a in live
+            if a["student_id"] == student_id or (placement_id and a["placement_id"] == placement_id)
+        ]
+        names = await placement_names(reads, [a["placement_id"] for a in affected])
+        schools = await all_schools(reads, round_.school_weeks)
+    if student_id is not None and not affected:
+        return await render_round(
+            request,
+            principal,
+            error="This student has no live allocation in this round.",
+            status=404,
+        )
+    return page(
+        request,
+        "ebp_withdrawal.html",
+        {
+            "nav": EBP_NAV,
+            "round": round_,
+            "student_id": student_id,
+            "placement_id": placement_id,
+            "affected": [
+                {
+                    "who": who(a["student_id"], round_.year_group, schools.get(a["school_id"], "")),
+                    "placement": names.get(a["placement_id"], ("A placement", "")),
+                    "week": a["week"],
+                }
+                for a in affected
+            ],
+        },
     )
 
 

@@ -5,6 +5,9 @@ chooses their placements on a phone and sees where they are going once it is pub
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -242,6 +245,22 @@ async def test_a_round_from_students_choices_to_a_published_placement(
     assert demo_name(40) not in html, "no student is named on EBP staff's pages"
     await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "ebp-run-results.png"), full_page=True)
+
+    # Every result, beyond the first the page lists, downloads as a spreadsheet without names.
+    summary = await desk.get_by_role("status").first.text_content() or ""
+    placed_count, students_count = map(
+        int,
+        re.search(r"(\d+) of (\d+) students placed", summary).groups(),  # type: ignore[union-attr]
+    )
+    async with desk.expect_download() as downloading:
+        await desk.get_by_role("link", name=re.compile("Download every result")).click()
+    saved = Path(await (await downloading.value).path())
+    sheet = await asyncio.to_thread(saved.read_text, encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(sheet)))
+    assert len(rows) == students_count
+    assert sum(r["outcome"].startswith("placed") for r in rows) == placed_count
+    assert all(r["reason"] for r in rows if r["outcome"] == "unplaced")
+    assert demo_name(40) not in sheet
 
     await desk.get_by_text("Who goes where, and pinning").click()
     placed = desk.get_by_role("table", name="Placed students")

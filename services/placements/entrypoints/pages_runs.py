@@ -4,6 +4,8 @@ its results with charts, pin students, compare two runs, and publish one."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from typing import Any
@@ -13,7 +15,11 @@ from aiohttp import web
 from services.placements.application import pins as pin_cases
 from services.placements.application import publication, runs
 from services.placements.application.errors import Invalid, PlacementsError
-from services.placements.application.overview import all_schools, placement_names
+from services.placements.application.overview import (
+    all_schools,
+    placement_names,
+    student_reference,
+)
 from services.placements.application.run_progress import run_status
 from services.placements.domain.weeks import ISO_WEEK_PATTERN
 from services.placements.entrypoints.access import changing_round
@@ -174,6 +180,60 @@ async def run_page(request: web.Request) -> web.Response:
             else None,
         },
     )
+
+
+@routes.get(RUN + "/results.csv")
+async def results_csv(request: web.Request) -> web.StreamResponse:
+    """Every result of a completed run, which the run's page lists only the first of: a
+    student by reference, year group and school, as the page shows them, never by name."""
+    principal = ebp_staff(request)
+    run_id = request.match_info["run_id"]
+    async with managed_round(request, principal) as (reads, access):
+        round_ = access.round
+        try:
+            runs.require_completed(await runs.get_run(reads, round_, run_id))
+        except PlacementsError as exc:
+            raise web.HTTPConflict(text=exc.message) from exc
+        results = await runs.run_results(reads, run_id, None)
+        schools = await all_schools(reads, round_.school_weeks)
+        names = await placement_names(reads, [a["placement_id"] for a in results.assignments])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ("student", "school", "outcome", "placement", "employer", "week", "rank", "reason")
+    )
+    for a in results.assignments:
+        title, employer = names.get(a["placement_id"], ("", ""))
+        how = "pinned" if a["pinned"] else "clearing" if a["cleared"] else "preferences"
+        writer.writerow(
+            (
+                student_reference(a["student_id"]),
+                schools.get(a["school_id"], ""),
+                f"placed ({how})",
+                title,
+                employer,
+                a["week"],
+                a["rank"] if a["rank"] is not None else "",
+                "",
+            )
+        )
+    for u in results.unplaced:
+        writer.writerow(
+            (
+                student_reference(u["student_id"]),
+                schools.get(u["school_id"], ""),
+                "unplaced",
+                "",
+                "",
+                "",
+                "",
+                REASONS.get(u["reason"], u["reason"]),
+            )
+        )
+    response = web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="results-{run_id}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @routes.post(RUN + "/pins")

@@ -232,6 +232,25 @@ class Allocations(Protocol):
     async def places_of(
         self, round_id: str, employer_ids: Collection[str]
     ) -> list[EmployerPlaceCount]: ...
+    async def exported(self, round_id: str, run_id: str | None) -> list[dict[str, Any]]:
+        """The round's live allocations (or, with `run_id`, that run's proposals) with the
+        placement's and employer's columns, by school and student: `EXPORT_COLUMNS`."""
+        ...
+
+
+EXPORT_COLUMNS = (
+    "student_id",
+    "school_id",
+    "week",
+    "rank",
+    "status",
+    "placement_ref",
+    "placement_title",
+    "sector",
+    "employer_ref",
+    "employer_name",
+    "employer_contact_email",
+)
 
 
 class Withdrawals(Protocol):

@@ -25,11 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from tqdm import tqdm
 
-from services.placements.adapters.orm import allocations, employers, placements, run_assignments
-from services.placements.adapters.repository import load_placements
 from services.placements.adapters.uow import PlacementsReads, PlacementsUnitOfWork
 from services.placements.application import employers as employer_cases
 from services.placements.application import publication, runs
@@ -38,7 +35,11 @@ from services.placements.application.partnership_import import (
     ImportForPartnership,
     import_for_partnership,
 )
-from services.placements.application.ports import PlacementsRepositories, RoundRecord
+from services.placements.application.ports import (
+    EXPORT_COLUMNS,
+    PlacementsRepositories,
+    RoundRecord,
+)
 from services.placements.bootstrap import MIGRATIONS, PRODUCER
 from services.placements.domain.matching import STAGES
 from services.placements.domain.vetting import vetting_warnings
@@ -147,8 +148,8 @@ async def export_employers(store: Store, args: argparse.Namespace) -> int:
 
 
 async def vetting(store: Store, args: argparse.Namespace) -> int:
-    async with store.db.read_session() as s:
-        catalogue = await load_placements(s, None)
+    async with store.reads() as reads:
+        catalogue = [entry.placement for entry in await reads.catalogue.entries(None)]
     found = vetting_warnings(catalogue, _now().date(), args.days)
     for w in found:
         state = "EXPIRED" if w.expired else "expires"
@@ -222,59 +223,18 @@ async def publish(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-EXPORT_COLUMNS = (
-    "student_id",
-    "school_id",
-    "week",
-    "rank",
-    "status",
-    "placement_ref",
-    "placement_title",
-    "sector",
-    "employer_ref",
-    "employer_name",
-    "employer_contact_email",
-)
-
-
 async def export_round(store: Store, args: argparse.Namespace) -> int:
     record = await store.round(args.round)
-    source: Any = run_assignments if args.run else allocations
-    status = sa.literal("proposed") if args.run else allocations.c.status
-    query = (
-        sa.select(
-            source.c.student_id,
-            source.c.school_id,
-            source.c.week,
-            source.c.rank,
-            status.label("status"),
-            placements.c.reference.label("placement_ref"),
-            placements.c.title.label("placement_title"),
-            placements.c.sector,
-            employers.c.reference.label("employer_ref"),
-            employers.c.name.label("employer_name"),
-            employers.c.contact_email.label("employer_contact_email"),
-        )
-        .join(placements, placements.c.id == source.c.placement_id)
-        .join(employers, employers.c.id == placements.c.employer_id)
-        .order_by(source.c.school_id, source.c.student_id)
-    )
-    if args.run:
-        async with store.reads() as reads:
+    async with store.reads() as reads:
+        if args.run:
             await runs.get_run(reads, record, args.run)
-        query = query.where(run_assignments.c.run_id == args.run)
-    elif record.published_run_id is None:
-        raise PlacementsError("The round is not published yet; name a run with --run.")
-    else:
-        query = query.where(
-            allocations.c.round_id == record.id, allocations.c.status.in_(publication.LIVE)
-        )
-    async with store.db.read_session() as s:
-        rows = (await s.execute(query)).all()
+        elif record.published_run_id is None:
+            raise PlacementsError("The round is not published yet; name a run with --run.")
+        rows = await reads.allocations.exported(record.id, args.run)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(tuple(r) for r in rows)
+    writer.writerows(tuple(r[c] for c in EXPORT_COLUMNS) for r in rows)
     _write(out.getvalue(), args.output)
     print(f"{len(rows)} allocations exported", file=sys.stderr)
     return 0

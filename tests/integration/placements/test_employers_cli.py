@@ -215,6 +215,11 @@ def test_run_publish_and_export_a_round_from_the_command_line(
     assert f"{run_id}  seed=2" in capsys.readouterr().out
     assert main(["placements", "export", round_id]) == 1
     assert "not published" in capsys.readouterr().err
+    proposed = tmp_path / "proposed.csv"
+    assert main(["placements", "export", round_id, "--run", run_id, "-o", str(proposed)]) == 0
+    proposals = proposed.read_text(encoding="utf-8").splitlines()
+    assert len(proposals) == 6 and all(",proposed," in line for line in proposals[1:])
+    assert main(["placements", "export", round_id, "--run", "no-such-run"]) == 1
 
     assert main(["placements", "publish", round_id, run_id]) == 0
     assert "published 5 allocations" in capsys.readouterr().out

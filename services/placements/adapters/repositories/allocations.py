@@ -11,7 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.placements.adapters.orm import allocation_revisions, allocations, withdrawals
+from services.placements.adapters.orm import (
+    allocation_revisions,
+    allocations,
+    employers,
+    placements,
+    run_assignments,
+    withdrawals,
+)
 from services.placements.adapters.repository import load_problem, withdrawn_in
 from services.placements.application.ports import Allocation, EmployerPlaceCount, RoundRecord
 from services.placements.domain.model import MatchingProblem
@@ -119,6 +126,33 @@ class AllocationRepository:
             )
         ).all()
         return [EmployerPlaceCount(e, p, w, int(n)) for e, p, w, n in rows]
+
+    async def exported(self, round_id: str, run_id: str | None) -> list[dict[str, Any]]:
+        source: Any = run_assignments if run_id else allocations
+        status = sa.literal("proposed") if run_id else allocations.c.status
+        query = (
+            sa.select(
+                source.c.student_id,
+                source.c.school_id,
+                source.c.week,
+                source.c.rank,
+                status.label("status"),
+                placements.c.reference.label("placement_ref"),
+                placements.c.title.label("placement_title"),
+                placements.c.sector,
+                employers.c.reference.label("employer_ref"),
+                employers.c.name.label("employer_name"),
+                employers.c.contact_email.label("employer_contact_email"),
+            )
+            .join(placements, placements.c.id == source.c.placement_id)
+            .join(employers, employers.c.id == placements.c.employer_id)
+            .order_by(source.c.school_id, source.c.student_id)
+        )
+        if run_id:
+            query = query.where(run_assignments.c.run_id == run_id)
+        else:
+            query = query.where(allocations.c.round_id == round_id, allocations.c.status.in_(LIVE))
+        return [dict(r._mapping) for r in (await self._session.execute(query)).all()]
 
 
 class WithdrawalRepository:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.adapters.appointment_copies import AppointmentCopyRepository
 from services.notifications.adapters.contact_store import ContactRepository
+from services.notifications.adapters.message_log import MessageLogRepository
 from services.notifications.adapters.message_store import MessageRepository
 from shared.db import Database
 from shared.uow import UnitOfWork
@@ -23,11 +24,13 @@ class NotificationsRepositories:
     appointments: AppointmentCopyRepository
     contacts: ContactRepository
     messages: MessageRepository
+    log: MessageLogRepository
 
     def _open_repositories_over(self, session: AsyncSession) -> None:
         self.appointments = AppointmentCopyRepository(session)
         self.contacts = ContactRepository(session)
         self.messages = MessageRepository(session)
+        self.log = MessageLogRepository(session)
 
 
 class NotificationsReads(NotificationsRepositories):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.notifications.adapters.orm import appointments, reminders
 from services.notifications.entrypoints.context import NOTIFICATIONS
 from shared.auth.principal import Role
 from shared.auth.web import require
@@ -46,22 +44,9 @@ class ReminderList(BaseModel):
 async def list_reminders(request: web.Request) -> web.Response:
     principal = require(request, Role.ADVISER, Role.COORDINATOR, Role.ADMIN, Role.STUDENT)
     query = read_query(request, ReminderQuery)
-    db = request.app[NOTIFICATIONS].db
-    async with db.read_session() as s:
-        owner = (
-            await s.execute(
-                sa.select(appointments.c.school_id, appointments.c.student_id).where(
-                    appointments.c.id == query.appointment_id
-                )
-            )
-        ).first()
-        rows = (
-            await s.execute(
-                sa.select(reminders)
-                .where(reminders.c.appointment_id == query.appointment_id)
-                .order_by(reminders.c.due_at)
-            )
-        ).all()
-    visible = owner is not None and principal.sees_guidance_of(owner.school_id, owner.student_id)
-    items = [Reminder.model_validate(r._asdict()) for r in rows] if visible else []
+    async with request.app[NOTIFICATIONS].storage.reads() as reads:
+        owner = await reads.log.appointment_owner(query.appointment_id)
+        rows = await reads.log.reminders_of(query.appointment_id)
+    visible = owner is not None and principal.sees_guidance_of(*owner)
+    items = [Reminder.model_validate(r) for r in rows] if visible else []
     return json_response(ReminderList(items=items))

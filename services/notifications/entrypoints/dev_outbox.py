@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from html import escape
 
-import sqlalchemy as sa
 from aiohttp import web
 
-from services.notifications.adapters.orm import contacts, messages
 from services.notifications.entrypoints.context import NOTIFICATIONS
 
 routes = web.RouteTableDef()
@@ -18,33 +16,8 @@ routes = web.RouteTableDef()
 
 @routes.get("/dev/outbox")
 async def outbox(request: web.Request) -> web.Response:
-    async with request.app[NOTIFICATIONS].db.read_session() as s:
-        rows = (
-            await s.execute(
-                sa.select(
-                    messages.c.handed_at,
-                    messages.c.due_at,
-                    messages.c.kind,
-                    messages.c.channel,
-                    messages.c.variant,
-                    messages.c.status,
-                    messages.c.provider_status,
-                    contacts.c.role,
-                    messages.c.body,
-                )
-                .select_from(
-                    messages.outerjoin(
-                        contacts,
-                        sa.and_(
-                            contacts.c.owner_id == messages.c.owner_id,
-                            contacts.c.route == messages.c.route,
-                        ),
-                    )
-                )
-                .order_by(messages.c.due_at.desc())
-                .limit(200)
-            )
-        ).all()
+    async with request.app[NOTIFICATIONS].storage.reads() as reads:
+        rows = await reads.log.latest(200)
     cells = "".join(
         "<tr>"
         + "".join(f"<td>{escape(str(v)) if v is not None else ''}</td>" for v in row)

@@ -6,17 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
-from services.notifications.adapters.orm import (
-    appointments,
-    contact_owners,
-    contacts,
-    message_reads,
-    messages,
-)
 from services.notifications.application.ports import Preferences as Chosen
 from services.notifications.application.preferences import (
     ChoosePreferences,
@@ -78,63 +70,29 @@ async def message_log(request: web.Request) -> web.Response:
     principal = require(request, *STAFF)
     query = read_query(request, MessageQuery)
     ctx = request.app[NOTIFICATIONS]
-    async with ctx.db.read_session() as s:
+    async with ctx.storage.reads() as reads:
         if query.appointment_id is not None:
-            school = await s.scalar(
-                sa.select(appointments.c.school_id).where(appointments.c.id == query.appointment_id)
-            )
-            where = messages.c.appointment_id == query.appointment_id
+            owner = await reads.log.appointment_owner(query.appointment_id)
+            school = None if owner is None else owner[0]
         else:
-            school = await s.scalar(
-                sa.select(contact_owners.c.school_id).where(
-                    contact_owners.c.owner_id == query.student_id
-                )
-            )
-            where = messages.c.student_id == query.student_id
+            school = await reads.log.school_of_student(str(query.student_id))
         if school is None or not principal.sees_guidance_at(school):
             raise forbidden("You do not act for this student's school.")
-        rows = (
-            await s.execute(
-                sa.select(
-                    messages.c.id,
-                    messages.c.kind,
-                    messages.c.channel,
-                    contacts.c.role,
-                    messages.c.status,
-                    messages.c.variant,
-                    messages.c.attempts,
-                    messages.c.due_at,
-                    messages.c.handed_at,
-                    messages.c.provider_status,
-                    messages.c.error,
-                    messages.c.appointment_id,
-                )
-                .select_from(
-                    messages.outerjoin(
-                        contacts,
-                        sa.and_(
-                            contacts.c.owner_id == messages.c.owner_id,
-                            contacts.c.route == messages.c.route,
-                        ),
-                    )
-                )
-                .where(where)
-                .order_by(messages.c.due_at, messages.c.kind)
-            )
-        ).all()
-    async with ctx.db.session() as s:
-        await s.execute(
-            message_reads.insert().values(
-                read_at=ctx.clock(),
-                reader_id=principal.user_id,
-                reader_role=str(principal.role),
-                appointment_id=query.appointment_id,
-                student_id=query.student_id,
-                rows=len(rows),
-            )
+        rows = await reads.log.messages_about(
+            appointment_id=query.appointment_id, student_id=query.student_id
         )
+    async with ctx.storage.unit() as uow:
+        await uow.log.record_read(
+            ctx.clock(),
+            reader_id=principal.user_id,
+            reader_role=str(principal.role),
+            appointment_id=query.appointment_id,
+            student_id=query.student_id,
+            rows=len(rows),
+        )
+        await uow.commit()
     log.info("messages.log_read", reader_id=principal.user_id, rows=len(rows))
-    items = [LoggedMessage.model_validate(r._asdict()) for r in rows]
+    items = [LoggedMessage.model_validate(r) for r in rows]
     return json_response(MessageLog(items=items))
 
 

@@ -17,6 +17,7 @@ from services.booking.adapters.repositories.calendars import (
 )
 from services.booking.adapters.repositories.contact_alerts import ContactAlertRepository
 from services.booking.adapters.repositories.directory import DirectoryRepository
+from services.booking.adapters.repositories.directory_reads import DirectoryReads
 from services.booking.adapters.repositories.dropins import DropInRepository
 from services.booking.adapters.repositories.erasure import ErasureRepository
 from services.booking.adapters.repositories.placements import PlacementReads
@@ -41,6 +42,7 @@ class BookingRepositories:
     dropins: DropInRepository
     busy: BusyTimeReads
     directory: DirectoryRepository
+    listing: DirectoryReads
     agreements: AgreementRepository
     erasures: ErasureRepository
     feeds: FeedRepository
@@ -62,6 +64,7 @@ class BookingRepositories:
         self.feeds = FeedRepository(session)
         self.calendar_imports = CalendarImportRepository(session)
         self.contact_alerts = ContactAlertRepository(session)
+        self.listing = DirectoryReads(session)
 
 
 class BookingReads(BookingRepositories):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.booking.adapters.orm import rooms, school_periods, schools, students
 from services.booking.application.agreements import (
     AgreementTerms,
     SaveAgreement,
@@ -68,14 +66,6 @@ class SchoolList(BaseModel):
     schools: list[SchoolResponse]
 
 
-# The school's own columns in a response (its rooms and periods come from their tables).
-SCHOOL_COLUMNS = tuple(schools.c[f] for f in SchoolResponse.model_fields if f in schools.c)
-
-
-def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
-    return SchoolResponse.model_validate(row._mapping, from_attributes=False)
-
-
 @routes.get(
     "/api/v1/schools",
     summary="The schools I act for",
@@ -84,12 +74,9 @@ def _school(row: sa.Row[tuple[object, ...]]) -> SchoolResponse:
 )
 async def list_schools(request: web.Request) -> web.Response:
     principal = require(request)
-    query = sa.select(*SCHOOL_COLUMNS)
-    if not principal.is_admin:
-        query = query.where(schools.c.id.in_(sorted(principal.school_ids)))
-    async with booking(request).db.read_session() as s:
-        rows = (await s.execute(query.order_by(schools.c.name))).all()
-    return json_response(SchoolList(schools=[_school(r) for r in rows]))
+    async with booking(request).reads() as reads:
+        rows = await reads.listing.schools(None if principal.is_admin else principal.school_ids)
+    return json_response(SchoolList(schools=[SchoolResponse.model_validate(r) for r in rows]))
 
 
 @routes.get(
@@ -102,31 +89,11 @@ async def read_school(request: web.Request) -> web.Response:
     principal = require(request)
     school_id = request.match_info["school_id"]
     require_school(principal, school_id)
-    async with booking(request).db.read_session() as s:
-        row = (await s.execute(sa.select(*SCHOOL_COLUMNS).where(schools.c.id == school_id))).first()
-        if row is None:
-            raise not_found("school")
-        found_rooms = (
-            await s.execute(
-                sa.select(rooms.c.name, rooms.c.confidential).where(rooms.c.school_id == school_id)
-            )
-        ).all()
-        found_periods = (
-            await s.execute(
-                sa.select(
-                    school_periods.c.kind,
-                    school_periods.c.first_day,
-                    school_periods.c.last_day,
-                    school_periods.c.starts,
-                    school_periods.c.ends,
-                )
-                .where(school_periods.c.school_id == school_id)
-                .order_by(school_periods.c.first_day)
-            )
-        ).all()
-    school = _school(row)
-    school.rooms = [RoomResponse.model_validate(r._mapping) for r in found_rooms]
-    school.periods = [PeriodResponse.model_validate(p._mapping) for p in found_periods]
+    async with booking(request).reads() as reads:
+        found = await reads.listing.school(school_id)
+    if found is None:
+        raise not_found("school")
+    school = SchoolResponse.model_validate(found)
     return json_response(school)
 
 
@@ -147,27 +114,17 @@ class StudentResponse(BaseModel):
 async def read_student(request: web.Request) -> web.Response:
     principal = require(request, Role.STUDENT, Role.ADVISER, Role.COORDINATOR, Role.ADMIN)
     student_id = request.match_info["student_id"]
-    async with booking(request).db.read_session() as s:
-        row = (
-            await s.execute(
-                sa.select(
-                    students.c.id,
-                    students.c.school_id,
-                    students.c.year_group,
-                    students.c.display_name,
-                    students.c.priority_flags,
-                ).where(students.c.id == student_id)
-            )
-        ).first()
-    if row is None or not principal.sees_guidance_of(row.school_id, row.id):
+    async with booking(request).reads() as reads:
+        row = await reads.listing.student(student_id)
+    if row is None or not principal.sees_guidance_of(row["school_id"], row["id"]):
         raise not_found("student")
     return json_response(
         StudentResponse(
-            id=row.id,
-            school_id=row.school_id,
-            year_group=row.year_group,
-            display_name=row.display_name,
-            priority_flags=list(row.priority_flags) if sees_sensitive(principal) else None,
+            id=row["id"],
+            school_id=row["school_id"],
+            year_group=row["year_group"],
+            display_name=row["display_name"],
+            priority_flags=list(row["priority_flags"]) if sees_sensitive(principal) else None,
         )
     )
 

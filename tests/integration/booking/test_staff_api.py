@@ -77,3 +77,43 @@ async def test_a_student_search_names_students_to_coordinators_and_initials_to_a
         assert [s["id"] for s in (await by_reference.json())["students"]] == [student_id(3)]
         too_short = await w.client.post(path, json={"text": "q"}, headers=w.coordinator())
         assert too_short.status == 422
+
+
+async def test_the_directory_reads_show_staff_their_schools_calendars_and_students(
+    database_url: str, broker: str, tmp_path: Path
+) -> None:
+    async with world(database_url, broker, tmp_path) as w:
+        mine = await (await w.client.get("/api/v1/schools", headers=w.coordinator())).json()
+        assert [s["id"] for s in mine["schools"]] == [SCHOOL_A]
+        every = await (await w.client.get("/api/v1/schools", headers=w.admin())).json()
+        assert [s["name"] for s in every["schools"]] == ["School A", "School B"]
+        assert every["schools"][0]["rooms"] is None  # the list leaves the details out
+
+        school = await w.client.get(f"/api/v1/schools/{SCHOOL_A}", headers=w.coordinator())
+        assert school.status == 200, await school.text()
+        found = await school.json()
+        assert (found["id"], found["day_starts"], found["day_ends"]) == (
+            SCHOOL_A,
+            "08:30:00",
+            "15:30:00",
+        )
+        assert [p["kind"] for p in found["periods"]] == ["term"]
+        assert isinstance(found["rooms"], list)
+        other = await w.client.get("/api/v1/schools/school-b", headers=w.coordinator())
+        assert other.status == 403
+        missing = await w.client.get("/api/v1/schools/no-such-school", headers=w.admin())
+        assert missing.status == 404
+
+        pupil = student_id(0)
+        as_staff = await w.client.get(f"/api/v1/students/{pupil}", headers=w.coordinator())
+        record = await as_staff.json()
+        assert (record["id"], record["school_id"]) == (pupil, SCHOOL_A)
+        assert isinstance(record["priority_flags"], list)
+        as_self = await (
+            await w.client.get(f"/api/v1/students/{pupil}", headers=w.student(0))
+        ).json()
+        assert as_self["priority_flags"] is None  # only the staff who act on them
+        elsewhere = await w.client.get(
+            f"/api/v1/students/{student_id(0, 'school-b')}", headers=w.coordinator()
+        )
+        assert elsewhere.status == 404

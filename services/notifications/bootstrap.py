@@ -70,7 +70,7 @@ def consumers(
     transaction (`NotificationsStorage.within`), whose clock says what time it is."""
     planner = Planner(quiet, wake)
     appointments, booking = ReminderPlanner(planner), BookingMessages(planner)
-    book, placements = ContactBook(), PlacementMessages(planner)
+    book, placements = ContactBook(appointments.catch_up), PlacementMessages(planner)
     return {
         "notifications.appointments": (
             ["booking.events"],

@@ -75,3 +75,51 @@ class AppointmentCopyRepository:
         await self._session.execute(
             appointments.delete().where(appointments.c.student_id == student_id)
         )
+
+    async def upcoming_of(
+        self, student_id: str, now: datetime
+    ) -> list[tuple[AppointmentCopy, list[PlannedReminder]]]:
+        rows = (
+            await self._session.execute(
+                sa.select(appointments)
+                .where(
+                    appointments.c.student_id == student_id,
+                    appointments.c.status == "confirmed",
+                    appointments.c.starts_at > now,
+                )
+                .order_by(appointments.c.starts_at, appointments.c.id)
+            )
+        ).all()
+        if not rows:
+            return []
+        due = (
+            await self._session.execute(
+                sa.select(reminders.c.appointment_id, reminders.c.kind, reminders.c.due_at)
+                .where(
+                    reminders.c.appointment_id.in_([r.id for r in rows]),
+                    reminders.c.status == "scheduled",
+                    reminders.c.due_at > now,
+                )
+                .order_by(reminders.c.due_at)
+            )
+        ).all()
+        plans: dict[str, list[PlannedReminder]] = {}
+        for r in due:
+            plans.setdefault(r.appointment_id, []).append(PlannedReminder(r.kind, r.due_at))
+        return [
+            (
+                AppointmentCopy(
+                    id=r.id,
+                    revision=r.revision,
+                    school_id=r.school_id,
+                    student_id=r.student_id,
+                    starts_at=r.starts_at,
+                    ends_at=r.ends_at,
+                    time_zone=r.time_zone,
+                    location=r.location,
+                    status=r.status,
+                ),
+                plans.get(r.id, []),
+            )
+            for r in rows
+        ]

@@ -9,6 +9,8 @@ carry none (0): those are applied in arrival order until a numbered one has been
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import Enum
+from typing import Protocol
 
 from services.notifications.application.ports import NotificationsEvents, RouteDetails
 from shared.events import Event
@@ -29,6 +31,14 @@ def stale(incoming: int, stored: int | None) -> bool:
     return incoming < stored or (incoming == stored and incoming > 0)
 
 
+class Stored(Enum):
+    STALE = "stale"
+    """A newer revision is held: nothing changed."""
+    FIRST = "first"
+    """The owner's first contact details."""
+    REPLACED = "replaced"
+
+
 async def replace_contacts(
     uow: NotificationsEvents,
     *,
@@ -37,15 +47,15 @@ async def replace_contacts(
     school_id: str | None,
     revision: int,
     routes: Sequence[RouteDetails],
-) -> bool:
-    """Store an owner's routes unless a newer revision is held; True when stored."""
+) -> Stored:
+    """Store an owner's routes unless a newer revision is held."""
     held = await uow.contacts.owner(owner_id)
     if stale(revision, held.revision if held is not None else None):
-        return False
+        return Stored.STALE
     await uow.contacts.replace(
         owner_id, kind=kind, school_id=school_id, revision=revision, routes=routes, now=uow.now()
     )
-    return True
+    return Stored.FIRST if held is None else Stored.REPLACED
 
 
 def _routes(items: Sequence[ContactRoute]) -> list[RouteDetails]:
@@ -66,12 +76,23 @@ def _revision(event: object) -> int:
     return int(getattr(event, "revision", 0) or 0)
 
 
+class CatchUp(Protocol):
+    async def __call__(self, student_id: str, uow: NotificationsEvents) -> None: ...
+
+
 class ContactBook:
-    """Event handlers that keep the contacts read model."""
+    """Event handlers that keep the contacts read model.
+
+    A student's appointments may reach notifications before their contact details do (the
+    two come on different topics); `catch_up` then writes the messages those appointments
+    still need once the first details arrive."""
+
+    def __init__(self, catch_up: CatchUp | None = None) -> None:
+        self._catch_up = catch_up
 
     async def student(self, upserted: Event[StudentUpserted], uow: NotificationsEvents) -> None:
         event = upserted.payload
-        await replace_contacts(
+        stored = await replace_contacts(
             uow,
             owner_id=event.student_id,
             kind="student",
@@ -79,6 +100,8 @@ class ContactBook:
             revision=_revision(event),
             routes=_routes(event.contacts),
         )
+        if stored is Stored.FIRST and self._catch_up is not None:
+            await self._catch_up(event.student_id, uow)
 
     async def staff(self, upserted: Event[StaffUpserted], uow: NotificationsEvents) -> None:
         event = upserted.payload

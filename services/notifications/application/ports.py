@@ -154,6 +154,13 @@ class AppointmentCopies(Protocol):
         """Delete the student's appointments and their reminders."""
         ...
 
+    async def upcoming_of(
+        self, student_id: str, now: datetime
+    ) -> list[tuple[AppointmentCopy, list[PlannedReminder]]]:
+        """The student's confirmed appointments still to start, by start, each with the
+        reminders still scheduled for it and not yet due."""
+        ...
+
 
 class Contacts(Protocol):
     async def owner(self, owner_id: str) -> ContactOwner | None: ...

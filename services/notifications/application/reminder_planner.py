@@ -53,47 +53,59 @@ class ReminderPlanner:
         await uow.appointments.replan_reminders(event.appointment_id, event.revision, plan, now)
         # Whatever was still waiting is about the old time (or a cancelled appointment).
         await uow.messages.cancel_pending(now, appointment_id=event.appointment_id)
-        await self._messages(uow, event, plan)
-
-    async def _messages(
-        self, uow: NotificationsEvents, event: AppointmentChange, plan_: list[PlannedReminder]
-    ) -> None:
-        context = {
-            "appointment_id": event.appointment_id,
-            "revision": event.revision,
-            "starts_at": event.starts_at.isoformat(),
-            "ends_at": event.ends_at.isoformat(),
-            "location": event.location,
-            "time_zone": event.time_zone,
-        }
         notice = {
             AppointmentConfirmed: Kind.CONFIRMATION,
             AppointmentRescheduled: Kind.RESCHEDULED,
             AppointmentCancelled: Kind.CANCELLED,
         }[type(event)]
+        await plan_appointment_messages(self._planner, uow, copy, notice, plan)
 
-        async def plan(kind: Kind, source: str, due_at: datetime | None) -> None:
-            await self._planner.plan(
-                uow,
-                kind=kind,
-                source=source,
-                audience=Audience(event.student_id),
-                due_at=due_at,
-                expires_at=event.starts_at,
-                context=context,
-                student_id=event.student_id,
-                appointment_id=event.appointment_id,
-            )
+    async def catch_up(self, student_id: str, uow: NotificationsEvents) -> None:
+        """The messages of the student's upcoming appointments, for a student whose contact
+        details arrive after the appointments did: a confirmation of each as it now stands
+        and the reminders still scheduled for it. Messages already written are not written
+        again (their identity is the same)."""
+        for copy, plan in await uow.appointments.upcoming_of(student_id, uow.now()):
+            await plan_appointment_messages(self._planner, uow, copy, Kind.CONFIRMATION, plan)
 
-        await plan(
-            notice,
-            f"appointment:{event.appointment_id}:r{event.revision}",
-            self._planner.at_once(uow.now(), event.starts_at, event.time_zone),
+
+async def plan_appointment_messages(
+    planner: Planner,
+    uow: NotificationsEvents,
+    copy: AppointmentCopy,
+    notice: Kind,
+    reminders: list[PlannedReminder],
+) -> None:
+    """The notice of the appointment's revision and the messages carrying its reminders."""
+    context = {
+        "appointment_id": copy.id,
+        "revision": copy.revision,
+        "starts_at": copy.starts_at.isoformat(),
+        "ends_at": copy.ends_at.isoformat(),
+        "location": copy.location,
+        "time_zone": copy.time_zone,
+    }
+
+    async def plan(kind: Kind, source: str, due_at: datetime | None) -> None:
+        await planner.plan(
+            uow,
+            kind=kind,
+            source=source,
+            audience=Audience(copy.student_id),
+            due_at=due_at,
+            expires_at=copy.starts_at,
+            context=context,
+            student_id=copy.student_id,
+            appointment_id=copy.id,
         )
-        moment = event.starts_at.isoformat()
-        for reminder in plan_:
-            await plan(
-                REMINDER_KINDS[reminder.kind],
-                f"appointment:{event.appointment_id}@{moment}",
-                reminder.due_at,
-            )
+
+    await plan(
+        notice,
+        f"appointment:{copy.id}:r{copy.revision}",
+        planner.at_once(uow.now(), copy.starts_at, copy.time_zone),
+    )
+    moment = copy.starts_at.isoformat()
+    for reminder in reminders:
+        await plan(
+            REMINDER_KINDS[reminder.kind], f"appointment:{copy.id}@{moment}", reminder.due_at
+        )

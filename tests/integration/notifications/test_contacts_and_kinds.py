@@ -99,6 +99,26 @@ async def test_erasure_removes_contacts_reminders_and_every_message_body(
         assert await w.dispatch(NOW + timedelta(days=6, hours=8)) == 0
 
 
+async def test_a_student_whose_details_arrive_after_the_booking_still_hears_of_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, now=NOW) as w:
+        student = "student-late-details"
+        await w.deliver(AppointmentConfirmed(**appointment(student, NOW + timedelta(days=7))))
+        assert await w.rows() == []  # nobody to send to yet
+
+        await w.student(student, parent=PARENT)
+        rows = await w.rows(messages.c.student_id == student)
+        assert sorted((r.kind, r.route) for r in rows) == [
+            ("booking_confirmation", 0),
+            ("booking_confirmation", 1),
+            ("reminder_day_before", 0),
+            ("reminder_same_day", 0),
+        ]
+        await w.run_until(NOW + timedelta(days=8))
+        assert {r.status for r in await w.rows(messages.c.student_id == student)} == {"sent"}
+
+
 async def test_a_parent_who_consented_gets_a_copy_by_their_own_channel(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -61,6 +61,32 @@ class FakeAppointmentCopies:
         self.copies = {k: v for k, v in self.copies.items() if k not in gone}
         self.reminders = [r for r in self.reminders if r.appointment_id not in gone]
 
+    async def upcoming_of(
+        self, student_id: str, now: datetime
+    ) -> list[tuple[AppointmentCopy, list[PlannedReminder]]]:
+        ahead = sorted(
+            (
+                a
+                for a in self.copies.values()
+                if a.student_id == student_id and a.status == "confirmed" and a.starts_at > now
+            ),
+            key=lambda a: (a.starts_at, a.id),
+        )
+        return [
+            (
+                a,
+                sorted(
+                    (
+                        PlannedReminder(r.kind, r.due_at)
+                        for r in self.reminders
+                        if r.appointment_id == a.id and r.status == "scheduled" and r.due_at > now
+                    ),
+                    key=lambda p: p.due_at,
+                ),
+            )
+            for a in ahead
+        ]
+
     def scheduled(self, appointment_id: str) -> list[tuple[str, int]]:
         return [
             (r.kind, r.revision)

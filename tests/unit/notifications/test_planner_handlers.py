@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.notifications.application.contact_book import ContactBook
 from services.notifications.application.planning import (
     BookingMessages,
     PlacementMessages,
@@ -25,6 +26,7 @@ from shared.events.booking import (
     WaitlistOfferEnded,
     WaitlistOfferMade,
 )
+from shared.events.directory import Channel, ContactRole, ContactRoute, StudentUpserted
 from shared.events.placements import AllocationPublished, AllocationWithdrawn
 from tests.unit.notifications.fakes import NOW, FakeUnitOfWork, student_route
 
@@ -169,6 +171,56 @@ async def test_a_student_with_no_contact_details_yet_gets_reminders_but_no_messa
     world = World()
     await world.consume(world.reminders, appointment())
     assert world.uow.appointments.scheduled(APPOINTMENT) == [("day_before", 1), ("same_day", 1)]
+    assert world.uow.messages.rows == {}
+
+
+def student_upserted(revision: int, student_id: str = STUDENT) -> StudentUpserted:
+    return StudentUpserted(
+        student_id=student_id,
+        school_id="school-1",
+        year_group=10,
+        revision=revision,
+        contacts=[
+            ContactRoute(
+                role=ContactRole.STUDENT,
+                phone="+447700900123",
+                sms_consent=True,
+                preferred=[Channel.SMS],
+            )
+        ],
+    )
+
+
+async def test_contacts_arriving_after_the_appointment_bring_its_confirmation_and_reminders() -> (
+    None
+):
+    world = World()
+    book = ContactBook(world.reminders.catch_up)
+    await world.consume(world.reminders, appointment())
+    assert world.uow.messages.rows == {}
+
+    await world.consume(book.student, student_upserted(revision=1))
+    kinds = [m.kind for m in world.uow.messages.of(appointment_id=APPOINTMENT)]
+    assert kinds == [Kind.CONFIRMATION, Kind.REMINDER_DAY_BEFORE, Kind.REMINDER_SAME_DAY]
+    [confirmation] = world.uow.messages.of(kind=Kind.CONFIRMATION)
+    assert (confirmation.item.channel, confirmation.item.due_at) == ("sms", NOW)
+
+    # Later details are not a late arrival: nothing is written twice.
+    await world.consume(book.student, student_upserted(revision=2))
+    assert len(world.uow.messages.rows) == 3
+
+
+async def test_a_late_arrival_catches_up_only_appointments_still_to_come_and_confirmed() -> None:
+    world = World()
+    book = ContactBook(world.reminders.catch_up)
+    await world.consume(world.reminders, appointment(AppointmentCancelled, revision=1))
+    earlier = AppointmentConfirmed(
+        **{**appointment().model_dump(), "appointment_id": "appointment-past"}
+        | {"starts_at": NOW - timedelta(hours=3), "ends_at": NOW - timedelta(hours=2)}
+    )
+    await world.consume(world.reminders, earlier)
+
+    await world.consume(book.student, student_upserted(revision=1))
     assert world.uow.messages.rows == {}
 
 

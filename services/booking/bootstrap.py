@@ -60,6 +60,7 @@ ROUTES = (
     calendars_api.routes,
     calendars_api.feed_routes,
     accounts_api.routes,
+    contact_alerts.routes,
     pages.routes,
     pages_student.routes,
     pages_student_extras.routes,

@@ -20,7 +20,7 @@ from services.booking.application import dropins
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.cache import ReferenceCache
-from services.booking.application.ports import DropInSession, StudentLabel
+from services.booking.application.ports import ContactAlert, DropInSession, StudentLabel
 from services.booking.bootstrap import task_unit_of_work
 from services.booking.demo import DEMO_PASSWORD, demo_id
 from services.booking.domain.appointments import Appointment
@@ -365,3 +365,40 @@ async def test_a_coordinator_reads_the_partnership_agreement_as_agreed(
     ).to_be_visible()
     await assert_accessible(desk)
     await desk.screenshot(path=str(screenshots / "coordinator-agreement.png"), full_page=True)
+
+
+async def test_a_coordinator_sees_contact_details_to_check_and_dismisses_one(
+    desk: Page, booking_site: str, db: Database, site_clock: StartedClock, screenshots: Path
+) -> None:
+    [student_id] = await _ashcombe_students(db, 1)
+    uow = task_unit_of_work(db)
+    async with uow:
+        await uow.contact_alerts.keep(
+            ContactAlert(
+                owner_id=student_id,
+                owner_kind="student",
+                role="parent",
+                route=1,
+                channel="sms",
+                reason="invalid_address",
+                school_id=ASHCOMBE,
+                reported_at=site_clock(),
+            )
+        )
+        await uow.commit()
+    async with db.read_session() as session:
+        label = (await _reads(session).students.labels([student_id]))[student_id]
+
+    await sign_in_as(desk, booking_site, COORDINATOR)
+    alerts = desk.get_by_role("table", name="Contact details to check")
+    row = alerts.get_by_role("row").filter(has_text=f"{label.initials}, Year {label.year_group}")
+    await expect(row).to_contain_text("A parent's details")
+    await expect(row).to_contain_text("The number or address does not exist")
+    await assert_accessible(desk)
+    await desk.screenshot(path=str(screenshots / "coordinator-contact-alerts.png"), full_page=True)
+    html = await desk.content()
+    assert label.display_name is None or label.display_name not in html, "initials only"
+
+    await row.get_by_role("button", name=re.compile("^Dismiss the alert")).click()
+    await expect(desk.get_by_role("status")).to_contain_text("The contact alert is dismissed")
+    await expect(desk.get_by_role("table", name="Contact details to check")).to_have_count(0)

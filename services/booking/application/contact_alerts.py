@@ -1,12 +1,19 @@
 """Contact routes that notifications could not deliver to, kept for the school's staff.
 
 `notifications.contact.undeliverable` is kept per (person, route, channel), the newest report
-winning, and dropped when booking's own `directory.student.erased` comes round.
+winning; dropped when booking's own `directory.student.erased` comes round, when the school
+sends the person's contact details again changed, or when its staff dismiss it.
 """
 
 from __future__ import annotations
 
-from services.booking.application.ports import ContactAlert, ContactAlertUnit
+from dataclasses import dataclass
+
+from services.booking.application.ports import (
+    ContactAlert,
+    ContactAlertTransaction,
+    ContactAlertUnit,
+)
 from shared.events import Event
 from shared.events.directory import StudentErased
 from shared.events.notifications import ContactUndeliverable
@@ -30,3 +37,22 @@ async def record_alert(event: Event[ContactUndeliverable], uow: ContactAlertUnit
 
 async def forget_student(event: Event[StudentErased], uow: ContactAlertUnit) -> None:
     await uow.contact_alerts.forget_owner(event.payload.student_id)
+
+
+@dataclass(frozen=True)
+class DismissAlert:
+    school_id: str
+    owner_id: str
+    route: int
+    channel: str
+
+
+async def dismiss_alert(cmd: DismissAlert, uow: ContactAlertTransaction) -> bool:
+    """The school's staff have checked the route: the alert goes, and a new failure brings it
+    back. False when the school had no such alert."""
+    async with uow:
+        found = await uow.contact_alerts.dismiss(
+            cmd.school_id, cmd.owner_id, cmd.route, cmd.channel
+        )
+        await uow.commit()
+    return found

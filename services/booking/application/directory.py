@@ -112,6 +112,14 @@ async def _apply_row(
         elif differs:
             await uow.directory.write(table, values, now, new=existing is None, counted=False)
         stored[table][values["id"]] = {**(existing or {}), **values}
+    corrected = {
+        write.values["student_id"]
+        for write, differs in zip(row_writes, changed, strict=True)
+        if differs and write.table == "contacts"
+    }
+    for student_id in sorted(corrected):
+        # New details: what failed before says nothing of them (a new failure is reported anew).
+        await uow.contact_alerts.forget_owner(student_id)
     return True
 
 

@@ -353,6 +353,8 @@ class ReferenceWrites(Protocol):
 
 class DirectoryUnit(ReferenceWrites, Protocol):
     async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
+    @property
+    def contact_alerts(self) -> ContactAlerts: ...
 
 
 class AgreementUnit(ReferenceWrites, Protocol):
@@ -364,6 +366,9 @@ class ContactAlerts(Protocol):
     async def keep(self, alert: ContactAlert) -> None: ...
     async def forget_owner(self, owner_id: str) -> None: ...
     async def of_school(self, school_id: str) -> list[ContactAlert]: ...
+    async def dismiss(self, school_id: str, owner_id: str, route: int, channel: str) -> bool:
+        """Drop the school's alert for this route and channel; False if there was none."""
+        ...
 
 
 class ContactAlertUnit(Protocol):
@@ -371,6 +376,10 @@ class ContactAlertUnit(Protocol):
 
     @property
     def contact_alerts(self) -> ContactAlerts: ...
+
+
+class ContactAlertTransaction(ContactAlertUnit, Transaction, Protocol):
+    """A use case's unit of work over the alerts: entered, then committed."""
 
 
 class ReportReads(Protocol):

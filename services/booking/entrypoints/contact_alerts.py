@@ -3,17 +3,24 @@
 `notifications.contact.undeliverable` is kept per (person, route, channel), the newest
 report winning, and dropped when booking's own `directory.student.erased` comes round;
 `GET /api/v1/contact-alerts?school_id=` lists a school's for its coordinators, its PAs and
-admins.
+admins; `POST /api/v1/contact-alerts/dismissals` lets its coordinators and admins dismiss one
+they have checked. New contact details for the person drop their alerts too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.booking.application.contact_alerts import forget_student, record_alert
+from services.booking.application.contact_alerts import (
+    DismissAlert,
+    dismiss_alert,
+    forget_student,
+    record_alert,
+)
 from services.booking.entrypoints.context import BOOKING
 from services.booking.entrypoints.spec import spec
 from shared.auth.principal import Role
@@ -21,8 +28,9 @@ from shared.auth.web import require, require_school
 from shared.events.directory import StudentErased
 from shared.events.notifications import ContactUndeliverable
 from shared.http.app import MESSAGING
-from shared.http.body import Strict, json_response, read_query
+from shared.http.body import Strict, json_response, read_model, read_query
 from shared.http.openapi import ApiRoutes
+from shared.http.problems import not_found
 
 routes = ApiRoutes(spec)
 
@@ -65,8 +73,33 @@ async def list_alerts(request: web.Request) -> web.Response:
     )
 
 
+class Dismissal(Strict):
+    school_id: str = Field(min_length=1, max_length=36)
+    owner_id: str = Field(min_length=1, max_length=36)
+    route: int = Field(ge=0, le=99)
+    channel: Literal["sms", "email"]
+
+
+@routes.post(
+    "/api/v1/contact-alerts/dismissals",
+    summary="Dismiss a contact alert the school has checked (a new failure brings it back)",
+    request=Dismissal,
+    responses={204: "Dismissed", 404: "Problem"},
+    tags=("directory",),
+)
+async def dismiss(request: web.Request) -> web.Response:
+    principal = require(request, Role.COORDINATOR, Role.ADMIN)
+    body = await read_model(request, Dismissal)
+    require_school(principal, body.school_id)
+    cmd = DismissAlert(body.school_id, body.owner_id, body.route, body.channel)
+    if not await dismiss_alert(cmd, request.app[BOOKING].unit_of_work()):
+        raise not_found("contact alert")
+    return web.Response(status=204)
+
+
 def install(app: web.Application) -> None:
-    """Consume notifications' reports and serve the list (called by the composition root)."""
+    """Consume notifications' reports (called by the composition root, which serves the
+    routes with the others)."""
     booking = app[BOOKING]
     app[MESSAGING].add_consumer(
         "booking.contact_alerts",
@@ -77,4 +110,3 @@ def install(app: web.Application) -> None:
         },
         unit_of_work=lambda session: booking.unit_of_work().within(session),
     )
-    app.router.add_routes(routes)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from services.booking.application.agreements import academic_year_bounds, academic_year_of
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
+from services.booking.application.contact_alerts import DismissAlert, dismiss_alert
 from services.booking.application.ports import StudentLabel
 from services.booking.application.reports import ReportPeriod, school_report
 from services.booking.domain.appointments import Referral, Urgency
@@ -45,7 +46,16 @@ URGENCIES = {
     Urgency.URGENT: "Urgent (as soon as possible)",
 }
 REFERRAL_DAYS = 28
-NOTICES = {"referred": "The referral is booked. The student and the PA will be told."}
+NOTICES = {
+    "referred": "The referral is booked. The student and the PA will be told.",
+    "dismissed": "The contact alert is dismissed. A new failure would bring it back.",
+}
+ALERT_REASONS = {
+    "invalid_address": "The number or address does not exist",
+    "unsubscribed": "They asked not to get messages (STOP)",
+    "unreachable": "Messages cannot get through",
+}
+WHOSE = {"student": "The student's", "parent": "A parent's"}
 CHASE_DAYS = 28
 
 
@@ -66,6 +76,10 @@ async def coordinator_home(request: web.Request) -> web.Response:
         found = await reads.appointments.at_school(school_id, period.start, period.end)
         recent = await reads.appointments.at_school(
             school_id, now - timedelta(days=CHASE_DAYS), now
+        )
+        alerts = await reads.contact_alerts.of_school(school_id)
+        alert_students = await reads.students.labels(
+            [a.owner_id for a in alerts if a.owner_kind == "student"]
         )
     names = {school_id: school.name if school else ""}
     rows = await listed(ctx, sorted(found, key=lambda a: a.interval.start), names)
@@ -92,11 +106,30 @@ async def coordinator_home(request: web.Request) -> web.Response:
             "by_day": by_day,
             "chase": chase,
             "chase_days": CHASE_DAYS,
+            "alerts": [(a, alert_students.get(a.owner_id)) for a in alerts],
+            "alert_reasons": ALERT_REASONS,
+            "whose": WHOSE,
             "sessions_names": SESSION_NAMES,
             "statuses": STATUS_NAMES,
             "notice": NOTICES.get(request.query.get("notice", "")),
         },
     )
+
+
+@routes.post("/coordinator/contact-alerts/dismiss")
+async def dismiss_contact_alert(request: web.Request) -> web.StreamResponse:
+    principal = signed_in(request, Role.COORDINATOR)
+    form = await request.post()
+    try:
+        route = int(str(form.get("route", "")))
+    except ValueError:
+        raise web.HTTPBadRequest(text="Choose an alert from the list.") from None
+    cmd = DismissAlert(
+        school_of(principal), str(form.get("owner_id", "")), route, str(form.get("channel", ""))
+    )
+    if not await dismiss_alert(cmd, booking(request).unit_of_work()):
+        raise web.HTTPNotFound(text="That alert is no longer there.")
+    raise web.HTTPSeeOther("/coordinator?notice=dismissed")
 
 
 @routes.get("/coordinator/students")

@@ -218,6 +218,19 @@ def matrix(appointment_id: str) -> list[tuple[str, str, Any, dict[str, int]]]:
             {"text": "S0"},
             expect(200, **{**other_school, **no_students}),
         ),
+        # Contact alerts: the school's staff read them; its coordinators and admins dismiss.
+        (
+            "GET",
+            "/api/v1/contact-alerts",
+            {"school_id": SCHOOL_A},
+            expect(403, adviser=200, coordinator=200, admin=200),
+        ),
+        (
+            "POST",
+            "/api/v1/contact-alerts/dismissals",
+            {"school_id": SCHOOL_A, "owner_id": "no-such-student", "route": 0, "channel": "sms"},
+            expect(403, coordinator=404, admin=404),
+        ),
         # A PA's own calendars: theirs alone, so every other role is refused.
         ("POST", "/api/v1/advisers/me/feed/rotation", None, advisers_only(200)),
         ("GET", "/api/v1/advisers/me/feed", None, advisers_only(200)),

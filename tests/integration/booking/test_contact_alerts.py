@@ -62,6 +62,26 @@ async def test_an_undeliverable_contact_is_shown_to_its_schools_staff_only(
             )
         ).status == 403
 
+        # The school checks the number and dismisses the alert; another school cannot.
+        dismissal = {"school_id": SCHOOL_A, "owner_id": student_id(3), "route": 1}
+        dismissal["channel"] = "sms"
+        other_school = w.token(Role.COORDINATOR, "c-b", (SCHOOL_B,))
+        refused = await w.client.post(
+            "/api/v1/contact-alerts/dismissals",
+            json=dismissal,
+            headers={"Authorization": f"Bearer {other_school}"},
+        )
+        assert refused.status == 403
+        dismissed = await w.client.post(
+            "/api/v1/contact-alerts/dismissals", json=dismissal, headers=w.coordinator()
+        )
+        assert dismissed.status == 204, await dismissed.text()
+        assert await listed() == []
+        again = await w.client.post(
+            "/api/v1/contact-alerts/dismissals", json=dismissal, headers=w.coordinator()
+        )
+        assert again.status == 404
+
 
 async def test_erasing_a_student_drops_their_contact_alerts(
     database_url: str, broker: str, tmp_path: Path

@@ -15,6 +15,7 @@ from services.booking.application.agreements import AgreementTerms
 from services.booking.application.ports import (
     Account,
     BusyTime,
+    ContactAlert,
     DropInSession,
     LostRace,
     OfferRecord,
@@ -447,6 +448,28 @@ class LostRaceError(Exception):
         self.race = race
 
 
+class FakeContactAlerts:
+    def __init__(self) -> None:
+        self.alerts: dict[tuple[str, int, str], ContactAlert] = {}
+
+    async def keep(self, alert: ContactAlert) -> None:
+        self.alerts[(alert.owner_id, alert.route, alert.channel)] = alert
+
+    async def forget_owner(self, owner_id: str) -> None:
+        self.alerts = {k: v for k, v in self.alerts.items() if k[0] != owner_id}
+
+    async def of_school(self, school_id: str) -> list[ContactAlert]:
+        found = [a for a in self.alerts.values() if a.school_id == school_id]
+        return sorted(found, key=lambda a: a.reported_at, reverse=True)
+
+    async def dismiss(self, school_id: str, owner_id: str, route: int, channel: str) -> bool:
+        alert = self.alerts.get((owner_id, route, channel))
+        if alert is None or alert.school_id != school_id:
+            return False
+        del self.alerts[(owner_id, route, channel)]
+        return True
+
+
 class FakeUnitOfWork(FakeTransaction):
     """Booking's repositories over the shared fake transaction.
 
@@ -466,6 +489,7 @@ class FakeUnitOfWork(FakeTransaction):
         self.directory = FakeDirectoryRecords()
         self.agreements = FakeAgreements()
         self.erasures = FakeErasures(self.reference, self.appointments)
+        self.contact_alerts = FakeContactAlerts()
         self.reference_changes = 0
         self.races: list[LostRace] = []
 
@@ -477,6 +501,7 @@ class FakeUnitOfWork(FakeTransaction):
             self.directory.__dict__,
             self.agreements.__dict__,
             self.erasures.__dict__,
+            self.contact_alerts.__dict__,
         )
 
     async def commit(self) -> None:

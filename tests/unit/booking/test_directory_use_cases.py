@@ -14,11 +14,12 @@ from services.booking.application.agreements import (
     UnknownSchool,
     save_agreement,
 )
+from services.booking.application.contact_alerts import DismissAlert, dismiss_alert
 from services.booking.application.directory import ImportDirectory, import_directory
 from services.booking.application.directory_records import KINDS
 from services.booking.application.directory_rows import natural_id
 from services.booking.application.erasure import EraseStudent, erase_student
-from services.booking.application.ports import StudentOnFile
+from services.booking.application.ports import ContactAlert, StudentOnFile
 from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.csvimport import CsvImportError, parse_csv
@@ -92,6 +93,48 @@ async def test_a_students_event_carries_the_revision_raised_by_its_contacts_chan
     assert revisions == [1, 2]
     sam = natural_id("student", "sch-1", "A001")
     assert uow.directory.rows("students")[sam]["revision"] == 2
+
+
+def alert(owner_id: str, school_id: str = "sch-1", route: int = 0) -> ContactAlert:
+    return ContactAlert(
+        owner_id=owner_id,
+        owner_kind="student",
+        role="student",
+        route=route,
+        channel="sms",
+        reason="invalid_address",
+        school_id=school_id,
+        reported_at=NOW,
+    )
+
+
+async def test_new_contact_details_drop_the_students_alerts_and_unchanged_ones_keep_them() -> None:
+    uow = FakeUnitOfWork()
+    await import_directory(importing("schools", SCHOOLS), uow, NOW)
+    one = "school_id,reference,year_group,student_phone,student_sms_consent\n"
+    await import_directory(
+        importing("students", one + "sch-1,A001,11,+447700900001,true\n"), uow, NOW
+    )
+    sam = natural_id("student", "sch-1", "A001")
+    await uow.contact_alerts.keep(alert(sam))
+    await import_directory(
+        importing("students", one + "sch-1,A001,11,+447700900001,true\n"), uow, NOW
+    )
+    assert list(uow.contact_alerts.alerts) == [(sam, 0, "sms")], "the same details: kept"
+    await import_directory(
+        importing("students", one + "sch-1,A001,11,+447700900002,true\n"), uow, NOW
+    )
+    assert uow.contact_alerts.alerts == {}
+
+
+async def test_staff_dismiss_only_their_own_schools_alert() -> None:
+    uow = FakeUnitOfWork()
+    await uow.contact_alerts.keep(alert("s-1"))
+    elsewhere = DismissAlert("sch-2", "s-1", 0, "sms")
+    assert await dismiss_alert(elsewhere, uow) is False
+    assert await dismiss_alert(DismissAlert("sch-1", "s-1", 0, "sms"), uow) is True
+    assert uow.contact_alerts.alerts == {}
+    assert await dismiss_alert(DismissAlert("sch-1", "s-1", 0, "sms"), uow) is False
 
 
 def terms(*advisers: str) -> AgreementTerms:

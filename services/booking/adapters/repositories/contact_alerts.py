@@ -37,6 +37,17 @@ class ContactAlertRepository:
             contact_alerts.delete().where(contact_alerts.c.owner_id == owner_id)
         )
 
+    async def dismiss(self, school_id: str, owner_id: str, route: int, channel: str) -> bool:
+        result = await self._session.execute(
+            contact_alerts.delete().where(
+                contact_alerts.c.school_id == school_id,
+                contact_alerts.c.owner_id == owner_id,
+                contact_alerts.c.route == route,
+                contact_alerts.c.channel == channel,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def of_school(self, school_id: str) -> list[ContactAlert]:
         """The school's alerts, the newest first."""
         rows = await self._session.execute(

@@ -36,6 +36,7 @@ from services.booking.application.agreements import (
 from services.booking.demo_diary import book_diary
 from services.booking.demo_live import (
     DEMO_QUEUE,
+    a_contact_to_check,
     run_todays_dropin,
     wait_for_a_group_session,
 )
@@ -128,6 +129,7 @@ async def seed(
     await wait_for_a_group_session(db, school_ids[0], demo_student, now)
     younger = student_ids[: 4 * len(school_ids) : len(school_ids)]  # Ashcombe, Years 7 to 10
     await run_todays_dropin(db, school_ids[0], demo_adviser, younger[:DEMO_QUEUE], now)
+    await a_contact_to_check(db, school_ids[0], younger[DEMO_QUEUE], now)
     return True
 
 

@@ -1,5 +1,6 @@
-"""What is going on in the demo today: the demo student waits for a group session, and a
-drop-in queue runs at Ashcombe Academy with a few students already in it.
+"""What is going on in the demo today: the demo student waits for a group session, a
+drop-in queue runs at Ashcombe Academy with a few students already in it, and one student's
+number is reported undeliverable for the coordinator to check.
 
 Both go through the same use cases as the pages. A drop-in comes from the agreement when
 today has one; on any other day (a weekend, a holiday) the demo opens one of its own for the
@@ -19,7 +20,7 @@ from services.booking.adapters.orm import students
 from services.booking.adapters.uow import BookingReads, BookingUnitOfWork
 from services.booking.application import dropins
 from services.booking.application.cache import ReferenceCache
-from services.booking.application.ports import DropInSession
+from services.booking.application.ports import ContactAlert, DropInSession
 from services.booking.application.waitlist import JoinWaitlist, join_waitlist
 from services.booking.demo_names import SCHOOL_NAMES, demo_id
 from services.booking.domain.calendar import local_instant
@@ -110,3 +111,22 @@ async def refresh(db: Database, *, now: datetime | None = None) -> bool:
     younger = [demo_id("student", n * school_count) for n in range(DEMO_QUEUE)]
     await run_todays_dropin(db, demo_id("school", 0), demo_id("adviser", 0), younger, now)
     return True
+
+
+async def a_contact_to_check(db: Database, school_id: str, student_id: str, now: datetime) -> None:
+    """A student's number notifications could not text, as its report would leave it."""
+    uow = _unit(db, ReferenceCache(time.monotonic))
+    async with uow:
+        await uow.contact_alerts.keep(
+            ContactAlert(
+                owner_id=student_id,
+                owner_kind="student",
+                role="student",
+                route=0,
+                channel="sms",
+                reason="invalid_address",
+                school_id=school_id,
+                reported_at=now - timedelta(days=1),
+            )
+        )
+        await uow.commit()

@@ -51,3 +51,20 @@ async def test_the_demo_student_signs_in_sees_slots_and_books_one(
         assert booked.status == 201, await booked.text()
         me = await (await client.get("/api/v1/me", headers=bearer(token))).json()
         assert [a["id"] for a in me["appointments"]] == [(await booked.json())["id"]]
+
+        # The coordinator has a contact to check, as a report from notifications leaves it.
+        email = next(login.email for login in DEMO_LOGINS if login.role is Role.COORDINATOR)
+        client.session.cookie_jar.clear()  # the student's session cookie
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+        )
+        staff = bearer((await login.json())["access_token"])
+        alerts = await client.get(
+            "/api/v1/contact-alerts", params={"school_id": demo_id("school", 0)}, headers=staff
+        )
+        [alert] = (await alerts.json())["items"]
+        assert (alert["role"], alert["channel"], alert["reason"]) == (
+            "student",
+            "sms",
+            "invalid_address",
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -14,7 +14,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared.auth.keys import ensure_dev_keypair
 from shared.auth.principal import Role
@@ -25,6 +25,7 @@ from shared.messaging.kafka import ensure_topics
 from shared.settings import Settings
 
 S = TypeVar("S", bound=Settings)
+COMMIT_ATTEMPTS = 5
 
 
 def settings_for(
@@ -66,10 +67,23 @@ async def start_at_the_end(bootstrap: str, group_id: str, topics: Iterable[str])
             for p in consumer.partitions_for_topic(topic) or ()
         ]
         consumer.assign(partitions)
-        # A group with a member already (another replica of the same app) has its own place
-        # on the topics, and the broker takes no commit from outside it.
-        with contextlib.suppress(KafkaError):
-            await consumer.commit(await consumer.end_offsets(partitions))
+        ends = await consumer.end_offsets(partitions)
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                await consumer.commit(ends)
+                return
+            except CommitFailedError:
+                # A group with a member already (another replica of the same app) has its own
+                # place on the topics, and the broker takes no commit from outside it.
+                return
+            except KafkaError as exc:
+                # Anything else would leave the new group reading every event the session's
+                # broker holds from the start: try again, then say so rather than go on.
+                if attempt == COMMIT_ATTEMPTS:
+                    raise RuntimeError(
+                        f"could not start consumer group {group_id} at the topics' end: {exc!r}"
+                    ) from exc
+                await asyncio.sleep(0.2 * attempt)
     finally:
         await consumer.stop()
 

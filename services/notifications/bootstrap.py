@@ -28,6 +28,7 @@ from services.notifications.entrypoints.scheduler import DispatchJob
 from services.notifications.settings import NotificationsSettings
 from shared.events import catalogue  # noqa: F401  (registers every payload schema)
 from shared.events.booking import (
+    AdviserClashDetected,
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentRescheduled,
@@ -82,6 +83,7 @@ def consumers(
                 WaitlistOfferEnded.event_type: booking.offer_ended,
                 DropInTurn.event_type: booking.dropin_turn,
                 NoShowChase.event_type: booking.no_show,
+                AdviserClashDetected.event_type: booking.clash,
             },
         ),
         "notifications.contacts": (

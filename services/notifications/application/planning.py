@@ -19,7 +19,13 @@ from services.notifications.domain import messages as policy
 from services.notifications.domain.messages import Kind
 from services.notifications.domain.reminders import ReminderPolicy
 from shared.events import Event
-from shared.events.booking import DropInTurn, NoShowChase, WaitlistOfferEnded, WaitlistOfferMade
+from shared.events.booking import (
+    AdviserClashDetected,
+    DropInTurn,
+    NoShowChase,
+    WaitlistOfferEnded,
+    WaitlistOfferMade,
+)
 from shared.events.placements import (
     AllocationPublished,
     AllocationWithdrawn,
@@ -109,7 +115,8 @@ class Planner:
 
 
 class BookingMessages:
-    """Waitlist offers, drop-in calls and no-show chases from `booking.events`."""
+    """Waitlist offers, drop-in calls, no-show chases and a PA's calendar clashes from
+    `booking.events`."""
 
     def __init__(self, planner: Planner) -> None:
         self.p = planner
@@ -180,6 +187,24 @@ class BookingMessages:
                 context=context,
                 appointment_id=event.appointment_id,
             )
+
+    async def clash(self, found: Event[AdviserClashDetected], uow: NotificationsEvents) -> None:
+        """The PA hears once per revision of the appointment, while it is still to come; the
+        message names neither the student nor anything of the PA's own calendar."""
+        event = found.payload
+        await self.p.plan(
+            uow,
+            kind=Kind.ADVISER_CLASH,
+            source=f"clash:{event.appointment_id}:r{event.revision}",
+            audience=Audience(event.adviser_id, roles=("adviser",)),
+            due_at=self.p.at_once(uow.now(), event.starts_at, LONDON),
+            expires_at=event.starts_at,
+            context={
+                "starts_at": event.starts_at.isoformat(),
+                "reference": event.appointment_id[:8],
+            },
+            appointment_id=event.appointment_id,
+        )
 
 
 class PlacementMessages:

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     PLACEMENT_PUBLISHED = "placement_published"
     PLACEMENT_STARTING = "placement_starting"
     EMPLOYER_LIST = "employer_list"
+    ADVISER_CLASH = "adviser_clash"
 
 
 REMINDER_KINDS = {
@@ -72,6 +73,8 @@ RULES: dict[Kind, KindRule] = {
     Kind.PLACEMENT_PUBLISHED: KindRule(parent_copy=True),
     Kind.PLACEMENT_STARTING: KindRule(),
     Kind.EMPLOYER_LIST: KindRule(channels=(EMAIL,)),
+    # A PA's own calendar now shows them busy during a booked appointment: tell the PA.
+    Kind.ADVISER_CLASH: KindRule(channels=(EMAIL, SMS)),
 }
 
 # How long "come now" stays worth saying; after that the student has been skipped.

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from services.notifications.adapters.orm import appointments, contacts, messages, reminders
 from services.notifications.devtools.smtp_sink import REFUSED_DOMAIN
 from shared.events.booking import (
+    AdviserClashDetected,
     AppointmentConfirmed,
     DropInTurn,
     NoShowChase,
@@ -18,6 +19,7 @@ from shared.events.booking import (
     WaitlistOfferMade,
 )
 from shared.events.directory import (
+    AdviserUpserted,
     Channel,
     ContactRole,
     ContactRoute,
@@ -198,6 +200,45 @@ async def test_a_drop_in_turn_is_texted_and_a_no_show_chases_student_and_coordin
         [mail] = w.mail.messages
         assert mail["To"] == "careers@school.example"
         assert "did not attend" in mail.get_body(("plain",)).get_content()
+
+
+async def test_a_clash_in_a_pas_own_calendar_is_emailed_to_the_pa_once_and_names_nobody(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, now=NOW) as w:
+        await w.deliver(
+            AdviserUpserted(
+                adviser_id="pa-9",
+                school_ids=[SCHOOL],
+                contacts=[
+                    ContactRoute(
+                        role=ContactRole.ADVISER,
+                        email="pa@careers.example",
+                        phone="+447700900999",
+                        email_consent=True,
+                        sms_consent=True,
+                        preferred=[Channel.EMAIL],
+                    )
+                ],
+            )
+        )
+        clash = AdviserClashDetected(
+            appointment_id="6f1c2a7e-0000-4000-8000-00000000c1a5",
+            revision=2,
+            school_id=SCHOOL,
+            adviser_id="pa-9",
+            starts_at=NOW + timedelta(days=2),
+            ends_at=NOW + timedelta(days=2, minutes=40),
+        )
+        for _ in range(2):  # announced twice for one revision: one message
+            await w.deliver(clash)
+        await w.deliver(clash.model_copy(update={"appointment_id": "gone", "starts_at": NOW}))
+        assert await w.dispatch(NOW) == 1
+        [mail] = w.mail.messages
+        assert mail["To"] == "pa@careers.example"
+        text = mail.get_body(("plain",)).get_content()
+        assert "busy" in text and "6f1c2a7e" in text and "Nothing has been cancelled" in text
+        assert w.twilio.received == []
 
 
 async def test_placements_reach_the_student_and_the_employer_and_a_friday_reminder_is_planned(

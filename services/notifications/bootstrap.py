@@ -39,6 +39,7 @@ from shared.events.booking import (
 )
 from shared.events.directory import (
     AdviserUpserted,
+    ContactChecked,
     StaffUpserted,
     StudentErased,
     StudentUpserted,
@@ -93,6 +94,7 @@ def consumers(
                 StaffUpserted.event_type: book.staff,
                 AdviserUpserted.event_type: book.adviser,
                 StudentErased.event_type: book.erased,
+                ContactChecked.event_type: book.checked,
             },
         ),
         # The employer's contact and their lists share a topic and a key, so one consumer

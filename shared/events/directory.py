@@ -90,6 +90,18 @@ class StudentUpserted(RevisedPayload):
     coordinator_id: str | None = None
 
 
+class ContactChecked(RevisedPayload):
+    """The school has checked a contact route that notifications reported undeliverable (and
+    its staff dismissed the alert): the route is to be tried again. It names the route by the
+    number notifications reported it with."""
+
+    event_type = "directory.contact.checked"
+
+    owner_id: str
+    route: int = Field(ge=0)
+    channel: Channel
+
+
 class StudentErased(RevisedPayload):
     """The student's record was erased: every copy must go too."""
 

@@ -15,7 +15,7 @@ from services.booking.application.ports import (
     ContactAlertUnit,
 )
 from shared.events import Event
-from shared.events.directory import StudentErased
+from shared.events.directory import Channel, ContactChecked, StudentErased
 from shared.events.notifications import ContactUndeliverable
 
 
@@ -48,11 +48,17 @@ class DismissAlert:
 
 
 async def dismiss_alert(cmd: DismissAlert, uow: ContactAlertTransaction) -> bool:
-    """The school's staff have checked the route: the alert goes, and a new failure brings it
-    back. False when the school had no such alert."""
+    """The school's staff have checked the route: the alert goes, and notifications is told to
+    try the route again (`directory.contact.checked`), so a new failure brings the alert back.
+    False when the school had no such alert."""
     async with uow:
         found = await uow.contact_alerts.dismiss(
             cmd.school_id, cmd.owner_id, cmd.route, cmd.channel
         )
+        if found:
+            checked = ContactChecked(
+                owner_id=cmd.owner_id, route=cmd.route, channel=Channel(cmd.channel)
+            )
+            await uow.emit(checked, key=cmd.owner_id)
         await uow.commit()
     return found

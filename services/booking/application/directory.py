@@ -101,6 +101,13 @@ async def _apply_row(
     changed = [_differs(write, stored[write.table]) for write in row_writes]
     if not any(changed):
         return False
+    readdressed = [
+        (write.values["student_id"], write.values["role"], channel)
+        for write, differs in zip(row_writes, changed, strict=True)
+        if differs and write.table == "contacts"
+        for channel, field in (("sms", "phone"), ("email", "email"))
+        if (stored["contacts"].get(write.values["id"]) or {}).get(field) != write.values[field]
+    ]
     for write, differs in zip(row_writes, changed, strict=True):
         table, values = write.table, write.values
         existing = stored[table].get(values["id"])
@@ -112,14 +119,11 @@ async def _apply_row(
         elif differs:
             await uow.directory.write(table, values, now, new=existing is None, counted=False)
         stored[table][values["id"]] = {**(existing or {}), **values}
-    corrected = {
-        write.values["student_id"]
-        for write, differs in zip(row_writes, changed, strict=True)
-        if differs and write.table == "contacts"
-    }
-    for student_id in sorted(corrected):
-        # New details: what failed before says nothing of them (a new failure is reported anew).
-        await uow.contact_alerts.forget_owner(student_id)
+    for student_id, role, channel in readdressed:
+        # A new number or address: what failed before says nothing of it (notifications
+        # tries it afresh and reports a new failure anew). A change of consent alone keeps
+        # the alert, as notifications keeps the route's failure.
+        await uow.contact_alerts.forget_route(student_id, role, channel)
     return True
 
 

@@ -365,6 +365,10 @@ class AgreementUnit(ReferenceWrites, Protocol):
 class ContactAlerts(Protocol):
     async def keep(self, alert: ContactAlert) -> None: ...
     async def forget_owner(self, owner_id: str) -> None: ...
+    async def forget_route(self, owner_id: str, role: str, channel: str) -> None:
+        """Drop the owner's alerts for the route of this role on this channel."""
+        ...
+
     async def of_school(self, school_id: str) -> list[ContactAlert]: ...
     async def dismiss(self, school_id: str, owner_id: str, route: int, channel: str) -> bool:
         """Drop the school's alert for this route and channel; False if there was none."""
@@ -380,6 +384,8 @@ class ContactAlertUnit(Protocol):
 
 class ContactAlertTransaction(ContactAlertUnit, Transaction, Protocol):
     """A use case's unit of work over the alerts: entered, then committed."""
+
+    async def emit(self, payload: EventPayload, *, key: str) -> Any: ...
 
 
 class ReportReads(Protocol):

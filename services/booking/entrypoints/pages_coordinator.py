@@ -23,6 +23,7 @@ from services.booking.domain.appointments import Referral, Urgency
 from services.booking.domain.errors import BookingError
 from services.booking.domain.model import AppointmentStatus, SessionType
 from services.booking.domain.model import Role as DomainRole
+from services.booking.entrypoints.contact_alerts import Dismissal
 from services.booking.entrypoints.context import BookingContext, booking
 from services.booking.entrypoints.pages import period_of, signed_in
 from services.booking.entrypoints.pages_charts import coverage_bar
@@ -48,7 +49,10 @@ URGENCIES = {
 REFERRAL_DAYS = 28
 NOTICES = {
     "referred": "The referral is booked. The student and the PA will be told.",
-    "dismissed": "The contact alert is dismissed. A new failure would bring it back.",
+    "dismissed": (
+        "The alert is dismissed and messages will try those details again. "
+        "A new failure would bring it back."
+    ),
 }
 ALERT_REASONS = {
     "invalid_address": "The number or address does not exist",
@@ -121,12 +125,17 @@ async def dismiss_contact_alert(request: web.Request) -> web.StreamResponse:
     principal = signed_in(request, Role.COORDINATOR)
     form = await request.post()
     try:
-        route = int(str(form.get("route", "")))
-    except ValueError:
+        chosen = Dismissal.model_validate(
+            {
+                "school_id": school_of(principal),
+                "owner_id": str(form.get("owner_id", "")),
+                "route": int(str(form.get("route", ""))),
+                "channel": str(form.get("channel", "")),
+            }
+        )
+    except (ValueError, ValidationError):
         raise web.HTTPBadRequest(text="Choose an alert from the list.") from None
-    cmd = DismissAlert(
-        school_of(principal), str(form.get("owner_id", "")), route, str(form.get("channel", ""))
-    )
+    cmd = DismissAlert(chosen.school_id, chosen.owner_id, chosen.route, chosen.channel)
     if not await dismiss_alert(cmd, booking(request).unit_of_work()):
         raise web.HTTPNotFound(text="That alert is no longer there.")
     raise web.HTTPSeeOther("/coordinator?notice=dismissed")

@@ -152,6 +152,21 @@ class ContactRepository:
             )
         )
 
+    async def lock_owner(self, owner_id: str) -> None:
+        dialect = self._session.bind.dialect.name if self._session.bind is not None else ""
+        if dialect == "postgresql":  # SQLite runs one writing transaction at a time anyway
+            await self._session.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("owner:" + owner_id)))
+            )
+
+    async def clear_undeliverable(self, owner_id: str, route: int, channel: str) -> None:
+        column = "sms_undeliverable" if channel == "sms" else "email_undeliverable"
+        await self._session.execute(
+            contacts.update()
+            .where(contacts.c.owner_id == owner_id, contacts.c.route == route)
+            .values({column: None})
+        )
+
     async def mark_undeliverable(
         self, owner_id: str, route: int, channel: str, reason: str
     ) -> StoredRoute | None:

@@ -16,12 +16,16 @@ from services.notifications.application.ports import NotificationsEvents, RouteD
 from shared.events import Event
 from shared.events.directory import (
     AdviserUpserted,
+    ContactChecked,
+    ContactRole,
     ContactRoute,
     StaffUpserted,
     StudentErased,
     StudentUpserted,
 )
 from shared.events.placements import EmployerUpserted
+
+ROLES = tuple(role.value for role in ContactRole)
 
 
 def stale(incoming: int, stored: int | None) -> bool:
@@ -48,14 +52,16 @@ async def replace_contacts(
     revision: int,
     routes: Sequence[RouteDetails],
 ) -> Stored:
-    """Store an owner's routes unless a newer revision is held."""
+    """Store an owner's routes unless a newer revision is held. FIRST when the owner had no
+    route before (unknown, or known with no details yet)."""
     held = await uow.contacts.owner(owner_id)
     if stale(revision, held.revision if held is not None else None):
         return Stored.STALE
+    had_routes = held is not None and bool(await uow.contacts.routes(owner_id, ROLES))
     await uow.contacts.replace(
         owner_id, kind=kind, school_id=school_id, revision=revision, routes=routes, now=uow.now()
     )
-    return Stored.FIRST if held is None else Stored.REPLACED
+    return Stored.REPLACED if had_routes else Stored.FIRST
 
 
 def _routes(items: Sequence[ContactRoute]) -> list[RouteDetails]:
@@ -92,6 +98,7 @@ class ContactBook:
 
     async def student(self, upserted: Event[StudentUpserted], uow: NotificationsEvents) -> None:
         event = upserted.payload
+        await uow.contacts.lock_owner(event.student_id)  # in turn with their appointments
         stored = await replace_contacts(
             uow,
             owner_id=event.student_id,
@@ -100,7 +107,7 @@ class ContactBook:
             revision=_revision(event),
             routes=_routes(event.contacts),
         )
-        if stored is Stored.FIRST and self._catch_up is not None:
+        if stored is Stored.FIRST and event.contacts and self._catch_up is not None:
             await self._catch_up(event.student_id, uow)
 
     async def staff(self, upserted: Event[StaffUpserted], uow: NotificationsEvents) -> None:
@@ -144,6 +151,11 @@ class ContactBook:
             revision=_revision(event),
             routes=[route],
         )
+
+    async def checked(self, checked: Event[ContactChecked], uow: NotificationsEvents) -> None:
+        """The school checked a route reported undeliverable: it is tried again."""
+        event = checked.payload
+        await uow.contacts.clear_undeliverable(event.owner_id, event.route, str(event.channel))
 
     async def erased(self, erased: Event[StudentErased], uow: NotificationsEvents) -> None:
         await erase_student(erased.payload.student_id, uow)

@@ -192,6 +192,9 @@ class BookingMessages:
         """The PA hears once per revision of the appointment, while it is still to come; the
         message names neither the student nor anything of the PA's own calendar."""
         event = found.payload
+        held = await uow.appointments.revision_of(event.appointment_id)
+        if held is not None and held > event.revision:
+            return  # moved or cancelled since: the clash was about a time no longer booked
         await self.p.plan(
             uow,
             kind=Kind.ADVISER_CLASH,

@@ -163,6 +163,16 @@ class AppointmentCopies(Protocol):
 
 
 class Contacts(Protocol):
+    async def lock_owner(self, owner_id: str) -> None:
+        """Hold the owner until the transaction ends, so that two handlers about one person
+        (their appointments, their contact details) take turns and each sees the other's
+        writes."""
+        ...
+
+    async def clear_undeliverable(self, owner_id: str, route: int, channel: str) -> None:
+        """The school has checked the route: try it again."""
+        ...
+
     async def owner(self, owner_id: str) -> ContactOwner | None: ...
     async def routes(self, owner_id: str, roles: Collection[str]) -> list[StoredRoute]:
         """The owner's routes of these roles, in route order."""

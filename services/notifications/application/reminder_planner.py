@@ -30,6 +30,7 @@ class ReminderPlanner:
 
     async def __call__(self, change: Event[AppointmentChange], uow: NotificationsEvents) -> None:
         event = change.payload
+        await uow.contacts.lock_owner(event.student_id)  # in turn with their contact details
         current = await uow.appointments.revision_of(event.appointment_id)
         if current is not None and current >= event.revision:
             return  # an older revision arriving late changes nothing

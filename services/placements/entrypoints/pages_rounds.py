@@ -258,13 +258,22 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
 async def _confirm_withdrawal(
     request: web.Request, principal: Principal, student_id: str | None, placement_id: str | None
 ) -> web.Response:
-    """What the withdrawal would release, with the form that records it."""
+    """What the withdrawal would release, with the form that records it; or, where the
+    withdrawal would be refused, the refusal at once (the same checks it makes)."""
+    refusal: tuple[str, int] | None = None
     async with managed_round(request, principal) as (reads, access):
         round_ = access.round
+        live: list[dict[str, Any]] = []
         if round_.published_at is None:
-            live: list[dict[str, Any]] = []
+            refusal = ("Nothing is published in this round yet.", 409)
         else:
             live = await publication.live_allocations(reads, round_, None)
+        if refusal is None and placement_id is not None:
+            _, gone = await reads.withdrawals.in_round(round_.id)
+            if await reads.catalogue.placement(round_.ebp_id, placement_id) is None:
+                refusal = ("No such placement in this round.", 404)
+            elif placement_id in gone:
+                refusal = ("This placement has already withdrawn.", 409)
         affected = [
             a
             for a in live
@@ -272,13 +281,10 @@ async def _confirm_withdrawal(
         ]
         names = await placement_names(reads, [a["placement_id"] for a in affected])
         schools = await all_schools(reads, round_.school_weeks)
-    if student_id is not None and not affected:
-        return await render_round(
-            request,
-            principal,
-            error="This student has no live allocation in this round.",
-            status=404,
-        )
+    if refusal is None and student_id is not None and not affected:
+        refusal = ("This student has no live allocation in this round.", 404)
+    if refusal is not None:
+        return await render_round(request, principal, error=refusal[0], status=refusal[1])
     return page(
         request,
         "ebp_withdrawal.html",

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.placements.application import pins as pin_cases
 from services.placements.application import publication, runs
-from services.placements.application.errors import Invalid, PlacementsError
+from services.placements.application.errors import Conflict, Invalid, PlacementsError
 from services.placements.application.overview import (
     all_schools,
     placement_names,
@@ -185,14 +185,16 @@ async def run_page(request: web.Request) -> web.Response:
 @routes.get(RUN + "/results.csv")
 async def results_csv(request: web.Request) -> web.StreamResponse:
     """Every result of a completed run, which the run's page lists only the first of: a
-    student by reference, year group and school, as the page shows them, never by name."""
+    student by reference, year group (the round's) and school, as the page shows them, never
+    by name."""
     principal = ebp_staff(request)
     run_id = request.match_info["run_id"]
     async with managed_round(request, principal) as (reads, access):
         round_ = access.round
+        found = await runs.get_run(reads, round_, run_id)  # an unknown run is a 404
         try:
-            runs.require_completed(await runs.get_run(reads, round_, run_id))
-        except PlacementsError as exc:
+            runs.require_completed(found)
+        except Conflict as exc:
             raise web.HTTPConflict(text=exc.message) from exc
         results = await runs.run_results(reads, run_id, None)
         schools = await all_schools(reads, round_.school_weeks)
@@ -200,7 +202,17 @@ async def results_csv(request: web.Request) -> web.StreamResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ("student", "school", "outcome", "placement", "employer", "week", "rank", "reason")
+        (
+            "student",
+            "year_group",
+            "school",
+            "outcome",
+            "placement",
+            "employer",
+            "week",
+            "rank",
+            "reason",
+        )
     )
     for a in results.assignments:
         title, employer = names.get(a["placement_id"], ("", ""))
@@ -208,6 +220,7 @@ async def results_csv(request: web.Request) -> web.StreamResponse:
         writer.writerow(
             (
                 student_reference(a["student_id"]),
+                round_.year_group,
                 schools.get(a["school_id"], ""),
                 f"placed ({how})",
                 title,
@@ -221,6 +234,7 @@ async def results_csv(request: web.Request) -> web.StreamResponse:
         writer.writerow(
             (
                 student_reference(u["student_id"]),
+                round_.year_group,
                 schools.get(u["school_id"], ""),
                 "unplaced",
                 "",

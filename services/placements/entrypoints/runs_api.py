@@ -46,9 +46,9 @@ class RunProgressResponse(BaseModel):
     status: Literal["running", "completed", "failed"]
     stage: str | None = Field(description="the engine's current stage while running")
     stage_name: str = Field(description="the stage in plain English, for a progress line")
-    done: int = Field(ge=0, description="units of the current stage finished")
-    total: int = Field(ge=0, description="units the current stage has")
-    percent: int = Field(ge=0, le=100, description="of the current stage; 100 once finished")
+    done: int = Field(ge=0, description="stages of the run finished")
+    total: int = Field(ge=0, description="stages the run has")
+    percent: int = Field(ge=0, le=100, description="of the run's stages; 100 once it has ended")
 
 
 class RunList(BaseModel):

@@ -9,10 +9,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from services.notifications.adapters.orm import appointments, contacts, messages, reminders
+from services.notifications.adapters.uow import NotificationsStorage
 from services.notifications.devtools.smtp_sink import REFUSED_DOMAIN
 from shared.events.booking import (
     AdviserClashDetected,
     AppointmentConfirmed,
+    AppointmentRescheduled,
     DropInTurn,
     NoShowChase,
     WaitlistOfferEnded,
@@ -21,6 +23,7 @@ from shared.events.booking import (
 from shared.events.directory import (
     AdviserUpserted,
     Channel,
+    ContactChecked,
     ContactRole,
     ContactRoute,
     StaffUpserted,
@@ -121,6 +124,26 @@ async def test_a_student_whose_details_arrive_after_the_booking_still_hears_of_i
         assert {r.status for r in await w.rows(messages.c.student_id == student)} == {"sent"}
 
 
+async def test_a_number_the_school_checked_is_texted_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, tmp_path, now=NOW) as w:
+        student = await w.student(email=None)
+        storage = NotificationsStorage(w.db, clock=w.clock)
+        async with storage.unit() as uow:
+            await uow.contacts.mark_undeliverable(student, 0, "sms", "invalid_address")
+            await uow.commit()
+        await w.deliver(AppointmentConfirmed(**appointment(student, NOW + timedelta(days=7))))
+        assert await w.rows(messages.c.student_id == student) == []
+
+        await w.deliver(ContactChecked(owner_id=student, route=0, channel=Channel.SMS))
+        moved = appointment(student, NOW + timedelta(days=8), revision=2)
+        await w.deliver(AppointmentRescheduled(**moved))
+        rows = await w.rows(messages.c.student_id == student)
+        assert "appointment_rescheduled" in {r.kind for r in rows}
+        assert {r.channel for r in rows} == {"sms"}
+
+
 async def test_a_parent_who_consented_gets_a_copy_by_their_own_channel(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -202,7 +225,7 @@ async def test_a_drop_in_turn_is_texted_and_a_no_show_chases_student_and_coordin
         assert "did not attend" in mail.get_body(("plain",)).get_content()
 
 
-async def test_a_clash_in_a_pas_own_calendar_is_emailed_to_the_pa_once_and_names_nobody(
+async def test_a_clash_in_a_pas_own_calendar_is_emailed_to_the_pa_once_while_still_to_come(
     database_url: str, tmp_path: Path
 ) -> None:
     async with world(database_url, tmp_path, now=NOW) as w:

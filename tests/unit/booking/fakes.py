@@ -458,6 +458,13 @@ class FakeContactAlerts:
     async def forget_owner(self, owner_id: str) -> None:
         self.alerts = {k: v for k, v in self.alerts.items() if k[0] != owner_id}
 
+    async def forget_route(self, owner_id: str, role: str, channel: str) -> None:
+        self.alerts = {
+            k: v
+            for k, v in self.alerts.items()
+            if not (v.owner_id == owner_id and v.role == role and v.channel == channel)
+        }
+
     async def of_school(self, school_id: str) -> list[ContactAlert]:
         found = [a for a in self.alerts.values() if a.school_id == school_id]
         return sorted(found, key=lambda a: a.reported_at, reverse=True)

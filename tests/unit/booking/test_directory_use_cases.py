@@ -24,7 +24,7 @@ from services.booking.domain.errors import UnknownStudent
 from services.booking.domain.model import AppointmentStatus, Role
 from shared.csvimport import CsvImportError, parse_csv
 from shared.events.booking import AppointmentCancelled
-from shared.events.directory import SchoolUpserted, StudentErased, StudentUpserted
+from shared.events.directory import ContactChecked, SchoolUpserted, StudentErased, StudentUpserted
 from shared.events.identity import SessionRevoked
 from tests.unit.booking.example_school import SCHOOL_ID, london
 from tests.unit.booking.fakes import FakeUnitOfWork
@@ -108,23 +108,25 @@ def alert(owner_id: str, school_id: str = "sch-1", route: int = 0) -> ContactAle
     )
 
 
-async def test_new_contact_details_drop_the_students_alerts_and_unchanged_ones_keep_them() -> None:
+async def test_a_new_number_drops_its_alert_and_other_changes_keep_theirs() -> None:
     uow = FakeUnitOfWork()
     await import_directory(importing("schools", SCHOOLS), uow, NOW)
-    one = "school_id,reference,year_group,student_phone,student_sms_consent\n"
-    await import_directory(
-        importing("students", one + "sch-1,A001,11,+447700900001,true\n"), uow, NOW
-    )
+    head = "school_id,reference,year_group,student_phone,student_sms_consent,parent_email\n"
+
+    async def roster(line: str) -> None:
+        await import_directory(importing("students", head + line), uow, NOW)
+
+    await roster("sch-1,A001,11,+447700900001,true,mum@home.example\n")
     sam = natural_id("student", "sch-1", "A001")
-    await uow.contact_alerts.keep(alert(sam))
-    await import_directory(
-        importing("students", one + "sch-1,A001,11,+447700900001,true\n"), uow, NOW
-    )
+    await uow.contact_alerts.keep(alert(sam))  # the student's phone failed
+    await roster("sch-1,A001,11,+447700900001,true,mum@home.example\n")
     assert list(uow.contact_alerts.alerts) == [(sam, 0, "sms")], "the same details: kept"
-    await import_directory(
-        importing("students", one + "sch-1,A001,11,+447700900002,true\n"), uow, NOW
-    )
-    assert uow.contact_alerts.alerts == {}
+    await roster("sch-1,A001,11,+447700900001,false,mum@home.example\n")
+    assert list(uow.contact_alerts.alerts) == [(sam, 0, "sms")], "consent alone: kept"
+    await roster("sch-1,A001,11,+447700900001,false,dad@home.example\n")
+    assert list(uow.contact_alerts.alerts) == [(sam, 0, "sms")], "the parent's email: kept"
+    await roster("sch-1,A001,11,+447700900002,true,dad@home.example\n")
+    assert uow.contact_alerts.alerts == {}, "a new number is tried afresh"
 
 
 async def test_staff_dismiss_only_their_own_schools_alert() -> None:
@@ -134,7 +136,11 @@ async def test_staff_dismiss_only_their_own_schools_alert() -> None:
     assert await dismiss_alert(elsewhere, uow) is False
     assert await dismiss_alert(DismissAlert("sch-1", "s-1", 0, "sms"), uow) is True
     assert uow.contact_alerts.alerts == {}
+    [checked] = uow.events
+    assert isinstance(checked, ContactChecked)
+    assert (checked.owner_id, checked.route, checked.channel) == ("s-1", 0, "sms")
     assert await dismiss_alert(DismissAlert("sch-1", "s-1", 0, "sms"), uow) is False
+    assert len(uow.events) == 1, "nothing to announce for an alert that was not there"
 
 
 def terms(*advisers: str) -> AgreementTerms:

@@ -100,6 +100,7 @@ class FakeContacts:
         self.owners: dict[str, ContactOwner] = {}
         self.routes_of: dict[str, list[StoredRoute]] = {}
         self.stopped: dict[str, datetime] = {}
+        self.locked: list[str] = []
 
     def add(
         self,
@@ -180,6 +181,16 @@ class FakeContacts:
             parent_copy=preferences.parent_copy,
             opted_out=preferences.opted_out,
         )
+
+    async def lock_owner(self, owner_id: str) -> None:
+        self.locked.append(owner_id)
+
+    async def clear_undeliverable(self, owner_id: str, route: int, channel: str) -> None:
+        routes = self.routes_of.get(owner_id, [])
+        field = "sms_undeliverable" if channel == "sms" else "email_undeliverable"
+        for n, stored in enumerate(routes):
+            if stored.route == route:
+                routes[n] = replace(stored, **{field: None})
 
     async def mark_undeliverable(
         self, owner_id: str, route: int, channel: str, reason: str

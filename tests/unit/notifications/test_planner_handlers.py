@@ -20,13 +20,20 @@ from services.notifications.domain.messages import Kind
 from services.notifications.domain.reminders import ReminderPolicy
 from shared.events import Envelope, Event, EventPayload
 from shared.events.booking import (
+    AdviserClashDetected,
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentRescheduled,
     WaitlistOfferEnded,
     WaitlistOfferMade,
 )
-from shared.events.directory import Channel, ContactRole, ContactRoute, StudentUpserted
+from shared.events.directory import (
+    Channel,
+    ContactChecked,
+    ContactRole,
+    ContactRoute,
+    StudentUpserted,
+)
 from shared.events.placements import AllocationPublished, AllocationWithdrawn
 from tests.unit.notifications.fakes import NOW, FakeUnitOfWork, student_route
 
@@ -208,6 +215,22 @@ async def test_contacts_arriving_after_the_appointment_bring_its_confirmation_an
     # Later details are not a late arrival: nothing is written twice.
     await world.consume(book.student, student_upserted(revision=2))
     assert len(world.uow.messages.rows) == 3
+    # And a catch-up run again writes nothing new either.
+    await world.reminders.catch_up(STUDENT, world.uow)
+    assert len(world.uow.messages.rows) == 3
+    assert world.uow.contacts.locked.count(STUDENT) == 3, "each handler takes the student first"
+
+
+async def test_a_student_first_known_without_details_is_caught_up_when_details_come() -> None:
+    world = World()
+    book = ContactBook(world.reminders.catch_up)
+    empty = student_upserted(revision=1).model_copy(update={"contacts": []})
+    await world.consume(book.student, empty)
+    await world.consume(world.reminders, appointment())
+    assert world.uow.messages.rows == {}
+    await world.consume(book.student, student_upserted(revision=2))
+    kinds = [m.kind for m in world.uow.messages.of(appointment_id=APPOINTMENT)]
+    assert kinds == [Kind.CONFIRMATION, Kind.REMINDER_DAY_BEFORE, Kind.REMINDER_SAME_DAY]
 
 
 async def test_a_late_arrival_catches_up_only_appointments_still_to_come_and_confirmed() -> None:
@@ -222,6 +245,50 @@ async def test_a_late_arrival_catches_up_only_appointments_still_to_come_and_con
 
     await world.consume(book.student, student_upserted(revision=1))
     assert world.uow.messages.rows == {}
+
+
+def clash(revision: int) -> AdviserClashDetected:
+    return AdviserClashDetected(
+        appointment_id=APPOINTMENT,
+        revision=revision,
+        school_id="school-1",
+        adviser_id="adviser-1",
+        starts_at=THURSDAY_2PM,
+        ends_at=THURSDAY_2PM + timedelta(minutes=40),
+    )
+
+
+async def test_a_pa_hears_of_a_clash_unless_the_appointment_has_moved_on_since(
+    world: World,
+) -> None:
+    world.uow.contacts.add(
+        "adviser-1", student_route(role="adviser", preferred=("email",)), kind="adviser"
+    )
+    await world.consume(world.reminders, appointment())
+    await world.consume(world.booking.clash, clash(revision=1))
+    [told] = world.uow.messages.of(kind=Kind.ADVISER_CLASH)
+    assert (told.item.owner_id, told.item.channel) == ("adviser-1", "email")
+    assert "student" not in str(told.item.context)
+
+    moved = appointment(
+        AppointmentRescheduled, revision=2, starts_at=THURSDAY_2PM + timedelta(days=1)
+    )
+    await world.consume(world.reminders, moved)
+    late = clash(revision=1).model_copy(update={"appointment_id": APPOINTMENT})
+    world.uow.messages.rows.clear()
+    await world.consume(world.booking.clash, late)
+    assert world.uow.messages.of(kind=Kind.ADVISER_CLASH) == [], "about a time no longer booked"
+
+
+async def test_a_route_the_school_checked_is_tried_again(world: World) -> None:
+    await world.uow.contacts.mark_undeliverable(STUDENT, 0, "sms", "invalid_address")
+    await world.consume(world.reminders, appointment())
+    assert world.uow.messages.of(channel="sms") == [], "a failing route is not used"
+    checked = ContactChecked(owner_id=STUDENT, route=0, channel=Channel.SMS)
+    await world.consume(ContactBook().checked, checked)
+    moved = appointment(AppointmentRescheduled, revision=2)
+    await world.consume(world.reminders, moved)
+    assert [m.kind for m in world.uow.messages.of(channel="sms")][:1] == [Kind.RESCHEDULED]
 
 
 async def test_a_waitlist_offer_is_told_at_once_and_withdrawn_when_it_ends(world: World) -> None:

@@ -37,6 +37,15 @@ class ContactAlertRepository:
             contact_alerts.delete().where(contact_alerts.c.owner_id == owner_id)
         )
 
+    async def forget_route(self, owner_id: str, role: str, channel: str) -> None:
+        await self._session.execute(
+            contact_alerts.delete().where(
+                contact_alerts.c.owner_id == owner_id,
+                contact_alerts.c.role == role,
+                contact_alerts.c.channel == channel,
+            )
+        )
+
     async def dismiss(self, school_id: str, owner_id: str, route: int, channel: str) -> bool:
         result = await self._session.execute(
             contact_alerts.delete().where(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -25,7 +24,6 @@ from shared.messaging.kafka import ensure_topics
 from shared.settings import Settings
 
 S = TypeVar("S", bound=Settings)
-COMMIT_ATTEMPTS = 5
 
 
 def settings_for(
@@ -68,22 +66,19 @@ async def start_at_the_end(bootstrap: str, group_id: str, topics: Iterable[str])
         ]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                await consumer.commit(ends)
-                return
-            except CommitFailedError:
-                # A group with a member already (another replica of the same app) has its own
-                # place on the topics, and the broker takes no commit from outside it.
-                return
-            except KafkaError as exc:
-                # Anything else would leave the new group reading every event the session's
-                # broker holds from the start: try again, then say so rather than go on.
-                if attempt == COMMIT_ATTEMPTS:
-                    raise RuntimeError(
-                        f"could not start consumer group {group_id} at the topics' end: {exc!r}"
-                    ) from exc
-                await asyncio.sleep(0.2 * attempt)
+        try:
+            # aiokafka retries what the broker calls retriable; what reaches here is final.
+            await consumer.commit(ends)
+        except CommitFailedError:
+            # A group with a member already (another replica of the same app) has its own
+            # place on the topics, and the broker takes no commit from outside it.
+            return
+        except KafkaError as exc:
+            # Going on would leave the new group reading every event the session's broker
+            # holds from the start: say so instead.
+            raise RuntimeError(
+                f"could not start consumer group {group_id} at the topics' end: {exc!r}"
+            ) from exc
     finally:
         await consumer.stop()
 

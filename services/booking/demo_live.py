@@ -113,16 +113,25 @@ async def refresh(db: Database, *, now: datetime | None = None) -> bool:
     return True
 
 
-async def a_contact_to_check(db: Database, school_id: str, student_id: str, now: datetime) -> None:
-    """A student's number notifications could not text, as its report would leave it."""
+async def a_contact_to_check(
+    db: Database,
+    school_id: str,
+    student_id: str,
+    now: datetime,
+    *,
+    role: str = "student",
+    route: int = 0,
+) -> None:
+    """A number of the student's (or, with `role` and `route`, a parent's) that notifications
+    could not text, as its report would leave it."""
     uow = _unit(db, ReferenceCache(time.monotonic))
     async with uow:
         await uow.contact_alerts.keep(
             ContactAlert(
                 owner_id=student_id,
                 owner_kind="student",
-                role="student",
-                route=0,
+                role=role,
+                route=route,
                 channel="sms",
                 reason="invalid_address",
                 school_id=school_id,

@@ -20,9 +20,10 @@ from services.booking.application import dropins
 from services.booking.application.availability import find_slots
 from services.booking.application.booking import BookSlot, book_slot
 from services.booking.application.cache import ReferenceCache
-from services.booking.application.ports import ContactAlert, DropInSession, StudentLabel
+from services.booking.application.ports import DropInSession, StudentLabel
 from services.booking.bootstrap import task_unit_of_work
 from services.booking.demo import DEMO_PASSWORD, demo_id
+from services.booking.demo_live import a_contact_to_check
 from services.booking.domain.appointments import Appointment
 from services.booking.domain.model import Role as DomainRole
 from services.booking.domain.model import SessionType
@@ -371,21 +372,7 @@ async def test_a_coordinator_sees_contact_details_to_check_and_dismisses_one(
     desk: Page, booking_site: str, db: Database, site_clock: StartedClock, screenshots: Path
 ) -> None:
     [student_id] = await _ashcombe_students(db, 1)
-    uow = task_unit_of_work(db)
-    async with uow:
-        await uow.contact_alerts.keep(
-            ContactAlert(
-                owner_id=student_id,
-                owner_kind="student",
-                role="parent",
-                route=1,
-                channel="sms",
-                reason="invalid_address",
-                school_id=ASHCOMBE,
-                reported_at=site_clock(),
-            )
-        )
-        await uow.commit()
+    await a_contact_to_check(db, ASHCOMBE, student_id, site_clock(), role="parent", route=1)
     async with db.read_session() as session:
         label = (await _reads(session).students.labels([student_id]))[student_id]
 

@@ -185,23 +185,51 @@ class Rematched:
     newly_allocated: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class WithdrawalBasis:
+    """What a withdrawal works from: the published run, the round's live allocations and what
+    has withdrawn."""
+
+    run_id: str
+    live: list[Allocation]
+    gone_students: set[str]
+    gone_placements: set[str]
+
+
+async def withdrawal_basis(
+    repositories: PlacementsRepositories,
+    round_: RoundRecord,
+    student_id: str | None,
+    placement_id: str | None,
+) -> WithdrawalBasis:
+    """The basis of a student's or a placement's withdrawal, or the refusal it would meet (a
+    `Conflict` or `NotFound`); the pages ask before offering to record one."""
+    if round_.published_at is None or round_.published_run_id is None:
+        raise Conflict("Nothing is published in this round yet.", kind="round-not-published")
+    live_rows = await repositories.allocations.live(round_.id)
+    if student_id is not None and not any(r.student_id == student_id for r in live_rows):
+        raise NotFound("This student has no live allocation in this round.")
+    gone_students, gone_placements = await repositories.withdrawals.in_round(round_.id)
+    if placement_id is not None:
+        if await repositories.catalogue.placement(round_.ebp_id, placement_id) is None:
+            raise NotFound("No such placement in this round.")
+        if placement_id in gone_placements:
+            raise Conflict("This placement has already withdrawn.", kind="already-withdrawn")
+    return WithdrawalBasis(round_.published_run_id, live_rows, gone_students, gone_placements)
+
+
 async def withdraw(cmd: Withdraw, uow: PlacementsUnitOfWork, now: datetime) -> Rematched:
     """Record a student's or a placement's withdrawal and re-match around it.
 
     `now` also dates the vetting the re-match checks.
     """
     round_, student_id, placement_id = cmd.round_, cmd.student_id, cmd.placement_id
-    if round_.published_at is None or round_.published_run_id is None:
-        raise Conflict("Nothing is published in this round yet.", kind="round-not-published")
-    live_rows = await uow.allocations.live(round_.id)
-    if student_id is not None and not any(r.student_id == student_id for r in live_rows):
-        raise NotFound("This student has no live allocation in this round.")
-    gone_students, gone_placements = await uow.withdrawals.in_round(round_.id)
-    if placement_id is not None:
-        if await uow.catalogue.placement(round_.ebp_id, placement_id) is None:
-            raise NotFound("No such placement in this round.")
-        if placement_id in gone_placements:
-            raise Conflict("This placement has already withdrawn.", kind="already-withdrawn")
+    found = await withdrawal_basis(uow, round_, student_id, placement_id)
+    live_rows, gone_students, gone_placements = (
+        found.live,
+        found.gone_students,
+        found.gone_placements,
+    )
     await uow.withdrawals.add(
         round_.id,
         student_id=student_id,
@@ -214,7 +242,7 @@ async def withdraw(cmd: Withdraw, uow: PlacementsUnitOfWork, now: datetime) -> R
     if placement_id is not None:
         gone_placements.add(placement_id)
     problem = await uow.problems.load(round_, now.date())
-    basis = await uow.runs.basis(round_.published_run_id)
+    basis = await uow.runs.basis(found.run_id)
     in_problem = {st.id for st in problem.students}
     previous = MatchResult(
         assignments=tuple(

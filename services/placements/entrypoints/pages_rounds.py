@@ -259,32 +259,29 @@ async def _confirm_withdrawal(
     request: web.Request, principal: Principal, student_id: str | None, placement_id: str | None
 ) -> web.Response:
     """What the withdrawal would release, with the form that records it; or, where the
-    withdrawal would be refused, the refusal at once (the same checks it makes)."""
-    refusal: tuple[str, int] | None = None
+    withdrawal would be refused, the refusal at once (`publication.withdrawal_basis`, which
+    the withdrawal itself checks again)."""
+    refusal: PlacementsError | None = None
+    affected: list[dict[str, Any]] = []
     async with managed_round(request, principal) as (reads, access):
         round_ = access.round
-        live: list[dict[str, Any]] = []
-        if round_.published_at is None:
-            refusal = ("Nothing is published in this round yet.", 409)
+        try:
+            await publication.withdrawal_basis(reads, round_, student_id, placement_id)
+        except PlacementsError as exc:  # shown on the round's page, not as a bare error
+            refusal = exc
         else:
-            live = await publication.live_allocations(reads, round_, None)
-        if refusal is None and placement_id is not None:
-            _, gone = await reads.withdrawals.in_round(round_.id)
-            if await reads.catalogue.placement(round_.ebp_id, placement_id) is None:
-                refusal = ("No such placement in this round.", 404)
-            elif placement_id in gone:
-                refusal = ("This placement has already withdrawn.", 409)
-        affected = [
-            a
-            for a in live
-            if a["student_id"] == student_id or (placement_id and a["placement_id"] == placement_id)
-        ]
+            affected = [
+                a
+                for a in await publication.live_allocations(reads, round_, None)
+                if a["student_id"] == student_id
+                or (placement_id and a["placement_id"] == placement_id)
+            ]
         names = await placement_names(reads, [a["placement_id"] for a in affected])
         schools = await all_schools(reads, round_.school_weeks)
-    if refusal is None and student_id is not None and not affected:
-        refusal = ("This student has no live allocation in this round.", 404)
     if refusal is not None:
-        return await render_round(request, principal, error=refusal[0], status=refusal[1])
+        return await render_round(
+            request, principal, error=refusal.message, status=refusal_status(refusal)
+        )
     return page(
         request,
         "ebp_withdrawal.html",
